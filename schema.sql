@@ -1,0 +1,103 @@
+-- waken's schema: the single source of truth. `flask --app waken init-db` applies it
+-- idempotently and adds missing tables, columns and indexes to an older database.
+-- Every timestamp is INTEGER Unix milliseconds, UTC. JSON columns hold TEXT.
+
+CREATE TABLE IF NOT EXISTS api_token (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    token_hash   TEXT    NOT NULL UNIQUE,           -- SHA-256 hex; the secret is never stored
+    prefix       TEXT    NOT NULL,                  -- first characters, for display only
+    enabled      INTEGER NOT NULL DEFAULT 1,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS device (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    hash_key     TEXT    NOT NULL UNIQUE,           -- generatedHashKey, case-sensitive
+    status       TEXT    NOT NULL DEFAULT 'active'
+                         CHECK (status IN ('active', 'pending', 'revoked')),
+    token_id     INTEGER REFERENCES api_token (id) ON DELETE SET NULL,
+    device_type  TEXT    CHECK (device_type IN ('desktop', 'tablet', 'mobile')),
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS device_activity (
+    id            INTEGER PRIMARY KEY,
+    device_id     INTEGER NOT NULL REFERENCES device (id) ON DELETE CASCADE,
+    process_name  TEXT    NOT NULL,
+    process_title TEXT,
+    push_mode     TEXT    NOT NULL DEFAULT 'realtime' CHECK (push_mode IN ('realtime', 'active')),
+    metadata      TEXT    NOT NULL DEFAULT '{}',
+    started_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,                 -- the last report
+    ended_at      INTEGER,                          -- NULL while open
+    expires_at    INTEGER,                          -- active mode with persist_minutes
+    report_count  INTEGER NOT NULL DEFAULT 1
+);
+-- At most one open activity per device, whatever the code above it does.
+CREATE UNIQUE INDEX IF NOT EXISTS device_activity_open ON device_activity (device_id) WHERE ended_at IS NULL;
+CREATE INDEX IF NOT EXISTS device_activity_updated ON device_activity (updated_at);
+CREATE INDEX IF NOT EXISTS device_activity_device ON device_activity (device_id, updated_at);
+
+CREATE TABLE IF NOT EXISTS agent_activity (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- monotonic, never reused: the stream's cursor
+    type            TEXT    NOT NULL,
+    description     TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('success', 'error', 'pending', 'running')),
+    timestamp       INTEGER NOT NULL,
+    duration_ms     INTEGER,
+    tokens_used     INTEGER,
+    agent           TEXT,
+    metadata        TEXT,
+    idempotency_key TEXT    UNIQUE,
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agent_activity_timestamp ON agent_activity (timestamp);
+CREATE INDEX IF NOT EXISTS agent_activity_type ON agent_activity (type, timestamp);
+CREATE INDEX IF NOT EXISTS agent_activity_agent ON agent_activity (agent, timestamp);
+CREATE INDEX IF NOT EXISTS agent_activity_status ON agent_activity (status, timestamp);
+
+CREATE TABLE IF NOT EXISTS app_record (
+    id           INTEGER PRIMARY KEY,
+    app_group    TEXT    NOT NULL CHECK (app_group IN ('pc', 'mobile')),
+    process_name TEXT    NOT NULL,
+    titles       TEXT    NOT NULL DEFAULT '[]',     -- latest 3, newest first
+    last_seen_at INTEGER NOT NULL,
+    UNIQUE (app_group, process_name)
+);
+
+CREATE TABLE IF NOT EXISTS media_asset (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT    NOT NULL CHECK (kind IN ('cover', 'icon')),
+    sha256       TEXT    NOT NULL,                  -- of the bytes as uploaded
+    filename     TEXT    NOT NULL,
+    mime         TEXT    NOT NULL,
+    size         INTEGER NOT NULL,
+    width        INTEGER NOT NULL,
+    height       INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL,
+    UNIQUE (kind, sha256)
+);
+
+CREATE TABLE IF NOT EXISTS media_source_rule (
+    id     INTEGER PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    action TEXT NOT NULL CHECK (action IN ('block', 'rename')),
+    label  TEXT
+);
+
+CREATE TABLE IF NOT EXISTS setting (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL                              -- JSON
+);
+
+CREATE TABLE IF NOT EXISTS admin_user (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE,
+    password_hash TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL
+);

@@ -1,0 +1,30 @@
+"""waken: what am I doing right now, and what have my agents been doing."""
+import os
+
+from flask import Flask
+
+from waken import admin, cli, db, errors, ingest, query, sweeps
+from waken.config import finalize
+
+
+def create_app(config=None):
+    """Build the application: config layers, instance folder, extensions, blueprints."""
+    config = dict(config or {})
+    instance = config.pop("INSTANCE_PATH", None) or os.environ.get("WAKEN_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
+                instance_relative_config=True)
+    app.config.from_object("waken.config")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("WAKEN")
+    app.config.update(config)
+    finalize(app)
+
+    db.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    sweeps.init_app(app)
+
+    app.register_blueprint(ingest.bp)
+    app.register_blueprint(query.bp)
+    app.register_blueprint(admin.bp)
+    return app

@@ -1,0 +1,45 @@
+"""Configuration defaults; instance/config.py and WAKEN_* variables override them."""
+import os
+import secrets
+from datetime import datetime, timezone
+
+DATABASE = "waken.sqlite"          # relative to the instance folder
+MEDIA_DIR = "media"                # relative to the instance folder
+PUBLIC_URL = ""                    # base for absolute URLs; the public_url setting wins when set
+SECRET_KEY = None                  # generated once and kept in the instance folder
+MAX_CONTENT_LENGTH = 8 * 1024 * 1024   # whole request body; covers arrive as big data URLs
+METADATA_MAX_BYTES = 64 * 1024     # device/agent metadata JSON after images are extracted
+IMAGE_MAX_BYTES = 4 * 1024 * 1024  # one decoded image
+IMAGE_MAX_PIXELS = 40_000_000      # refuse decompression bombs before decoding
+SCHEDULER = True                   # run the sweeps in-process (wsgi.py starts them)
+CLOCK = None                       # tests inject a callable returning an aware UTC datetime
+
+
+def finalize(app):
+    """Resolve instance-relative paths and make sure a secret key exists."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    cfg = app.config
+    cfg["DATABASE"] = os.path.join(app.instance_path, cfg["DATABASE"])
+    cfg["MEDIA_DIR"] = os.path.join(app.instance_path, cfg["MEDIA_DIR"])
+    cfg.setdefault("SQLALCHEMY_DATABASE_URI", "sqlite:///" + cfg["DATABASE"])
+    cfg["CLOCK"] = cfg["CLOCK"] or (lambda: datetime.now(timezone.utc))
+    if not cfg["SECRET_KEY"]:
+        cfg["SECRET_KEY"] = _stored_secret(os.path.join(app.instance_path, "secret_key"))
+
+
+def _stored_secret(path):
+    # Written whole to a private temp file and linked into place, so concurrent
+    # workers never read a half-written key and all end up with the same one.
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    with open(path) as f:
+        return f.read().strip()

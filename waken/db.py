@@ -1,0 +1,112 @@
+"""The database: the SQLAlchemy instance, per-connection pragmas and init-db."""
+import json
+import sqlite3
+from pathlib import Path
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+
+# Set on every connection, here and nowhere else. WAL lets readers (the feed, SSE
+# streams) run while a report is written; NORMAL is durable against a crashed
+# process and spares the SD card an fsync per commit; the busy timeout makes a
+# writer wait for the lock instead of failing with "database is locked".
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=15000",
+)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def _dumps(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def init_app(app):
+    """Bind the database to the app and set up its connections."""
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+        "json_serializer": _dumps,
+        "connect_args": {"timeout": 15, "check_same_thread": False},
+        "pool_size": 16,
+        "max_overflow": 64,
+    })
+    db.init_app(app)
+    with app.app_context():
+        event.listen(db.engine, "connect", _on_connect)
+        event.listen(db.engine, "begin", _on_begin)
+
+
+def connect_sqlite(path):
+    """A plain sqlite3 connection with waken's pragmas (for init-db, backup, tests)."""
+    conn = sqlite3.connect(path, timeout=15, isolation_level=None)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def _on_connect(dbapi_conn, _record):
+    # We emit BEGIN ourselves (see _on_begin), so the driver must not.
+    dbapi_conn.isolation_level = None
+    for pragma in PRAGMAS:
+        dbapi_conn.execute(pragma)
+
+
+def _on_begin(conn):
+    # A write that reads before it writes (merge-or-start) takes the write lock up
+    # front, so two reports for one device serialise instead of deadlocking.
+    immediate = conn.get_execution_options().get("immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write():
+    """Start the session's transaction with BEGIN IMMEDIATE; call before any query."""
+    db.session.connection(execution_options={"immediate": True})
+
+
+def init_db(path):
+    """Create or upgrade the database at path from schema.sql, keeping every row."""
+    target = sqlite3.connect(":memory:")
+    target.executescript(SCHEMA_PATH.read_text())
+    conn = connect_sqlite(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _upgrade(conn, target)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+        target.close()
+
+
+def _upgrade(conn, target):
+    existing = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for name, sql in target.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"):
+        if name not in existing:
+            conn.execute(sql)
+            continue
+        have = {row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')}
+        for _cid, col, coltype, notnull, default, _pk in target.execute(f'PRAGMA table_info("{name}")'):
+            if col not in have:
+                clause = f'ALTER TABLE "{name}" ADD COLUMN "{col}" {coltype}'
+                if default is not None:
+                    clause += f" DEFAULT {default}"
+                if notnull:
+                    clause += " NOT NULL"
+                conn.execute(clause)
+    indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    for name, sql in target.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"):
+        if name not in indexes:
+            conn.execute(sql)

@@ -1,0 +1,77 @@
+"""Typed errors and the one error shape per audience: JSON for /api, HTML for people."""
+from flask import current_app, jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from waken.db import db
+
+_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{{ code }} · waken</title>
+<link rel="stylesheet" href="{{ url_for('static', filename='style.css') }}">
+<main class="error"><h1>{{ code }}</h1><p>{{ message }}</p><p><a href="/">Home</a></p></main></html>"""
+
+_MESSAGES = {
+    400: "The request could not be understood.",
+    401: "A valid API token is required: send it as 'Authorization: Bearer <token>'.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The request body is larger than this server accepts.",
+    429: "Too many requests; wait a little and try again.",
+    500: "Something went wrong on the server; the error has been logged.",
+}
+
+
+class ApiError(Exception):
+    """An error answered to the client with a status, a sentence and optional details."""
+
+    def __init__(self, status, message, fields=None, headers=None, **extra):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields
+        self.headers = headers
+        self.extra = extra
+
+
+def error_body(message, fields=None, **extra):
+    """The JSON envelope of a failure."""
+    body = {"success": False, "error": message}
+    if fields:
+        body["fields"] = fields
+    body.update(extra)
+    return body
+
+
+def init_app(app):
+    """Answer every error in the audience's shape."""
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _wants_json():
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _api_error(err):
+    if not _wants_json():
+        return render_template_string(_PAGE, code=err.status, message=err.message), err.status, err.headers
+    return jsonify(error_body(err.message, err.fields, **err.extra)), err.status, err.headers
+
+
+def _http_error(err):
+    message = _MESSAGES.get(err.code) or err.description
+    if err.code == 400 and "CSRF" in (err.description or ""):
+        message = "The form expired or was not sent from this site; reload the page and try again."
+    # Keep headers such as Allow and Retry-After; the body is ours.
+    headers = {k: v for k, v in err.get_headers() if k != "Content-Type"}
+    if _wants_json():
+        return jsonify(error_body(message)), err.code, headers
+    return render_template_string(_PAGE, code=err.code, message=message), err.code, headers
+
+
+def _unexpected(err):
+    # Anything here is our fault: roll back so the connection stays usable, log it,
+    # and answer without internals.
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _http_error(InternalServerError())

@@ -1,0 +1,6 @@
+"""Blueprint "ingest": the routes that write (device reports, agent activities)."""
+from flask import Blueprint
+
+bp = Blueprint("ingest", __name__)
+
+from waken.ingest import reports  # noqa: E402,F401  (attach the routes)

@@ -1,0 +1,2 @@
+"""POST /api/activity and /api/activity/verify: device reports."""
+from waken.ingest import bp

@@ -1,0 +1,120 @@
+"""Mapped classes mirroring schema.sql (a test proves they agree); no commits, no serialisation."""
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waken.db import db
+from waken.timeutil import from_ms, to_ms
+
+
+class Millis(TypeDecorator):
+    """An aware UTC datetime stored as INTEGER Unix milliseconds."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else to_ms(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else from_ms(value)
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    token_hash: Mapped[str] = mapped_column(String, unique=True)
+    prefix: Mapped[str] = mapped_column(String)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(Millis)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+
+
+class Device(db.Model):
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    hash_key: Mapped[str] = mapped_column(String, unique=True)
+    status: Mapped[str] = mapped_column(String, default="active")
+    token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("api_token.id", ondelete="SET NULL"))
+    device_type: Mapped[Optional[str]] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(Millis)
+    last_seen_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+
+
+class DeviceActivity(db.Model):
+    __tablename__ = "device_activity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    process_name: Mapped[str] = mapped_column(String)
+    process_title: Mapped[Optional[str]] = mapped_column(String)
+    push_mode: Mapped[str] = mapped_column(String, default="realtime")
+    meta: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(Millis)
+    updated_at: Mapped[datetime] = mapped_column(Millis)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+    report_count: Mapped[int] = mapped_column(default=1)
+
+
+class AgentActivity(db.Model):
+    __tablename__ = "agent_activity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String)
+    description: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    timestamp: Mapped[datetime] = mapped_column(Millis)
+    duration_ms: Mapped[Optional[int]]
+    tokens_used: Mapped[Optional[int]]
+    agent: Mapped[Optional[str]] = mapped_column(String)
+    meta: Mapped[Optional[dict]] = mapped_column("metadata", JSON(none_as_null=True))
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String, unique=True)
+    created_at: Mapped[datetime] = mapped_column(Millis)
+
+
+class AppRecord(db.Model):
+    __tablename__ = "app_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_group: Mapped[str] = mapped_column(String)
+    process_name: Mapped[str] = mapped_column(String)
+    titles: Mapped[list] = mapped_column(JSON, default=list)
+    last_seen_at: Mapped[datetime] = mapped_column(Millis)
+
+
+class MediaAsset(db.Model):
+    __tablename__ = "media_asset"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String)
+    sha256: Mapped[str] = mapped_column(String)
+    filename: Mapped[str] = mapped_column(String)
+    mime: Mapped[str] = mapped_column(String)
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(Millis)
+    last_used_at: Mapped[datetime] = mapped_column(Millis)
+
+
+class MediaSourceRule(db.Model):
+    __tablename__ = "media_source_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(collation="NOCASE"), unique=True)
+    action: Mapped[str] = mapped_column(String)
+    label: Mapped[Optional[str]] = mapped_column(String)
+
+
+class Setting(db.Model):
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[object] = mapped_column(JSON)
+
+
+class AdminUser(db.Model):
+    __tablename__ = "admin_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String, unique=True)
+    password_hash: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(Millis)

@@ -1,0 +1,6 @@
+"""Blueprint "query": the routes that read (feeds, streams, pages, media files, API docs)."""
+from flask import Blueprint
+
+bp = Blueprint("query", __name__)
+
+from waken.query import health, media_files  # noqa: E402,F401  (attach the routes)

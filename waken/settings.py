@@ -1,0 +1,156 @@
+"""Settings stored in the database, with typed defaults and validation in code."""
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import g
+from sqlalchemy import select
+
+from waken.db import db
+from waken.models import Setting as SettingRow
+
+
+def _text(max_len):
+    def check(value):
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        value = value.strip()
+        if len(value) > max_len:
+            raise ValueError(f"must be at most {max_len} characters")
+        return value
+    return check
+
+
+def _int(low, high):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"must be a whole number from {low} to {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return number
+    return check
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "on", "yes"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "off", "no", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _choice(*options):
+    def check(value):
+        if not isinstance(value, str) or value.strip().lower() not in options:
+            raise ValueError("must be one of " + ", ".join(options))
+        return value.strip().lower()
+    return check
+
+
+def _timezone(value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be an IANA time zone such as Europe/Berlin")
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not a known IANA time zone (for example Europe/Berlin)") from None
+    return value.strip()
+
+
+def _url(value):
+    value = _text(300)(value).rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+def _source_list(value):
+    if isinstance(value, str):
+        value = [part for part in value.replace("\n", ",").split(",")]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of play source names")
+    return sorted({v.strip() for v in value if v.strip()}, key=str.lower)
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    check: Callable[[Any], Any]
+    label: str
+
+
+SETTINGS = {
+    "site_name": Setting("waken", _text(80), "Site name"),
+    "bio": Setting("", _text(500), "Bio"),
+    "avatar_url": Setting("", _url, "Avatar URL"),
+    "currently_text": Setting("Current Status", _text(80), "Current status heading"),
+    "recent_text": Setting("Recent Activity", _text(80), "Recent activity heading"),
+    "history_window_minutes": Setting(120, _int(10, 1440), "History window (minutes)"),
+    "process_stale_seconds": Setting(180, _int(30, 86400), "Realtime stale timeout (seconds)"),
+    "timezone": Setting("UTC", _timezone, "Time zone"),
+    "public_url": Setting("", _url, "Public base URL"),
+    "device_registration": Setting("off", _choice("off", "pending", "auto"), "Device registration"),
+    "agent_ingest_open": Setting(False, _bool, "Open agent ingest"),
+    "media_cover_display": Setting(True, _bool, "Media cover display"),
+    "report_app_icon": Setting(True, _bool, "Report playback app icon"),
+    "save_app_records": Setting(True, _bool, "Save app records"),
+    "media_play_source_blocklist": Setting([], _source_list, "Blocked play sources (legacy)"),
+    "agent_retention_days": Setting(30, _int(1, 3650), "Agent activity retention (days)"),
+    "activity_retention_days": Setting(90, _int(1, 3650), "Device activity retention (days)"),
+    "sse_max_streams": Setting(32, _int(1, 1000), "Concurrent live streams"),
+}
+
+
+def validate(key, value):
+    """The normalised value, or ValueError with a sentence naming the setting."""
+    if key not in SETTINGS:
+        raise ValueError(f"'{key}' is not a setting; known settings: {', '.join(SETTINGS)}")
+    try:
+        return SETTINGS[key].check(value)
+    except ValueError as err:
+        raise ValueError(f"{key} {err}") from None
+
+
+def load():
+    """Every setting (stored value or default), read once per request."""
+    if "settings" not in g:
+        values = {key: s.default for key, s in SETTINGS.items()}
+        for key, value in db.session.execute(select(SettingRow.key, SettingRow.value)):
+            if key in values:
+                values[key] = value
+        g.settings = values
+    return g.settings
+
+
+def get(key):
+    """One setting's value."""
+    return load()[key]
+
+
+def put(key, value):
+    """Validate and store one setting (the caller commits); returns the stored value."""
+    value = validate(key, value)
+    db.session.merge(SettingRow(key=key, value=value))
+    g.pop("settings", None)
+    return value
+
+
+def parse_cli_value(raw):
+    """A CLI value: JSON when it parses (true, 30, ["a"]), else the plain string."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def public_base():
+    """Base for absolute URLs: the public_url setting, WAKEN_PUBLIC_URL, or the request's host."""
+    from flask import current_app, request
+    return (get("public_url") or current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")

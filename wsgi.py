@@ -1,0 +1,3 @@
+from waken import create_app
+
+app = create_app()
