@@ -1,8 +1,34 @@
-"""Flask commands for running waken over SSH."""
+"""Flask commands, so that a headless Pi can be run over SSH."""
+import json
+import sqlite3
+
 import click
 from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
 
-from waken.db import init_db
+from waken import settings
+from waken.auth import create_token
+from waken.db import db, init_db
+from waken.devices import (create_device, delete_device, delete_token, set_device_status,
+                           set_token_enabled)
+from waken.models import ApiToken, Device
+from waken.timeutil import iso
+
+token_cli = AppGroup("token", help="Manage API tokens.")
+device_cli = AppGroup("device", help="Manage devices.")
+settings_cli = AppGroup("settings", help="Read and change settings.")
+
+
+def _commit_or_fail(action, *args):
+    """Run a domain action and commit, turning its ValueError into a clean CLI error."""
+    try:
+        result = action(*args)
+        db.session.commit()
+        return result
+    except ValueError as err:
+        db.session.rollback()
+        raise click.ClickException(f"{err}.") from None
 
 
 @click.command("init-db")
@@ -12,6 +38,130 @@ def init_db_command():
     click.echo(f"Database ready at {current_app.config['DATABASE']}")
 
 
+@token_cli.command("create")
+@click.argument("name")
+def token_create(name):
+    """Mint a token; prints its id, then the plaintext token as the last line."""
+    token, plaintext = _commit_or_fail(create_token, name)
+    click.echo(f"Created token {token.id} ({token.name}). It is shown once; store it now:")
+    click.echo(plaintext)
+
+
+@token_cli.command("list")
+def token_list():
+    """List tokens (never their secrets)."""
+    for t in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
+        state = "enabled" if t.enabled else "disabled"
+        click.echo(f"{t.id}\t{t.name}\t{t.prefix}…\t{state}\tcreated {iso(t.created_at)}"
+                   f"\tlast used {iso(t.last_used_at) or 'never'}")
+
+
+@token_cli.command("disable")
+@click.argument("token_id", type=int)
+def token_disable(token_id):
+    """Disable a token: reports with it get 401."""
+    _commit_or_fail(set_token_enabled, token_id, False)
+    click.echo(f"Token {token_id} disabled.")
+
+
+@token_cli.command("enable")
+@click.argument("token_id", type=int)
+def token_enable(token_id):
+    """Enable a token again."""
+    _commit_or_fail(set_token_enabled, token_id, True)
+    click.echo(f"Token {token_id} enabled.")
+
+
+@token_cli.command("delete")
+@click.argument("token_id", type=int)
+def token_delete(token_id):
+    """Delete a token; devices bound to it become unbound."""
+    _commit_or_fail(delete_token, token_id)
+    click.echo(f"Token {token_id} deleted.")
+
+
+@device_cli.command("create")
+@click.argument("name")
+@click.option("--key", help="A custom GeneratedHashKey (8-128 characters); random when omitted.")
+@click.option("--token", "token_id", type=int, help="Bind the device to this token id.")
+def device_create(name, key, token_id):
+    """Add an active device; prints its key as the last line."""
+    device = _commit_or_fail(lambda: create_device(name, key=key, token_id=token_id))
+    click.echo(f"Created device '{device.name}'. Its GeneratedHashKey:")
+    click.echo(device.hash_key)
+
+
+@device_cli.command("list")
+def device_list():
+    """List devices."""
+    for d in db.session.scalars(select(Device).order_by(Device.id)):
+        click.echo(f"{d.hash_key}\t{d.name}\t{d.status}\ttoken {d.token_id or '-'}"
+                   f"\t{d.device_type or '-'}\tlast seen {iso(d.last_seen_at) or 'never'}")
+
+
+@device_cli.command("approve")
+@click.argument("key")
+def device_approve(key):
+    """Approve a pending (or revoked) device."""
+    _commit_or_fail(set_device_status, key, "active")
+    click.echo(f"Device {key} approved.")
+
+
+@device_cli.command("revoke")
+@click.argument("key")
+def device_revoke(key):
+    """Revoke a device: its reports get 403."""
+    _commit_or_fail(set_device_status, key, "revoked")
+    click.echo(f"Device {key} revoked.")
+
+
+@device_cli.command("delete")
+@click.argument("key")
+def device_delete(key):
+    """Delete a device and its activity history."""
+    _commit_or_fail(delete_device, key)
+    click.echo(f"Device {key} deleted.")
+
+
+@settings_cli.command("get")
+@click.argument("key", required=False)
+def settings_get(key):
+    """Print one setting, or all of them, as JSON."""
+    values = settings.load()
+    if key is None:
+        for name, value in values.items():
+            click.echo(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+    elif key in values:
+        click.echo(json.dumps(values[key], ensure_ascii=False))
+    else:
+        raise click.ClickException(f"'{key}' is not a setting; known settings: {', '.join(values)}.")
+
+
+@settings_cli.command("set")
+@click.argument("key")
+@click.argument("value")
+def settings_set(key, value):
+    """Change a setting; VALUE is JSON when it parses (true, 30, ["a"]), else text."""
+    stored = _commit_or_fail(settings.put, key, settings.parse_cli_value(value))
+    click.echo(f"{key} = {json.dumps(stored, ensure_ascii=False)}")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path):
+    """Copy the database to PATH with SQLite's online backup (safe while serving)."""
+    source = sqlite3.connect(current_app.config["DATABASE"], timeout=15)
+    target = sqlite3.connect(path)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    click.echo(f"Backed up to {path}")
+
+
 def init_app(app):
     """Register the commands."""
-    app.cli.add_command(init_db_command)
+    for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command):
+        app.cli.add_command(command)

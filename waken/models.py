@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from waken.db import db
 from waken.timeutil import from_ms, to_ms
@@ -58,6 +58,8 @@ class DeviceActivity(db.Model):
     ended_at: Mapped[Optional[datetime]] = mapped_column(Millis)
     expires_at: Mapped[Optional[datetime]] = mapped_column(Millis)
     report_count: Mapped[int] = mapped_column(default=1)
+
+    device: Mapped[Device] = relationship(lazy="joined", innerjoin=True)
 
 
 class AgentActivity(db.Model):

@@ -1,2 +1,48 @@
-"""POST /api/activity and /api/activity/verify: device reports."""
+"""POST /api/activity and /api/activity/verify: what a device is doing now."""
+from flask import jsonify
+
+from waken import reporting
+from waken.auth import require_token
+from waken.db import begin_write, db
+from waken.errors import error_body
 from waken.ingest import bp
+from waken.payload import json_body, load
+from waken.schemas.reports import activity_item_schema, report_schema, verify_schema
+
+
+def _pending(device):
+    body = error_body("This device is waiting for approval in the admin panel.",
+                      pending=True, approvalUrl=reporting.approval_url(device))
+    return jsonify(body), 202
+
+
+@bp.post("/api/activity")
+def report_activity():
+    """Store a device report: merge into its current activity or start a new one."""
+    begin_write()   # one short write transaction per report, taken up front
+    token = require_token()
+    report = load(report_schema, json_body())
+    outcome = reporting.submit_report(report, token)
+    db.session.commit()
+    if outcome.pending:
+        return _pending(outcome.device)
+    body = {"success": True, "data": activity_item_schema.dump(outcome.activity)}
+    if outcome.warnings:
+        body["warnings"] = outcome.warnings
+    return body
+
+
+@bp.post("/api/activity/verify")
+def verify_device():
+    """Check a token and device key for a reporter's onboarding; stores no activity."""
+    begin_write()
+    token = require_token()
+    probe = load(verify_schema, json_body())
+    device = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
+                                        device_type=probe.get("deviceType"))
+    db.session.commit()
+    if device.status == "pending":
+        return _pending(device)
+    return {"success": True, "data": {
+        "tokenValid": True, "approved": True, "deviceStatus": device.status,
+        "generatedHashKey": device.hash_key, "displayName": device.name}}

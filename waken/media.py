@@ -1,0 +1,282 @@
+"""Turn image data URLs into small, metadata-free, content-addressed files on disk."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import io
+import os
+import re
+import struct
+import tempfile
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, features
+
+
+class MediaError(ValueError):
+    """An image that cannot be accepted; str(err) is a clear English sentence for a human."""
+
+
+KINDS = {"cover": 512, "icon": 128}
+
+FILENAME_RE = re.compile(r"\A[0-9a-f]{32}\.(?:png|jpg)\Z")
+
+_MIMES = {".png": "image/png", ".jpg": "image/jpeg"}
+_DECLARED_TYPES = {"png", "jpeg", "jpg", "webp", "gif", "bmp"}
+_ACCEPTED = "only PNG, JPEG, WebP, GIF and BMP are accepted"
+# Formats handed to Image.open, so no other Pillow plugin ever parses untrusted bytes.
+# WebP is only listed when this Pillow build can decode it.
+_OPEN_FORMATS = tuple(
+    fmt for fmt in ("PNG", "JPEG", "WEBP", "GIF", "BMP") if fmt != "WEBP" or features.check("webp")
+)
+# Leading bytes of accepted formats (WebP is checked apart): bytes that start like one of
+# them but do not open are a broken image rather than a foreign one.
+_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+# Pillow reports multi-picture JPEGs from phone cameras as MPO; they are JPEGs.
+_DETECTED_FORMATS = frozenset(_OPEN_FORMATS) | {"MPO"}
+# What Pillow raises on hostile or broken input (the list its own fuzz tests accept),
+# plus the bomb warning, which the decode block turns into an error.
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    EOFError,
+    struct.error,
+    MemoryError,
+    NotImplementedError,
+    OverflowError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+# One decode at a time: bounds peak memory on a Raspberry Pi, and warnings.catch_warnings
+# swaps process-wide state, so two decodes must not interleave inside it.
+_DECODE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """A stored image file and what is known about it."""
+
+    filename: str
+    kind: str
+    sha256: str
+    mime: str
+    size: int
+    width: int
+    height: int
+
+
+def is_data_url(value) -> bool:
+    """Tell whether value is a string that looks like a data: URL."""
+    return isinstance(value, str) and value.strip()[:5].lower() == "data:"
+
+
+def mime_for(filename: str) -> str:
+    """Return the mime type to serve a stored file with."""
+    return _MIMES.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
+
+
+def store_data_url(
+    data_url: str,
+    kind: str,
+    media_dir,
+    *,
+    max_input_bytes: int = 4 * 1024 * 1024,
+    max_pixels: int = 40_000_000,
+) -> StoredImage:
+    """Decode, sanitise, scale and store an image data URL under media_dir/<kind>/."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown media kind {kind!r}; expected one of {sorted(KINDS)}")
+    data = _decode_data_url(data_url, kind, max_input_bytes)
+    sha256 = hashlib.sha256(data).hexdigest()
+    directory = Path(media_dir) / kind
+    # Reporters resend the same cover on every heartbeat: a stored file means no decode.
+    existing = _existing(directory, sha256, kind)
+    if existing is not None:
+        return existing
+    encoded, ext, width, height = _reencode(data, kind, max_pixels)
+    filename = sha256[:32] + ext
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_atomically(directory, filename, encoded)
+    return StoredImage(filename, kind, sha256, _MIMES[ext], len(encoded), width, height)
+
+
+def _decode_data_url(data_url, kind: str, max_input_bytes: int) -> bytes:
+    """Check a data URL's shape and media type and return its decoded bytes."""
+    if not is_data_url(data_url):
+        raise MediaError(f"{kind} image is not a data URL")
+    header, comma, payload = data_url.strip()[5:].partition(",")
+    if not comma:
+        raise MediaError(f"{kind} image is not a valid data URL (it has no comma)")
+    params = [part.strip().lower() for part in header.split(";")]
+    mime = params[0]
+    major, _, minor = mime.partition("/")
+    if not mime:
+        raise MediaError(f"{kind} image data URL has no media type; {_ACCEPTED}")
+    if major != "image":
+        raise MediaError(f"{kind} image is {_clip(mime)}, not an image; {_ACCEPTED}")
+    if minor == "svg+xml":
+        raise MediaError(f"{kind} image is an SVG; {_ACCEPTED}")
+    if minor not in _DECLARED_TYPES:
+        raise MediaError(f"{kind} image is {_clip(mime)}; {_ACCEPTED}")
+    if len(params) < 2 or params[-1] != "base64":
+        raise MediaError(f"{kind} image data URL is not base64-encoded")
+    compact = "".join(payload.split())
+    if not compact:
+        raise MediaError(f"{kind} image data URL is empty")
+    # Refuse before decoding when even the shortest possible decoding is too long.
+    if len(compact) > (max_input_bytes + 2) // 3 * 4:
+        raise MediaError(f"{kind} image is larger than the {_human(max_input_bytes)} limit")
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise MediaError(f"{kind} image data URL does not contain valid base64") from None
+    if len(data) > max_input_bytes:
+        raise MediaError(f"{kind} image is larger than the {_human(max_input_bytes)} limit")
+    return data
+
+
+def _existing(directory: Path, sha256: str, kind: str) -> StoredImage | None:
+    """Return the already stored file for this content address, if it is readable."""
+    for ext, mime in _MIMES.items():
+        path = directory / (sha256[:32] + ext)
+        try:
+            size = path.stat().st_size
+            # Image.open only parses the header; pixels are never loaded here.
+            with Image.open(path, formats=("PNG", "JPEG")) as img:
+                width, height = img.size
+        except FileNotFoundError:
+            continue
+        except _DECODE_ERRORS:
+            return None  # A damaged file is rebuilt and replaced.
+        return StoredImage(path.name, kind, sha256, mime, size, width, height)
+    return None
+
+
+def _reencode(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, str, int, int]:
+    """Decode untrusted image bytes and re-encode them scaled and without metadata."""
+    with _DECODE_LOCK, warnings.catch_warnings():
+        # Pillow warns instead of failing for moderately large images and for odd EXIF;
+        # nothing may leak out, and a bomb warning must stop the decode.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = _decode(data, kind, max_pixels)
+        except MediaError:
+            raise
+        except Image.UnidentifiedImageError:
+            raise MediaError(_unrecognised(data, kind)) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise MediaError(f"{kind} image is too large in pixels to decode safely") from None
+        except _DECODE_ERRORS:
+            raise MediaError(_corrupt(kind)) from None
+        return _encode(img, kind)
+
+
+def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
+    """Open, check, orient and scale an image; the result is RGB or RGBA."""
+    box = KINDS[kind]
+    with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
+        if img.format not in _DETECTED_FORMATS:
+            raise MediaError(f"{kind} image is {img.format}; {_ACCEPTED}")
+        width, height = img.size
+        # Checked on the header, before a single pixel is decoded.
+        if width * height > max_pixels:
+            raise MediaError(
+                f"{kind} image is {width}x{height} pixels, more than the "
+                f"{max_pixels:,} pixel limit"
+            )
+        # JPEGs can decode at 1/2..1/8 scale; a square box stays right after rotation.
+        img.draft(None, (box * 2, box * 2))
+        # Animated GIF/WebP: Image.open leaves the first frame current, and only it loads.
+        img.load()
+        out = _to_rgb_or_rgba(ImageOps.exif_transpose(img))
+    out.thumbnail((box, box), Image.Resampling.LANCZOS)
+    if out.mode == "RGBA" and out.getchannel("A").getextrema()[0] == 255:
+        out = out.convert("RGB")  # An alpha channel with nothing transparent in it.
+    return out
+
+
+def _encode(img: Image.Image, kind: str) -> tuple[bytes, str, int, int]:
+    """Encode an RGB/RGBA image with no metadata; return bytes, extension and size."""
+    # Nothing from the input's metadata (EXIF, ICC, text chunks, comments) is written.
+    img.info = {}
+    buffer = io.BytesIO()
+    # Opaque covers become JPEG: photos and album art are a fraction of the PNG size.
+    # Icons stay PNG: at 128 px the saving is small and JPEG rings around their flat
+    # colours and sharp edges; transparent images need PNG anyway.
+    if kind == "cover" and img.mode == "RGB":
+        img.save(buffer, "JPEG", quality=85)
+        ext = ".jpg"
+    else:
+        img.save(buffer, "PNG", optimize=False)
+        ext = ".png"
+    return buffer.getvalue(), ext, img.width, img.height
+
+
+def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
+    """Convert any decoded mode (palette, CMYK, 1-bit, 16-bit, LA...) to RGB or RGBA."""
+    if img.mode.startswith("I"):
+        # 16-bit greyscale: scale to 8 bits instead of letting convert() clip to white.
+        img = img.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    transparent = (
+        img.mode in ("LA", "La", "PA", "RGBA", "RGBa")
+        or "transparency" in img.info
+        or (img.mode == "P" and img.palette is not None and img.palette.mode.endswith("A"))
+    )
+    return img.convert("RGBA" if transparent else "RGB")
+
+
+def _write_atomically(directory: Path, filename: str, data: bytes) -> None:
+    """Write data so readers see either no file or the whole file."""
+    # The temp name starts with a dot and never matches FILENAME_RE, so it is never served.
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            # A power cut must not leave an empty file under a name that is then trusted.
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; media is public.
+        os.replace(tmp, directory / filename)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _unrecognised(data: bytes, kind: str) -> str:
+    """Explain why bytes were not recognised as an accepted raster image."""
+    if data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return _corrupt(kind)
+    if data.lstrip()[:1] == b"<":
+        return f"{kind} image content is markup such as SVG, not a raster image; {_ACCEPTED}"
+    return f"{kind} image content is not a PNG, JPEG, WebP, GIF or BMP image"
+
+
+def _corrupt(kind: str) -> str:
+    """The message for an image in an accepted format that does not decode."""
+    return f"{kind} image is truncated or corrupt and cannot be decoded"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """Make client-supplied text short and printable before quoting it in a message."""
+    text = "".join(char if char.isprintable() else "?" for char in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _human(size: int) -> str:
+    """Format a byte count the way people read it."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"

@@ -1,0 +1,38 @@
+"""Reading request bodies: one JSON object, validated by a schema, or a 400 sentence."""
+import json
+
+from flask import request
+from marshmallow import ValidationError
+
+from waken.errors import ApiError
+from waken.schemas.fields import errors_sentence, flat_fields
+
+
+def _no_constants(name):
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def json_body():
+    """The body as a JSON object; the Content-Type header is not required."""
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise ApiError(400, "The request body is empty; send a JSON object.")
+    try:
+        data = json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        raise ApiError(400, "The JSON body is nested too deeply.") from None
+    except UnicodeDecodeError:
+        raise ApiError(400, "The body is not UTF-8 text.") from None
+    except ValueError as err:
+        raise ApiError(400, f"The body is not valid JSON ({err}).") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    return data
+
+
+def load(schema, data):
+    """Validate data with a marshmallow schema; 400 with per-field messages otherwise."""
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        raise ApiError(400, errors_sentence(err.messages), fields=flat_fields(err.messages)) from None

@@ -1,0 +1,101 @@
+"""Schemas of device reporting: the report, the verify probe, and the activity item."""
+from marshmallow import EXCLUDE, Schema, fields, pre_load
+from marshmallow.validate import Length, Range
+
+from waken.schemas.fields import (Choice, IsoTime, JsonObject, StrictBoolean, StrictInteger,
+                                  StrictNumber, Text)
+
+REQUIRED = {"required": "is required", "null": "is required"}
+
+
+class ReportSchema(Schema):
+    """POST /api/activity. Explicit null means "not given" for every optional field."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    generatedHashKey = Text(required=True, non_empty=True, validate=Length(max=128),
+                            error_messages=REQUIRED,
+                            metadata={"description": "The device's key from Device Management."})
+    process_name = Text(required=True, non_empty=True, validate=Length(max=256),
+                        error_messages=REQUIRED,
+                        metadata={"description": "Foreground app or process, e.g. Code.exe."})
+    process_title = fields.String(allow_none=True, validate=Length(max=1024),
+                                  metadata={"description": "Window title; null keeps the previous one."})
+    device = Text(allow_none=True, validate=Length(max=128),
+                  metadata={"description": "Display name; renames the device when given."})
+    battery_level = StrictNumber(allow_none=True, validate=Range(0, 100, error="must be from 0 to 100"),
+                                 metadata={"description": "Battery percent, 0-100."})
+    is_charging = StrictBoolean(allow_none=True, metadata={
+        "description": "Charging state (alias isCharging); omitted keeps the previous state."})
+    device_type = Choice(("desktop", "tablet", "mobile"), allow_none=True)
+    push_mode = Choice(("realtime", "active"), aliases={"persistent": "active"}, allow_none=True,
+                       metadata={"description": "realtime (default) goes offline after the stale "
+                                                "timeout; active stays until replaced or expired."})
+    persist_minutes = StrictInteger(allow_none=True, validate=Range(1, 1440, error="must be from 1 to 1440"),
+                                    metadata={"description": "Active mode: visible this long after the last report."})
+    metadata = JsonObject(allow_none=True, metadata={
+        "description": "Free-form object; metadata.media and metadata.play_source drive the music row."})
+
+    @pre_load
+    def _aliases(self, data, **_):
+        if isinstance(data, dict) and data.get("is_charging") is None and "isCharging" in data:
+            data = {**data, "is_charging": data["isCharging"]}
+        return data
+
+
+class VerifySchema(Schema):
+    """POST /api/activity/verify."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    generatedHashKey = Text(required=True, non_empty=True, validate=Length(max=128),
+                            error_messages=REQUIRED)
+    device = Text(allow_none=True, validate=Length(max=128))
+    deviceType = Choice(("desktop", "tablet", "mobile"), allow_none=True)
+
+
+class ActivityItemSchema(Schema):
+    """A device activity as the API shows it (report response and public feed)."""
+
+    id = fields.Integer()
+    device = fields.Function(lambda a: a.device.name)
+    deviceType = fields.Function(lambda a: a.device.device_type)
+    processName = fields.String(attribute="process_name")
+    processTitle = fields.String(attribute="process_title", allow_none=True)
+    pushMode = fields.String(attribute="push_mode")
+    startedAt = IsoTime(attribute="started_at")
+    updatedAt = IsoTime(attribute="updated_at")
+    endedAt = IsoTime(attribute="ended_at", allow_none=True)
+    metadata = fields.Dict(attribute="meta")
+
+
+class ReportResponseSchema(Schema):
+    """200 answer to a stored report."""
+
+    success = fields.Boolean(dump_default=True)
+    data = fields.Nested(ActivityItemSchema)
+    warnings = fields.List(fields.String(), metadata={"description": "Images that were dropped, and why."})
+
+
+class VerifyDataSchema(Schema):
+    tokenValid = fields.Boolean()
+    approved = fields.Boolean()
+    deviceStatus = fields.String()
+    generatedHashKey = fields.String()
+    displayName = fields.String()
+
+
+class PendingSchema(Schema):
+    """202 answer: the device waits for approval."""
+
+    success = fields.Boolean(dump_default=False)
+    pending = fields.Boolean(dump_default=True)
+    error = fields.String()
+    approvalUrl = fields.String()
+
+
+report_schema = ReportSchema()
+verify_schema = VerifySchema()
+activity_item_schema = ActivityItemSchema()
