@@ -4,7 +4,7 @@ import sqlite3
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from waken import settings
@@ -13,6 +13,7 @@ from waken.db import db, init_db
 from waken.devices import (create_device, delete_device, delete_token, set_device_status,
                            set_token_enabled)
 from waken.models import ApiToken, Device
+from waken.rules import rule_cli
 from waken.timeutil import iso
 
 token_cli = AppGroup("token", help="Manage API tokens.")
@@ -32,6 +33,7 @@ def _commit_or_fail(action, *args):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create or upgrade the database (safe to run on every start)."""
     init_db(current_app.config["DATABASE"])
@@ -147,6 +149,7 @@ def settings_set(key, value):
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup_command(path):
     """Copy the database to PATH with SQLite's online backup (safe while serving)."""
@@ -163,5 +166,5 @@ def backup_command(path):
 
 def init_app(app):
     """Register the commands."""
-    for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command):
+    for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli):
         app.cli.add_command(command)

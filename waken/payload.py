@@ -18,11 +18,13 @@ def json_body():
     if not raw.strip():
         raise ApiError(400, "The request body is empty; send a JSON object.")
     try:
-        data = json.loads(raw, parse_constant=_no_constants)
-    except RecursionError:
-        raise ApiError(400, "The JSON body is nested too deeply.") from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(400, "The body is not UTF-8 text.") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        raise ApiError(400, "The JSON body is nested too deeply.") from None
     except ValueError as err:
         raise ApiError(400, f"The body is not valid JSON ({err}).") from None
     if not isinstance(data, dict):
