@@ -2,15 +2,15 @@
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
 
 from flask import request
-from sqlalchemy import select
-
-from waken.db import db
+from waken.db import db, raw_connection
 from waken.errors import ApiError
 from waken.models import ApiToken
-from waken.timeutil import now
+from waken.timeutil import from_ms, now, to_ms
 
 # last_used_at is written at most this often per token, to spare SD cards.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -43,22 +43,34 @@ def bearer_plaintext():
     return value.strip()
 
 
+@dataclass(frozen=True)
+class TokenRef:
+    """The caller's token, as the request needs it."""
+
+    id: int
+    name: str
+    last_used_at: Optional[datetime]
+
+
 def require_token():
     """The enabled token of this request, or a 401 ApiError."""
     plaintext = bearer_plaintext()
     if plaintext is None:
         raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.")
     digest = hash_token(plaintext)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = raw_connection().execute(
+        "SELECT id, name, enabled, last_used_at, token_hash FROM api_token WHERE token_hash = ?",
+        (digest,)).fetchone()
     # compare_digest keeps the check constant-time even though the lookup is by hash.
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
+    if row is None or not hmac.compare_digest(row[4], digest):
         raise ApiError(401, "Invalid API token.")
-    if not token.enabled:
+    if not row[2]:
         raise ApiError(401, "This API token is disabled.")
-    return token
+    return TokenRef(row[0], row[1], None if row[3] is None else from_ms(row[3]))
 
 
 def touch_token(token, when):
     """Record use of a token, at most once per TOUCH_INTERVAL."""
     if token.last_used_at is None or when - token.last_used_at >= TOUCH_INTERVAL:
-        token.last_used_at = when
+        raw_connection().execute("UPDATE api_token SET last_used_at = ? WHERE id = ?",
+                                 (to_ms(when), token.id))

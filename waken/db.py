@@ -73,6 +73,11 @@ def begin_write():
     db.session.connection(execution_options={"immediate": True})
 
 
+def raw_connection():
+    """The sqlite3 connection under the session's transaction, for plain SQL on hot paths."""
+    return db.session.connection().connection.driver_connection
+
+
 def init_db(path):
     """Create or upgrade the database at path from schema.sql, keeping every row."""
     target = sqlite3.connect(":memory:")

@@ -1,21 +1,18 @@
 """The device-report domain: device and token rules, images, merge-or-start, liveness."""
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert
 
 from waken import settings
 from waken.auth import touch_token
-from waken.db import db
-from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device, find_device
+from waken.db import raw_connection
+from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device
 from waken.errors import ApiError
 from waken.media import MediaError, is_data_url, store_data_url
-from waken.models import AppRecord, DeviceActivity, MediaAsset
-from waken.timeutil import now
+from waken.timeutil import from_ms, now, to_ms
 
 ICON_DATA_KEYS = ("appIconDataUrl", "iconDataUrl", "sourceIconDataUrl", "playerIconDataUrl",
                   "programIconDataUrl")
@@ -23,11 +20,40 @@ APP_RECORD_INTERVAL = timedelta(seconds=60)   # last_seen_at of an app record, a
 
 
 @dataclass
+class DeviceRef:
+    """The reporting device, as the hot path reads it."""
+
+    id: int
+    name: str
+    hash_key: str
+    status: str
+    token_id: int = None
+    device_type: str = None
+
+
+@dataclass
+class Activity:
+    """A device activity as read and written by the hot path (same attributes as the model)."""
+
+    id: int
+    device: DeviceRef
+    process_name: str
+    process_title: str
+    push_mode: str
+    meta: dict
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime = None
+    expires_at: datetime = None
+    report_count: int = 1
+
+
+@dataclass
 class Outcome:
     """What a report did: the stored activity, or the device that waits for approval."""
 
-    device: object
-    activity: DeviceActivity = None
+    device: DeviceRef
+    activity: Activity = None
     warnings: list = field(default_factory=list)
 
     @property
@@ -49,36 +75,70 @@ def approval_url(device):
     return f"{settings.public_base()}/admin/devices?key={quote(device.hash_key, safe='')}"
 
 
+# The device and its open activity in one statement: the report's only read.
+_DEVICE_AND_OPEN = """
+    SELECT d.id, d.name, d.hash_key, d.status, d.token_id, d.device_type,
+           a.id, a.process_name, a.process_title, a.push_mode, a.metadata,
+           a.started_at, a.updated_at, a.expires_at, a.report_count
+    FROM device d LEFT JOIN device_activity a ON a.device_id = d.id AND a.ended_at IS NULL
+    WHERE d.hash_key = ?"""
+
+
+def _load_device(key):
+    """(device, its open activity or None), or (None, None) for an unknown key."""
+    row = raw_connection().execute(_DEVICE_AND_OPEN, (key,)).fetchone()
+    if row is None:
+        return None, None
+    device = DeviceRef(*row[:6])
+    if row[6] is None:
+        return device, None
+    return device, Activity(row[6], device, row[7], row[8], row[9], json.loads(row[10]),
+                            from_ms(row[11]), from_ms(row[12]), None, _time(row[13]), row[14])
+
+
+def _time(ms):
+    return None if ms is None else from_ms(ms)
+
+
 def authorise_device(key, token, *, name=None, device_type=None, allow_reserved=False):
-    """The device a report may write to, registering unknown keys per the setting; else 403."""
+    """(device, open activity) a report may write to, registering unknown keys per the setting; else 403."""
     if key == WEB_ADMIN_KEY and not allow_reserved:
         raise ApiError(403, f"The device '{WEB_ADMIN_KEY}' is reserved for the admin panel's Quick Add form.")
-    device = find_device(key)
+    device, current = _load_device(key)
     if device is None:
-        if key == WEB_ADMIN_KEY:
-            return create_device(WEB_ADMIN_NAME, key=WEB_ADMIN_KEY)
+        device = _register(key, token, name, device_type)
+    if device.status == "revoked":
+        raise ApiError(403, "This device has been revoked in the admin panel.")
+    if token is not None and device.token_id is not None and device.token_id != token.id:
+        raise ApiError(403, "This device is bound to another API token.")
+    return device, current
+
+
+def _register(key, token, name, device_type):
+    """A new device for an unknown key, as the device_registration setting allows."""
+    if key == WEB_ADMIN_KEY:
+        created = create_device(WEB_ADMIN_NAME, key=WEB_ADMIN_KEY)
+    else:
         mode = settings.get("device_registration")
         if mode == "off":
             raise ApiError(403, "Unknown device: add this GeneratedHashKey in the admin panel's "
                                 "Device Management first.")
         try:
-            device = create_device(name or key, key=key, token_id=token.id, device_type=device_type,
-                                   status="pending" if mode == "pending" else "active")
+            created = create_device(name or key, key=key, token_id=token.id, device_type=device_type,
+                                    status="pending" if mode == "pending" else "active")
         except ValueError as err:
             raise ApiError(400, f"Invalid generatedHashKey: {err}.",
                            fields={"generatedHashKey": str(err)}) from None
-    if device.status == "revoked":
-        raise ApiError(403, "This device has been revoked in the admin panel.")
-    if token is not None and device.token_id is not None and device.token_id != token.id:
-        raise ApiError(403, "This device is bound to another API token.")
-    return device
+    return DeviceRef(created.id, created.name, created.hash_key, created.status, created.token_id,
+                     created.device_type)
 
 
 def submit_report(report, token, *, allow_reserved=False):
     """Store a validated report in the open write transaction (see db.begin_write); caller commits."""
     at = now()
-    device = authorise_device(report["generatedHashKey"], token, name=report.get("device"),
-                              device_type=report.get("device_type"), allow_reserved=allow_reserved)
+    device, current = authorise_device(report["generatedHashKey"], token, name=report.get("device"),
+                                       device_type=report.get("device_type"),
+                                       allow_reserved=allow_reserved)
     if device.status == "pending":
         return Outcome(device)
     incoming, warnings, images = extract_images(report.get("metadata") or {}, at)
@@ -87,14 +147,12 @@ def submit_report(report, token, *, allow_reserved=False):
     if report.get("is_charging") is not None:
         incoming["deviceBatteryCharging"] = report["is_charging"]
 
-    if report.get("device") and report["device"] != device.name:
-        device.name = report["device"]
-    if report.get("device_type"):
-        device.device_type = report["device_type"]
-    activity = merge_or_start(device, report, incoming, at)
-    _check_size(activity.meta)
-
-    device.last_seen_at = at
+    device.name = report.get("device") or device.name
+    device.device_type = report.get("device_type") or device.device_type
+    activity = merge_or_start(device, current, report, incoming, at)
+    conn = raw_connection()
+    conn.execute("UPDATE device SET name = ?, device_type = ?, last_seen_at = ? WHERE id = ?",
+                 (device.name, device.device_type, to_ms(at), device.id))
     if token is not None:
         touch_token(token, at)
     if settings.get("save_app_records"):
@@ -104,39 +162,45 @@ def submit_report(report, token, *, allow_reserved=False):
     return Outcome(device, activity, warnings)
 
 
-def merge_or_start(device, report, incoming, at):
+def merge_or_start(device, current, report, incoming, at):
     """Merge into the device's live activity of the same process, or end it and start anew."""
+    conn = raw_connection()
     stale = settings.get("process_stale_seconds")
     mode = report.get("push_mode") or "realtime"
     minutes = report.get("persist_minutes")
     expires = at + timedelta(minutes=minutes) if mode == "active" and minutes else None
-    current = db.session.scalar(select(DeviceActivity).where(
-        DeviceActivity.device_id == device.id, DeviceActivity.ended_at.is_(None)))
 
     if current is not None and current.process_name == report["process_name"] and is_live(current, at, stale):
         current.meta = merge_metadata(current.meta, incoming)
         if report.get("process_title") is not None:
             current.process_title = report["process_title"]
-        current.updated_at = at
-        current.push_mode = mode
-        current.expires_at = expires
+        current.updated_at, current.push_mode, current.expires_at = at, mode, expires
         current.report_count += 1
+        meta = _dumps_checked(current.meta)
+        conn.execute("UPDATE device_activity SET process_title = ?, push_mode = ?, metadata = ?, "
+                     "updated_at = ?, expires_at = ?, report_count = report_count + 1 WHERE id = ?",
+                     (current.process_title, mode, meta, to_ms(at), _ms(expires), current.id))
         return current
 
     if current is not None:
-        current.ended_at = at if is_live(current, at, stale) else current.updated_at
+        ended = at if is_live(current, at, stale) else current.updated_at
+        conn.execute("UPDATE device_activity SET ended_at = ? WHERE id = ?", (to_ms(ended), current.id))
         # Battery state belongs to the device: a report that omits it keeps the last one.
         for key in ("deviceBatteryPercent", "deviceBatteryCharging"):
             if key not in incoming and key in current.meta:
                 incoming[key] = current.meta[key]
-        db.session.flush()   # end it before the insert: one open activity per device
-    activity = DeviceActivity(device=device, process_name=report["process_name"],
-                              process_title=report.get("process_title"), push_mode=mode,
-                              meta=incoming, started_at=at, updated_at=at, expires_at=expires,
-                              report_count=1)
-    db.session.add(activity)
-    db.session.flush()
-    return activity
+    title = report.get("process_title")
+    cursor = conn.execute(
+        "INSERT INTO device_activity (device_id, process_name, process_title, push_mode, metadata, "
+        "started_at, updated_at, expires_at, report_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
+        (device.id, report["process_name"], title, mode, _dumps_checked(incoming), to_ms(at), to_ms(at),
+         _ms(expires)))
+    return Activity(cursor.lastrowid, device, report["process_name"], title, mode, incoming, at, at,
+                    None, expires)
+
+
+def _ms(dt):
+    return None if dt is None else to_ms(dt)
 
 
 def merge_metadata(old, new):
@@ -202,31 +266,42 @@ def extract_images(metadata, at):
 
 def record_app(device, process_name, title, at):
     """Remember an app for rule selection and export: latest 3 titles, newest first."""
+    conn = raw_connection()
     group = "mobile" if device.device_type in ("mobile", "tablet") else "pc"
     title = (title or "").strip()
-    record = db.session.scalar(select(AppRecord).where(
-        AppRecord.app_group == group, AppRecord.process_name == process_name))
-    if record is None:
-        db.session.add(AppRecord(app_group=group, process_name=process_name,
-                                 titles=[title] if title else [], last_seen_at=at))
+    row = conn.execute("SELECT id, titles, last_seen_at FROM app_record WHERE app_group = ? AND process_name = ?",
+                       (group, process_name)).fetchone()
+    if row is None:
+        conn.execute("INSERT INTO app_record (app_group, process_name, titles, last_seen_at) VALUES (?, ?, ?, ?)",
+                     (group, process_name, _dumps([title] if title else []), to_ms(at)))
         return
-    if title and record.titles[:1] != [title]:
-        record.titles = ([title] + [t for t in record.titles if t != title])[:3]
-        record.last_seen_at = at
-    elif at - record.last_seen_at >= APP_RECORD_INTERVAL:
-        record.last_seen_at = at
+    record_id, titles, last_seen = row[0], json.loads(row[1]), from_ms(row[2])
+    if title and titles[:1] != [title]:
+        titles = ([title] + [t for t in titles if t != title])[:3]
+        conn.execute("UPDATE app_record SET titles = ?, last_seen_at = ? WHERE id = ?",
+                     (_dumps(titles), to_ms(at), record_id))
+    elif at - last_seen >= APP_RECORD_INTERVAL:
+        conn.execute("UPDATE app_record SET last_seen_at = ? WHERE id = ?", (to_ms(at), record_id))
 
 
 def _record_asset(image, at):
-    db.session.execute(insert(MediaAsset).values(
-        kind=image.kind, sha256=image.sha256, filename=image.filename, mime=image.mime,
-        size=image.size, width=image.width, height=image.height, created_at=at, last_used_at=at,
-    ).on_conflict_do_update(index_elements=["kind", "sha256"], set_={"last_used_at": at}))
+    raw_connection().execute(
+        "INSERT INTO media_asset (kind, sha256, filename, mime, size, width, height, created_at, last_used_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, sha256) DO UPDATE SET last_used_at = excluded.last_used_at",
+        (image.kind, image.sha256, image.filename, image.mime, image.size, image.width, image.height,
+         to_ms(at), to_ms(at)))
 
 
-def _check_size(metadata):
+def _dumps(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _dumps_checked(metadata):
+    """Metadata as stored JSON, or 413 when it is over the configured limit."""
+    text = _dumps(metadata)
     limit = current_app.config["METADATA_MAX_BYTES"]
-    size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode())
+    size = len(text.encode())
     if size > limit:
         raise ApiError(413, f"metadata is {size // 1024} KiB once merged and without images; "
                             f"the limit is {limit // 1024} KiB.", fields={"metadata": "is too large"})
+    return text

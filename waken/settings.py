@@ -5,9 +5,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g
-from sqlalchemy import select
-
-from waken.db import db
+from waken.db import db, raw_connection
 from waken.models import Setting as SettingRow
 
 
@@ -122,9 +120,9 @@ def load():
     """Every setting (stored value or default), read once per request."""
     if "settings" not in g:
         values = {key: s.default for key, s in SETTINGS.items()}
-        for key, value in db.session.execute(select(SettingRow.key, SettingRow.value)):
+        for key, value in raw_connection().execute("SELECT key, value FROM setting"):
             if key in values:
-                values[key] = value
+                values[key] = json.loads(value)
         g.settings = values
     return g.settings
 

@@ -38,8 +38,8 @@ def verify_device():
     begin_write()
     token = require_token()
     probe = load(verify_schema, json_body())
-    device = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
-                                        device_type=probe.get("deviceType"))
+    device, _ = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
+                                           device_type=probe.get("deviceType"))
     db.session.commit()
     if device.status == "pending":
         return _pending(device)

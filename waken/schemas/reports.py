@@ -60,8 +60,8 @@ class ActivityItemSchema(Schema):
     """A device activity as the API shows it (report response and public feed)."""
 
     id = fields.Integer()
-    device = fields.Function(lambda a: a.device.name)
-    deviceType = fields.Function(lambda a: a.device.device_type)
+    device = fields.String(attribute="device.name")
+    deviceType = fields.String(attribute="device.device_type", allow_none=True)
     processName = fields.String(attribute="process_name")
     processTitle = fields.String(attribute="process_title", allow_none=True)
     pushMode = fields.String(attribute="push_mode")
