@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from waken import admin, cli, db, errors, ingest, query, sweeps
+from waken import admin, cli, db, errors, ingest, query, security, sweeps
 from waken.config import finalize
 
 
@@ -23,6 +23,7 @@ def create_app(config=None):
     errors.init_app(app)
     cli.init_app(app)
     sweeps.init_app(app)
+    security.init_app(app)
 
     app.register_blueprint(ingest.bp)
     app.register_blueprint(query.bp)

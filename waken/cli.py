@@ -8,8 +8,9 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from waken import settings
+from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.auth import create_token
-from waken.db import db, init_db
+from waken.db import begin_write, db, init_db
 from waken.devices import (create_device, delete_device, delete_token, set_device_status,
                            set_token_enabled)
 from waken.models import ApiToken, Device
@@ -24,6 +25,7 @@ settings_cli = AppGroup("settings", help="Read and change settings.")
 def _commit_or_fail(action, *args):
     """Run a domain action and commit, turning its ValueError into a clean CLI error."""
     try:
+        begin_write()
         result = action(*args)
         db.session.commit()
         return result
@@ -166,5 +168,6 @@ def backup_command(path):
 
 def init_app(app):
     """Register the commands."""
-    for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli):
+    for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli,
+                    *ADMIN_COMMANDS):
         app.cli.add_command(command)

@@ -3,6 +3,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
@@ -62,9 +63,12 @@ def _on_connect(dbapi_conn, _record):
 
 
 def _on_begin(conn):
-    # A write that reads before it writes (merge-or-start) takes the write lock up
-    # front, so two reports for one device serialise instead of deadlocking.
-    immediate = conn.get_execution_options().get("immediate")
+    # A transaction that reads before it writes takes the write lock up front: in WAL
+    # mode a read transaction that later writes fails at once ("database is locked")
+    # when another writer committed in between, instead of waiting its turn. So every
+    # request that may write (any method but GET/HEAD/OPTIONS) begins IMMEDIATE.
+    immediate = conn.get_execution_options().get("immediate") or (
+        has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"))
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

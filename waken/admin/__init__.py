@@ -1,0 +1,32 @@
+"""Blueprint "admin": the owner's HTML forms under /admin (and its admin-only JSON under /api/admin)."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Admin JSON lives under /api, outside the admin prefix: its own blueprint, registered with bp.
+api_bp = Blueprint("admin_api", __name__)
+
+
+@bp.record_once
+def _register_api(state):
+    state.app.register_blueprint(api_bp)
+
+
+@bp.after_request
+@api_bp.after_request
+def _no_store(response):
+    # Admin pages show tokens and keys: never keep them in a browser or proxy cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+from waken.admin import (  # noqa: F401
+    apps,
+    auth,
+    devices,
+    display,
+    overview,
+    quick_add,
+    rules,
+    settings,
+    tokens,
+)

@@ -1,0 +1,124 @@
+"""Admin accounts: the one-time setup code, creating admins, checking passwords."""
+import hmac
+import os
+import secrets
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from waken.db import db
+from waken.models import AdminUser
+from waken.timeutil import now
+
+# Easy to read aloud and to type from a log: no 0/O, 1/I/L.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+PASSWORD_MIN = 8
+
+
+def _code_path():
+    return os.path.join(current_app.instance_path, "setup_code")
+
+
+def _normalise(code):
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def setup_code():
+    """The setup code in force, creating it once for every worker to share."""
+    path = _code_path()
+    if not os.path.exists(path):
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+        code = "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+        # A private temp file linked into place: a concurrent worker either wins
+        # the link or reads the winner's complete file, never half of one.
+        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(code)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    with open(path) as f:
+        return f.read().strip()
+
+
+def setup_code_matches(given):
+    """Whether `given` is the current setup code (case, spaces and dashes ignored)."""
+    if not os.path.exists(_code_path()):
+        return False
+    return hmac.compare_digest(_normalise(given).encode(), _normalise(setup_code()).encode())
+
+
+def discard_setup_code():
+    """Remove the setup code once an admin exists."""
+    try:
+        os.unlink(_code_path())
+    except FileNotFoundError:
+        pass
+
+
+def admin_exists(admin_id=None):
+    """Whether any admin (or the admin with this id) exists; reads outside the request's session."""
+    query = select(func.count()).select_from(AdminUser)
+    if admin_id is not None:
+        query = query.where(AdminUser.id == admin_id)
+    # Its own connection, so that a later begin_write() in the view still starts the session.
+    with db.engine.connect() as conn:
+        return bool(conn.scalar(query))
+
+
+def check_username(username):
+    """A valid username (trimmed), or ValueError."""
+    username = (username or "").strip()
+    if not 1 <= len(username) <= 64 or any(ch.isspace() or not ch.isprintable() for ch in username):
+        raise ValueError("the username must be 1 to 64 characters without spaces")
+    return username
+
+
+def check_password(password):
+    """A password long enough, or ValueError."""
+    if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= 256:
+        raise ValueError(f"the password must be {PASSWORD_MIN} to 256 characters long")
+    return password
+
+
+def find_admin(username):
+    """The admin with this username, or None."""
+    return db.session.scalar(select(AdminUser).where(AdminUser.username == username))
+
+
+def save_admin(username, password):
+    """Create an admin, or set a new password for an existing one (the caller commits).
+
+    Returns (admin, created). ValueError when the username or password is not acceptable.
+    """
+    username, password = check_username(username), check_password(password)
+    admin = find_admin(username)
+    created = admin is None
+    if created:
+        admin = AdminUser(username=username, created_at=now())
+        db.session.add(admin)
+    admin.password_hash = generate_password_hash(password)
+    db.session.flush()
+    return admin, created
+
+
+def authenticate(username, password):
+    """The admin with these credentials, or None."""
+    admin = find_admin((username or "").strip())
+    if admin is None:
+        # Same work for unknown names, so timing does not tell which names exist.
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    return admin if check_password_hash(admin.password_hash, password or "") else None
+
+
+def _dummy_hash():
+    ext = current_app.extensions
+    if "waken_dummy_hash" not in ext:
+        ext["waken_dummy_hash"] = generate_password_hash(secrets.token_hex(8))
+    return ext["waken_dummy_hash"]

@@ -1,0 +1,155 @@
+"""First-run setup, login and logout, and the checks that guard every admin page."""
+import functools
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from waken import settings
+from waken.admin import bp
+from waken.admin.accounts import (
+    admin_exists,
+    authenticate,
+    discard_setup_code,
+    save_admin,
+    setup_code,
+    setup_code_matches,
+)
+from waken.admin.forms import login_form, read_form, sentence, setup_form
+from waken.db import begin_write, db
+from waken.errors import ApiError
+from waken.models import AdminUser
+from waken.security import (
+    check_login_allowed,
+    record_login_failure,
+    record_login_success,
+)
+
+
+def login_required(view):
+    """Admin pages: without a session, go to the login page (or to setup on a new instance)."""
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        admin_id = session.get("admin_id")
+        if admin_id and admin_exists(admin_id):
+            return view(*args, **kwargs)
+        session.pop("admin_id", None)
+        if not admin_exists():
+            return redirect(url_for("admin.setup"))
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("admin.login", next=target))
+    return guarded
+
+
+def api_login_required(view):
+    """Admin JSON under /api: 401 without an admin session."""
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        admin_id = session.get("admin_id")
+        if not (admin_id and admin_exists(admin_id)):
+            raise ApiError(401, "Sign in to the admin panel first: this needs an admin session.")
+        return view(*args, **kwargs)
+    return guarded
+
+
+@bp.before_app_request
+def announce_setup():
+    """Once per process, while no admin exists, log where to claim this instance and the code."""
+    ext = current_app.extensions
+    if ext.get("waken_setup_announced"):
+        return
+    ext["waken_setup_announced"] = True
+    try:
+        if admin_exists():
+            return
+    except SQLAlchemyError:
+        ext["waken_setup_announced"] = False   # no database yet; try again on a later request
+        return
+    current_app.logger.warning("No admin account yet. Open %s/admin/setup and enter the setup code %s",
+                               settings.public_base(), setup_code())
+    # Reading the settings began a transaction; end it so the view can still begin_write().
+    db.session.rollback()
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Create the first admin, proving access to the server's log with the setup code."""
+    if admin_exists():
+        return redirect(url_for("admin.login"))
+    if request.method == "GET":
+        setup_code()   # make sure there is one to find in the log
+        return render_template("admin/setup.html", errors={}, values={})
+    check_login_allowed()
+    values, errors = read_form(setup_form)
+    if values and not setup_code_matches(values["code"]):
+        record_login_failure()
+        errors = {"code": "That is not the setup code printed in the server's log."}
+    if errors:
+        return render_template("admin/setup.html", errors=errors, values=request.form), 400
+    begin_write()
+    if db.session.scalar(select(func.count()).select_from(AdminUser)):
+        db.session.rollback()   # someone finished setup a moment ago
+        return redirect(url_for("admin.login"))
+    try:
+        admin, _ = save_admin(values["username"], values["password"])
+    except ValueError as err:
+        db.session.rollback()
+        return render_template("admin/setup.html", errors={"username": sentence(err)}, values=request.form), 400
+    db.session.commit()
+    discard_setup_code()
+    record_login_success()
+    _start_session(admin)
+    flash(f"Welcome, {admin.username}. Next: create an API token for your devices.", "success")
+    return redirect(url_for("admin.overview"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with username and password."""
+    if not admin_exists():
+        return redirect(url_for("admin.setup"))
+    if request.method == "GET":
+        return render_template("admin/login.html", errors={}, values={}, next=_safe_next())
+    check_login_allowed()
+    values, errors = read_form(login_form)
+    admin = authenticate(values["username"], values["password"]) if values else None
+    if admin is None:
+        if values:
+            record_login_failure()
+            errors = {"form": "Wrong username or password."}
+        status = 401 if values else 400
+        return render_template("admin/login.html", errors=errors, values=request.form,
+                               next=_safe_next()), status
+    record_login_success()
+    _start_session(admin)
+    return redirect(_safe_next() or url_for("admin.overview"))
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out (a POST, so no link on another site can do it)."""
+    session.clear()
+    flash("Signed out.", "success")
+    return redirect(url_for("admin.login"))
+
+
+def _start_session(admin):
+    # A fresh session on every sign-in, so nothing set before it survives.
+    session.clear()
+    session["admin_id"] = admin.id
+
+
+def _safe_next():
+    target = request.values.get("next") or ""
+    # Only paths inside the admin panel: never another host, never "//evil".
+    if target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None

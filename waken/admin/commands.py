@@ -1,0 +1,66 @@
+"""The admin's shell commands: create-admin and setup-info."""
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from waken import settings
+from waken.admin.accounts import (
+    admin_exists,
+    discard_setup_code,
+    save_admin,
+    setup_code,
+)
+from waken.admin.forms import sentence
+from waken.db import begin_write, db
+
+
+def _base_url():
+    """The public base URL outside a request: the setting, WAKEN_PUBLIC_URL, or host and port."""
+    base = settings.get("public_url") or current_app.config["PUBLIC_URL"]
+    if base:
+        return base.rstrip("/")
+    host = os.environ.get("WAKEN_HOST", "0.0.0.0")
+    # 0.0.0.0 listens everywhere; a browser on this machine reaches it as localhost.
+    host = "localhost" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{host}:{os.environ.get('WAKEN_PORT', '8000')}"
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_admin_command(username, password_stdin):
+    """Create an admin, or set a new password for an existing one."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    begin_write()
+    try:
+        admin, created = save_admin(username, password)
+    except ValueError as err:
+        db.session.rollback()
+        raise click.ClickException(sentence(err)) from None
+    db.session.commit()
+    discard_setup_code()
+    click.echo(f"{'Created admin' if created else 'New password set for admin'} '{admin.username}'.")
+
+
+@click.command("setup-info")
+@with_appcontext
+def setup_info_command():
+    """Print the admin setup URL and one-time code while no admin exists."""
+    if admin_exists():
+        discard_setup_code()
+        click.echo("waken: admin already set up; log in at " + _base_url() + "/admin/login")
+        return
+    click.echo("waken: no admin account yet. To claim this instance, open")
+    click.echo(f"    {_base_url()}/admin/setup")
+    click.echo(f"and enter the setup code {setup_code()}")
+    click.echo("(or run: flask --app waken create-admin USERNAME)")
+
+
+COMMANDS = (create_admin_command, setup_info_command)

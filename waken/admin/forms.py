@@ -1,0 +1,139 @@
+"""Schemas of the admin forms: posted text in, clean values or per-field sentences out."""
+from flask import request
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validates_schema,
+)
+from marshmallow.validate import Length, OneOf, Range
+
+from waken.admin.accounts import PASSWORD_MIN
+from waken.devices import DEVICE_TYPES
+from waken.schemas.fields import flat_fields
+
+REQUIRED = {"required": "is required"}
+# Passwords are taken exactly as typed; every other field is trimmed.
+UNTRIMMED = {"password", "confirm"}
+
+
+class FormSchema(Schema):
+    """A posted HTML form: blank fields count as not given, unknown fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _drop_blanks(self, data, **_):
+        clean = {}
+        for key, value in data.items():
+            value = value if key in UNTRIMMED else value.strip()
+            if value != "":
+                clean[key] = value
+        return clean
+
+
+class LoginForm(FormSchema):
+    username = fields.String(required=True, error_messages=REQUIRED)
+    password = fields.String(required=True, error_messages=REQUIRED)
+
+
+class SetupForm(FormSchema):
+    code = fields.String(required=True, error_messages=REQUIRED)
+    username = fields.String(required=True, error_messages=REQUIRED, validate=Length(
+        max=64, error="must be at most 64 characters"))
+    password = fields.String(required=True, error_messages=REQUIRED, validate=Length(
+        min=PASSWORD_MIN, max=256, error=f"must be {PASSWORD_MIN} to 256 characters long"))
+    confirm = fields.String(required=True, error_messages=REQUIRED)
+
+    @validates_schema
+    def _same_password(self, data, **_):
+        if data.get("password") and data.get("confirm") and data["password"] != data["confirm"]:
+            raise ValidationError("does not match the password", "confirm")
+
+
+class TokenForm(FormSchema):
+    name = fields.String(required=True, error_messages=REQUIRED,
+                         validate=Length(max=80, error="must be at most 80 characters"))
+
+
+class DeviceForm(FormSchema):
+    name = fields.String(required=True, error_messages=REQUIRED,
+                         validate=Length(max=128, error="must be at most 128 characters"))
+    key = fields.String(load_default=None)
+    token_id = fields.Integer(load_default=None, error_messages={"invalid": "is not a token"})
+    device_type = fields.String(load_default=None, validate=OneOf(
+        DEVICE_TYPES, error="must be one of " + ", ".join(DEVICE_TYPES)))
+
+
+class RenameForm(FormSchema):
+    name = fields.String(required=True, error_messages=REQUIRED,
+                         validate=Length(max=128, error="must be at most 128 characters"))
+
+
+class BindForm(FormSchema):
+    token_id = fields.Integer(load_default=None, error_messages={"invalid": "is not a token"})
+
+
+def _at_most(n):
+    return Length(max=n, error=f"must be at most {n} characters")
+
+
+class QuickAddForm(FormSchema):
+    key = fields.String(load_default=None, validate=_at_most(128))
+    device = fields.String(load_default=None, validate=_at_most(128))
+    process_name = fields.String(required=True, error_messages=REQUIRED, validate=_at_most(256))
+    process_title = fields.String(load_default=None, validate=_at_most(1024))
+    push_mode = fields.String(load_default="realtime")
+    persist_minutes = fields.Integer(load_default=None, validate=Range(
+        1, 1440, error="must be from 1 to 1440"), error_messages={"invalid": "must be a whole number"})
+    media_title = fields.String(load_default=None, validate=_at_most(256))
+    media_singer = fields.String(load_default=None, validate=_at_most(256))
+
+
+class RuleForm(FormSchema):
+    source = fields.String(required=True, error_messages=REQUIRED)
+    action = fields.String(required=True, error_messages=REQUIRED)
+    label = fields.String(load_default=None)
+
+
+# How the forms name their fields in messages.
+LABELS = {"code": "The setup code", "username": "The username", "password": "The password",
+          "confirm": "The repeated password", "name": "The name", "key": "The GeneratedHashKey",
+          "token_id": "The token", "device_type": "The device type", "device": "The device name",
+          "process_name": "The process name", "process_title": "The process title",
+          "push_mode": "The push mode", "persist_minutes": "Persist minutes",
+          "media_title": "The media title", "media_singer": "The media singer",
+          "source": "The play source", "action": "The action", "label": "The label"}
+
+
+def sentence(text):
+    """'a name is required' → 'A name is required.'"""
+    text = str(text).strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "."
+
+
+def field_errors(messages):
+    """marshmallow's messages as {field: "The field is …."}."""
+    return {field: sentence(f"{LABELS.get(field, field)} {text}")
+            for field, text in flat_fields(messages).items()}
+
+
+def read_form(schema):
+    """(values, errors) of the posted form; errors maps field names to sentences."""
+    try:
+        return schema.load(request.form.to_dict()), {}
+    except ValidationError as err:
+        return None, field_errors(err.messages)
+
+
+login_form = LoginForm()
+setup_form = SetupForm()
+token_form = TokenForm()
+device_form = DeviceForm()
+rename_form = RenameForm()
+bind_form = BindForm()
+quick_add_form = QuickAddForm()
+rule_form = RuleForm()

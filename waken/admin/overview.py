@@ -1,0 +1,21 @@
+"""The overview: devices online, recent reports, agent activity today, what needs attention."""
+from flask import render_template
+from sqlalchemy import func, select
+
+from waken.admin import bp
+from waken.admin.auth import login_required
+from waken.db import db
+from waken.feed import build_feed
+from waken.models import ApiToken, Device
+
+RECENT_LIMIT = 15
+
+
+@bp.get("/")
+@login_required
+def overview():
+    """What is happening now, at a glance."""
+    feed = build_feed(RECENT_LIMIT)
+    counts = dict(db.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
+    tokens = db.session.scalar(select(func.count()).select_from(ApiToken))
+    return render_template("admin/overview.html", feed=feed, counts=counts, tokens=tokens)

@@ -1,0 +1,72 @@
+"""Quick Add Activity: report by hand through the same code path as POST /api/activity."""
+from flask import flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from waken import reporting
+from waken.admin import bp
+from waken.admin.auth import login_required
+from waken.admin.forms import field_errors, quick_add_form, read_form
+from waken.db import begin_write, db
+from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, find_device, random_key
+from waken.errors import ApiError
+from waken.schemas.reports import report_schema
+
+# Form field → report field, so the API's messages land next to the right input.
+FORM_FIELDS = {"generatedHashKey": "key", "device": "device", "process_name": "process_name",
+               "process_title": "process_title", "push_mode": "push_mode",
+               "persist_minutes": "persist_minutes", "metadata": "media_title"}
+
+
+def _page(errors=None, values=None, status=200):
+    generated = random_key() if request.args.get("generate") else None
+    return render_template("admin/quick_add.html", errors=errors or {}, values=values or {},
+                           generated=generated, reserved=WEB_ADMIN_KEY,
+                           reserved_name=WEB_ADMIN_NAME), status
+
+
+@bp.get("/quick-add")
+@login_required
+def quick_add():
+    """The form; `?generate=1` shows a fresh random key to paste into Device Management."""
+    return _page()
+
+
+@bp.post("/quick-add")
+@login_required
+def submit_quick_add():
+    """Store one report as if a device had sent it."""
+    values, errors = read_form(quick_add_form)
+    if errors:
+        return _page(errors, request.form, 400)
+    try:
+        report = report_schema.load(_as_report(values))
+    except ValidationError as err:
+        messages = {FORM_FIELDS.get(k, k): v for k, v in err.messages.items()}
+        return _page(field_errors(messages), request.form, 400)
+    begin_write()
+    if report["generatedHashKey"] != WEB_ADMIN_KEY:
+        device = find_device(report["generatedHashKey"])
+        if device is None or device.status != "active":
+            db.session.rollback()
+            problem = "is not a device" if device is None else f"belongs to a {device.status} device"
+            return _page({"key": f"This key {problem}: use the key of an active device from Device "
+                                 "Management, or leave it empty."}, request.form, 400)
+    try:
+        outcome = reporting.submit_report(report, None, allow_reserved=True)
+    except ApiError as err:
+        db.session.rollback()
+        return _page({"form": err.message}, request.form, err.status if err.status < 500 else 400)
+    db.session.commit()
+    flash(f"Stored: {outcome.device.name} is now in {outcome.activity.process_name}.", "success")
+    return redirect(url_for("admin.quick_add"), 303)
+
+
+def _as_report(values):
+    """The form's values in the shape of an API report body."""
+    report = {"generatedHashKey": values["key"] or WEB_ADMIN_KEY, "process_name": values["process_name"],
+              "process_title": values["process_title"], "device": values["device"],
+              "push_mode": values["push_mode"], "persist_minutes": values["persist_minutes"]}
+    media = {k: v for k, v in (("title", values["media_title"]), ("singer", values["media_singer"])) if v}
+    if media:
+        report["metadata"] = {"media": media}
+    return report

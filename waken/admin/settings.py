@@ -1,0 +1,109 @@
+"""The Settings page: every setting with its validation, and the integration config export."""
+from flask import flash, redirect, render_template, request, url_for
+
+from waken import settings
+from waken.admin import bp
+from waken.admin.auth import login_required
+from waken.admin.forms import read_form, sentence, token_form
+from waken.admin.integration import encode, integration_config
+from waken.auth import create_token
+from waken.db import begin_write, db
+from waken.timeutil import now
+
+SECTIONS = (
+    ("Web", ("site_name", "bio", "avatar_url", "currently_text", "recent_text",
+             "history_window_minutes", "timezone", "public_url")),
+    ("Device reporting", ("process_stale_seconds", "device_registration", "media_cover_display",
+                          "report_app_icon", "save_app_records", "media_play_source_blocklist")),
+    ("Agent activity", ("agent_ingest_open",)),
+    ("Retention and limits", ("agent_retention_days", "activity_retention_days", "sse_max_streams")),
+)
+CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
+                                   ("pending", "pending: unknown keys wait for approval"),
+                                   ("auto", "auto: unknown keys are added as active"))}
+TEXTAREAS = ("bio", "media_play_source_blocklist")
+
+
+def _sections():
+    """SECTIONS, plus any setting not placed in one, so none is ever missing from the form."""
+    placed = {key for _, keys in SECTIONS for key in keys}
+    extra = tuple(key for key in settings.SETTINGS if key not in placed)
+    return SECTIONS + ((("Other", extra),) if extra else ())
+
+
+def _widget(key):
+    default = settings.SETTINGS[key].default
+    if key in CHOICES:
+        return "select"
+    if isinstance(default, bool):
+        return "checkbox"
+    if key in TEXTAREAS:
+        return "textarea"
+    return "number" if isinstance(default, int) else "text"
+
+
+def _shown(key, value):
+    """A stored value as the form shows it."""
+    if isinstance(value, list):
+        return "\n".join(value)
+    return value
+
+
+def _page(values, errors=None, status=200):
+    fields = [(title, [(key, settings.SETTINGS[key].label, _widget(key)) for key in keys])
+              for title, keys in _sections()]
+    return render_template("admin/settings.html", sections=fields, values=values, errors=errors or {},
+                           choices=CHOICES, config_b64=encode(integration_config()),
+                           mint_name=f"integration {now():%Y-%m-%d}"), status
+
+
+@bp.get("/settings")
+@login_required
+def settings_page():
+    """The form, filled with the values in force."""
+    return _page({key: _shown(key, value) for key, value in settings.load().items()})
+
+
+@bp.post("/settings")
+@login_required
+def save_settings():
+    """Validate every field; store all of them, or none when one is wrong."""
+    begin_write()
+    posted, clean, errors = {}, {}, {}
+    for key, setting in settings.SETTINGS.items():
+        # An unticked checkbox is simply absent from the form.
+        raw = ("true" if key in request.form else "false") if _widget(key) == "checkbox" \
+            else request.form.get(key, "")
+        posted[key] = raw
+        try:
+            clean[key] = settings.validate(key, raw)
+        except ValueError as err:
+            errors[key] = sentence(setting.label + str(err)[len(key):])
+    if errors:
+        db.session.rollback()
+        return _page(posted, errors, 400)
+    for key, value in clean.items():
+        settings.put(key, value)
+    db.session.commit()
+    flash("Settings saved.", "success")
+    return redirect(url_for("admin.settings_page"), 303)
+
+
+@bp.post("/settings/integration")
+@login_required
+def mint_integration_config():
+    """Mint a token and show the integration config with its plaintext embedded, once."""
+    values, errors = read_form(token_form)
+    if errors:
+        flash(f"No token minted. {errors['name']}", "error")
+        return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
+    begin_write()
+    try:
+        minted = create_token(values["name"])
+    except ValueError as err:
+        db.session.rollback()
+        flash(f"No token minted: {err}.", "error")
+        return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
+    db.session.commit()
+    return render_template("admin/integration.html", token=minted[0],
+                           config_b64=encode(integration_config(minted)))

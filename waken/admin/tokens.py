@@ -1,0 +1,79 @@
+"""The API Token page: list, create (the plaintext shown once), enable/disable, delete."""
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from waken.admin import bp
+from waken.admin.auth import login_required
+from waken.admin.forms import read_form, sentence, token_form
+from waken.admin.integration import encode, token_bundle
+from waken.auth import create_token
+from waken.db import begin_write, db
+from waken.devices import delete_token, set_token_enabled
+from waken.models import ApiToken, Device
+
+
+def _page(errors=None, values=None, status=200):
+    rows = db.session.execute(
+        select(ApiToken, func.count(Device.id)).outerjoin(Device, Device.token_id == ApiToken.id)
+        .group_by(ApiToken.id).order_by(ApiToken.id)).all()
+    return render_template("admin/tokens.html", rows=rows, errors=errors or {},
+                           values=values or {}), status
+
+
+@bp.get("/tokens")
+@login_required
+def tokens():
+    """Every token, never its secret."""
+    return _page()
+
+
+@bp.post("/tokens")
+@login_required
+def create_api_token():
+    """Mint a token and show its plaintext this one time."""
+    values, errors = read_form(token_form)
+    if errors:
+        return _page(errors, request.form, 400)
+    begin_write()
+    try:
+        token, plaintext = create_token(values["name"])
+    except ValueError as err:
+        db.session.rollback()
+        return _page({"name": sentence(err)}, values, 400)
+    db.session.commit()
+    return render_template("admin/token_created.html", token=token, plaintext=plaintext,
+                           bundle=encode(token_bundle(token, plaintext)))
+
+
+@bp.post("/tokens/<int:token_id>/enable")
+@login_required
+def enable_token(token_id):
+    """Accept reports with this token again."""
+    return _change(set_token_enabled, token_id, True, message="Token enabled.")
+
+
+@bp.post("/tokens/<int:token_id>/disable")
+@login_required
+def disable_token(token_id):
+    """Refuse reports with this token (401) until it is enabled again."""
+    return _change(set_token_enabled, token_id, False, message="Token disabled: its reports now get 401.")
+
+
+@bp.post("/tokens/<int:token_id>/delete")
+@login_required
+def remove_token(token_id):
+    """Delete a token; devices bound to it become unbound."""
+    return _change(delete_token, token_id, message="Token deleted.")
+
+
+def _change(action, *args, message):
+    begin_write()
+    try:
+        action(*args)
+    except ValueError as err:
+        db.session.rollback()
+        flash(f"Nothing changed: {err}.", "error")
+        return redirect(url_for("admin.tokens"), 303)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("admin.tokens"), 303)
