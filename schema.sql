@@ -55,10 +55,65 @@ CREATE TABLE IF NOT EXISTS agent_activity (
     idempotency_key TEXT    UNIQUE,
     created_at      INTEGER NOT NULL
 );
+-- Filtered lists and their counts read these indexes only, never the table.
 CREATE INDEX IF NOT EXISTS agent_activity_timestamp ON agent_activity (timestamp);
-CREATE INDEX IF NOT EXISTS agent_activity_type ON agent_activity (type, timestamp);
-CREATE INDEX IF NOT EXISTS agent_activity_agent ON agent_activity (agent, timestamp);
+CREATE INDEX IF NOT EXISTS agent_activity_type_status ON agent_activity (type, status, timestamp);
 CREATE INDEX IF NOT EXISTS agent_activity_status ON agent_activity (status, timestamp);
+CREATE INDEX IF NOT EXISTS agent_activity_agent ON agent_activity (agent, timestamp);
+
+-- Statistics read this rollup instead of scanning a million rows: one row per
+-- 15-minute bucket (every real time zone's offset is a multiple of 15 minutes, so
+-- local days and hours are unions of buckets) and type/status/agent. The triggers
+-- below keep it exact for every insert, update and delete, whoever writes.
+CREATE TABLE IF NOT EXISTS agent_activity_rollup (
+    bucket      INTEGER NOT NULL,                   -- timestamp floored to 15 minutes
+    type        TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    agent       TEXT    NOT NULL DEFAULT '',        -- '' for no agent
+    count       INTEGER NOT NULL DEFAULT 0,
+    tokens_used INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    durations   INTEGER NOT NULL DEFAULT 0,         -- rows that have a duration
+    PRIMARY KEY (bucket, type, status, agent)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_rollup_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_activity_rollup VALUES (
+        NEW.timestamp - NEW.timestamp % 900000, NEW.type, NEW.status, coalesce(NEW.agent, ''), 1,
+        coalesce(NEW.tokens_used, 0), coalesce(NEW.duration_ms, 0), NEW.duration_ms IS NOT NULL)
+    ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
+        duration_ms = duration_ms + excluded.duration_ms, durations = durations + excluded.durations;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_rollup_delete AFTER DELETE ON agent_activity BEGIN
+    UPDATE agent_activity_rollup SET count = count - 1,
+        tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        duration_ms = duration_ms - coalesce(OLD.duration_ms, 0),
+        durations = durations - (OLD.duration_ms IS NOT NULL)
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_activity_rollup
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '') AND count <= 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_rollup_update
+AFTER UPDATE OF type, status, timestamp, agent, tokens_used, duration_ms ON agent_activity BEGIN
+    UPDATE agent_activity_rollup SET count = count - 1,
+        tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        duration_ms = duration_ms - coalesce(OLD.duration_ms, 0),
+        durations = durations - (OLD.duration_ms IS NOT NULL)
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_activity_rollup
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '') AND count <= 0;
+    INSERT INTO agent_activity_rollup VALUES (
+        NEW.timestamp - NEW.timestamp % 900000, NEW.type, NEW.status, coalesce(NEW.agent, ''), 1,
+        coalesce(NEW.tokens_used, 0), coalesce(NEW.duration_ms, 0), NEW.duration_ms IS NOT NULL)
+    ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
+        duration_ms = duration_ms + excluded.duration_ms, durations = durations + excluded.durations;
+END;
 
 CREATE TABLE IF NOT EXISTS app_record (
     id           INTEGER PRIMARY KEY,

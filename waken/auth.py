@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from flask import request
+from flask import request, session
 from waken.db import db, raw_connection
 from waken.errors import ApiError
-from waken.models import ApiToken
+from waken.models import AdminUser, ApiToken
 from waken.timeutil import from_ms, now, to_ms
 
 # last_used_at is written at most this often per token, to spare SD cards.
@@ -74,3 +74,11 @@ def touch_token(token, when):
     if token.last_used_at is None or when - token.last_used_at >= TOUCH_INTERVAL:
         raw_connection().execute("UPDATE api_token SET last_used_at = ? WHERE id = ?",
                                  (to_ms(when), token.id))
+
+
+def require_reader():
+    """Reads of the agent log: an admin session, or else a valid Bearer token."""
+    admin_id = session.get("admin_id")
+    if admin_id and db.session.get(AdminUser, admin_id) is not None:
+        return None
+    return require_token()

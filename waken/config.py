@@ -13,6 +13,7 @@ IMAGE_MAX_BYTES = 4 * 1024 * 1024  # one decoded image
 IMAGE_MAX_PIXELS = 40_000_000      # refuse decompression bombs before decoding
 SCHEDULER = True                   # run the sweeps in-process (wsgi.py starts them)
 CLOCK = None                       # tests inject a callable returning an aware UTC datetime
+AGENT_CLOCK_SKEW_SECONDS = 5          # how far in the future an agent timestamp may be
 
 
 def finalize(app):

@@ -99,6 +99,13 @@ def init_db(path):
         target.close()
 
 
+ROLLUP_BACKFILL = """
+    INSERT INTO agent_activity_rollup
+    SELECT timestamp - timestamp % 900000, type, status, coalesce(agent, ''), count(*),
+           coalesce(sum(tokens_used), 0), coalesce(sum(duration_ms), 0), count(duration_ms)
+    FROM agent_activity GROUP BY 1, 2, 3, 4"""
+
+
 def _upgrade(conn, target):
     existing = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     for name, sql in target.execute(
@@ -115,7 +122,12 @@ def _upgrade(conn, target):
                 if notnull:
                     clause += " NOT NULL"
                 conn.execute(clause)
-    indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    for name, sql in target.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"):
-        if name not in indexes:
-            conn.execute(sql)
+    for kind in ("index", "trigger"):
+        have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))}
+        for name, sql in target.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)):
+            if name not in have:
+                conn.execute(sql)
+    if "agent_activity_rollup" not in existing and "agent_activity" in existing:
+        # An older database: build the statistics rollup from the rows it already has.
+        conn.execute(ROLLUP_BACKFILL)

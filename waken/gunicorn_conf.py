@@ -14,3 +14,6 @@ errorlog = "-"
 loglevel = os.environ.get("WAKEN_LOG_LEVEL", "info")
 # No access log by default: approval links carry a device key in their query.
 accesslog = os.environ.get("WAKEN_ACCESS_LOG") or None
+# Several waken servers (tests, the benchmark) may run on one machine; a shared
+# control socket in ~/.gunicorn would collide, and nothing here uses it.
+control_socket_disable = True

@@ -77,6 +77,20 @@ class AgentActivity(db.Model):
     created_at: Mapped[datetime] = mapped_column(Millis)
 
 
+class AgentActivityRollup(db.Model):
+    """Per-15-minute counts kept by triggers in schema.sql; read by the statistics."""
+
+    __tablename__ = "agent_activity_rollup"
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String, primary_key=True)
+    status: Mapped[str] = mapped_column(String, primary_key=True)
+    agent: Mapped[str] = mapped_column(String, primary_key=True, default="")
+    count: Mapped[int] = mapped_column(default=0)
+    tokens_used: Mapped[int] = mapped_column(default=0)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    durations: Mapped[int] = mapped_column(default=0)
+
+
 class AppRecord(db.Model):
     __tablename__ = "app_record"
     id: Mapped[int] = mapped_column(primary_key=True)

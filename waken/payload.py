@@ -1,7 +1,7 @@
-"""Reading request bodies: one JSON object, validated by a schema, or a 400 sentence."""
+"""Request bodies in and stored JSON out: one JSON object, validated, within its size limit."""
 import json
 
-from flask import request
+from flask import current_app, request
 from marshmallow import ValidationError
 
 from waken.errors import ApiError
@@ -38,3 +38,14 @@ def load(schema, data):
         return schema.load(data)
     except ValidationError as err:
         raise ApiError(400, errors_sentence(err.messages), fields=flat_fields(err.messages)) from None
+
+
+def stored_json(value, what="metadata"):
+    """value as compact JSON text for the database, or 413 when over METADATA_MAX_BYTES."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    limit = current_app.config["METADATA_MAX_BYTES"]
+    size = len(text.encode())
+    if size > limit:
+        raise ApiError(413, f"{what} is {size // 1024} KiB (once merged, without images); "
+                            f"the limit is {limit // 1024} KiB.", fields={what: "is too large"})
+    return text

@@ -11,6 +11,7 @@ from waken.auth import touch_token
 from waken.db import raw_connection
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device
 from waken.errors import ApiError
+from waken.payload import stored_json
 from waken.media import MediaError, is_data_url, store_data_url
 from waken.timeutil import from_ms, now, to_ms
 
@@ -176,7 +177,7 @@ def merge_or_start(device, current, report, incoming, at):
             current.process_title = report["process_title"]
         current.updated_at, current.push_mode, current.expires_at = at, mode, expires
         current.report_count += 1
-        meta = _dumps_checked(current.meta)
+        meta = stored_json(current.meta)
         conn.execute("UPDATE device_activity SET process_title = ?, push_mode = ?, metadata = ?, "
                      "updated_at = ?, expires_at = ?, report_count = report_count + 1 WHERE id = ?",
                      (current.process_title, mode, meta, to_ms(at), _ms(expires), current.id))
@@ -193,7 +194,7 @@ def merge_or_start(device, current, report, incoming, at):
     cursor = conn.execute(
         "INSERT INTO device_activity (device_id, process_name, process_title, push_mode, metadata, "
         "started_at, updated_at, expires_at, report_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-        (device.id, report["process_name"], title, mode, _dumps_checked(incoming), to_ms(at), to_ms(at),
+        (device.id, report["process_name"], title, mode, stored_json(incoming), to_ms(at), to_ms(at),
          _ms(expires)))
     return Activity(cursor.lastrowid, device, report["process_name"], title, mode, incoming, at, at,
                     None, expires)
@@ -294,14 +295,3 @@ def _record_asset(image, at):
 
 def _dumps(value):
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _dumps_checked(metadata):
-    """Metadata as stored JSON, or 413 when it is over the configured limit."""
-    text = _dumps(metadata)
-    limit = current_app.config["METADATA_MAX_BYTES"]
-    size = len(text.encode())
-    if size > limit:
-        raise ApiError(413, f"metadata is {size // 1024} KiB once merged and without images; "
-                            f"the limit is {limit // 1024} KiB.", fields={"metadata": "is too large"})
-    return text
