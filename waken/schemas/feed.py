@@ -1,0 +1,76 @@
+"""Schemas of the public feed: its query, its items (the report item plus public extras)."""
+from marshmallow import EXCLUDE, Schema, fields, post_load
+from marshmallow.validate import Range
+
+from waken.feed import DEFAULT_LIMIT, MAX_LIMIT
+from waken.schemas.fields import IsoTime
+from waken.schemas.reports import ActivityItemSchema
+
+
+class FeedQuerySchema(Schema):
+    """GET /api/activity and its stream. Unknown parameters (such as public=1) are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=Range(min=1, error="must be at least 1"),
+                           metadata={"description": f"Recent activities to return (default {DEFAULT_LIMIT}; "
+                                                    f"larger values are lowered to {MAX_LIMIT})."})
+
+    @post_load
+    def _clamp(self, data, **_):
+        return {**data, "limit": min(data["limit"], MAX_LIMIT)}
+
+
+class BatterySchema(Schema):
+    percent = fields.Integer(allow_none=True, metadata={"description": "0-100, or null when unknown."})
+    charging = fields.Boolean(allow_none=True)
+
+
+class NowPlayingSchema(Schema):
+    """metadata.media normalised from every alias a reporter may use."""
+
+    title = fields.String()
+    singer = fields.String(allow_none=True)
+    album = fields.String(allow_none=True)
+    status = fields.String(allow_none=True, metadata={"enum": ["playing", "paused", "stopped"]})
+    positionMs = fields.Integer(allow_none=True, metadata={
+        "description": "Position at generatedAt; a playing track advances from there."})
+    durationMs = fields.Integer(allow_none=True)
+    startMs = fields.Integer(allow_none=True, metadata={"description": "Track start, Unix ms."})
+    endMs = fields.Integer(allow_none=True, metadata={"description": "Track end, Unix ms."})
+    coverUrl = fields.String(allow_none=True)
+    appIconUrl = fields.String(allow_none=True)
+    source = fields.String(allow_none=True, metadata={
+        "description": "The play source's label (a rename rule's label when one applies)."})
+
+
+class FeedItemSchema(ActivityItemSchema):
+    """An activity in the public feed: the report item shape plus liveness, battery and media."""
+
+    metadata = fields.Dict(attribute="public_meta", metadata={
+        "description": "As reported; metadata.media is left out for blocked play sources."})
+    online = fields.Boolean(metadata={"description": "Live now (realtime: reported within the stale "
+                                                     "timeout; active: not expired)."})
+    lastReportAt = IsoTime(attribute="last_report_at", metadata={"description": "The last report (updatedAt)."})
+    battery = fields.Nested(BatterySchema)
+    nowPlaying = fields.Nested(NowPlayingSchema, attribute="now_playing", allow_none=True)
+
+
+class FeedSchema(Schema):
+    activeStatuses = fields.List(fields.Nested(FeedItemSchema), metadata={
+        "description": "One item per device with a live activity, newest first."})
+    recentActivities = fields.List(fields.Nested(FeedItemSchema), metadata={
+        "description": "Activities started or updated within the history window, newest first."})
+    historyWindowMinutes = fields.Integer()
+    processStaleSeconds = fields.Integer()
+    generatedAt = IsoTime()
+
+
+class FeedResponseSchema(Schema):
+    success = fields.Boolean(dump_default=True)
+    data = fields.Nested(FeedSchema)
+
+
+feed_query_schema = FeedQuerySchema()
+feed_response_schema = FeedResponseSchema()

@@ -1,0 +1,140 @@
+// Live refresh for the home page: follow /api/activity/stream and redraw with DOM APIs
+// (user text only ever goes through textContent), and tick ages and progress bars.
+(function () {
+  "use strict";
+  var body = document.body;
+  var zone = body.dataset.timezone || "UTC";
+  var skew = Date.parse(body.dataset.generatedAt) - Date.now() || 0;
+  var clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: zone });
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+  function img(cls, url) {
+    var node = el("img", cls);
+    node.alt = "";
+    node.referrerPolicy = "no-referrer";
+    if (/^https?:\/\//i.test(url)) node.src = url;
+    return node;
+  }
+  function span(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60);
+    if (s < 60) return s + " s";
+    if (m < 60) return m + " min";
+    if (h < 48) return h + " h" + (m % 60 ? " " + (m % 60) + " min" : "");
+    return Math.floor(h / 24) + " d";
+  }
+  function mmss(ms) {
+    var s = Math.max(0, Math.floor((ms || 0) / 1000));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  function now() { return Date.now() + skew; }
+
+  function music(np) {
+    var row = el("div", "music"), track = el("div", "track"), line = el("div", "track-line");
+    row.tabIndex = 0;
+    row.dataset.status = np.status || "";
+    row.dataset.position = np.positionMs === null ? "" : np.positionMs;
+    row.dataset.duration = np.durationMs || "";
+    row.dataset.received = Date.now();
+    if (np.coverUrl) row.appendChild(img("cover", np.coverUrl));
+    if (np.appIconUrl) line.appendChild(img("app-icon", np.appIconUrl));
+    line.appendChild(el("span", "track-title", np.title));
+    track.appendChild(line);
+    if (np.singer) track.appendChild(el("div", "singer", np.singer));
+    if (np.durationMs) {
+      var bar = el("div", "progress-row"), progress = el("progress");
+      progress.max = np.durationMs;
+      progress.value = np.positionMs || 0;
+      bar.append(progress, el("span", "progress-time", mmss(np.positionMs) + " / " + mmss(np.durationMs)));
+      track.appendChild(bar);
+    }
+    row.appendChild(track);
+    var card = el("div", "hovercard"), text = el("div", "hover-text");
+    card.setAttribute("role", "tooltip");
+    if (np.coverUrl) card.appendChild(img("hover-cover", np.coverUrl));
+    text.appendChild(el("strong", "hover-title", np.title));
+    if (np.singer) text.appendChild(el("span", "hover-singer", np.singer));
+    if (np.album) text.appendChild(el("span", "hover-album", "Album: " + np.album));
+    if (np.source) text.appendChild(el("span", "hover-source", "Source: " + np.source));
+    card.appendChild(text);
+    row.appendChild(card);
+    return row;
+  }
+
+  function battery(b) {
+    if (b.percent === null && b.charging === null) return null;
+    var text = (b.percent !== null ? b.percent + "%" : "") + (b.charging ? " ⚡ charging" : "");
+    var node = el("span", "battery" + (b.charging ? " charging" : ""), text.trim());
+    node.title = "Battery";
+    return node;
+  }
+
+  function card(item) {
+    var node = el("article", "card"), head = el("div", "card-head"), icon = el("span");
+    node.dataset.mode = item.pushMode;
+    icon.className = "type-icon type-" + (["desktop", "tablet", "mobile"].indexOf(item.deviceType) >= 0 ? item.deviceType : "desktop");
+    icon.setAttribute("role", "img");
+    icon.setAttribute("aria-label", item.deviceType || "device");
+    head.append(icon, el("span", "device", item.device));
+    var b = battery(item.battery);
+    if (b) head.appendChild(b);
+    node.append(head, el("div", "app", item.processName));
+    if (item.processTitle) node.appendChild(el("div", "title", item.processTitle));
+    if (item.pushMode === "active") {
+      var updated = el("div", "updated");
+      updated.dataset.at = item.lastReportAt;
+      node.appendChild(updated);
+    }
+    if (item.nowPlaying) node.appendChild(music(item.nowPlaying));
+    return node;
+  }
+
+  function entry(item) {
+    var node = el("li", "entry" + (item.online ? " online" : "")), time = el("time", null, clockFormat.format(new Date(item.startedAt)));
+    var main = el("div", "entry-body"), first = el("div");
+    time.dateTime = item.startedAt;
+    first.append(el("span", "app", item.processName), " ", el("span", "device", "on " + item.device));
+    main.appendChild(first);
+    if (item.processTitle) main.appendChild(el("div", "title", item.processTitle));
+    if (item.nowPlaying) main.appendChild(music(item.nowPlaying));
+    var end = item.endedAt ? Date.parse(item.endedAt) : (item.online ? now() : Date.parse(item.updatedAt));
+    node.append(time, main, el("span", "duration", (item.online ? "now · " : "") + span(end - Date.parse(item.startedAt))));
+    return node;
+  }
+
+  function render(data) {
+    skew = Date.parse(data.generatedAt) - Date.now() || 0;
+    var current = document.getElementById("current-list"), recent = document.getElementById("recent-list");
+    current.replaceChildren.apply(current, data.activeStatuses.length ? data.activeStatuses.map(card)
+      : [el("p", "empty", "No device is reporting right now.")]);
+    recent.replaceChildren.apply(recent, data.recentActivities.length ? data.recentActivities.map(entry)
+      : [el("li", "empty", "Nothing in the last " + data.historyWindowMinutes + " minutes.")]);
+    tick();
+  }
+
+  function tick() {
+    document.querySelectorAll(".updated[data-at]").forEach(function (node) {
+      node.textContent = "updated " + span(now() - Date.parse(node.dataset.at)) + " ago";
+    });
+    document.querySelectorAll(".music").forEach(function (row) {
+      var progress = row.querySelector("progress"), label = row.querySelector(".progress-time");
+      if (!progress || row.dataset.position === "") return;
+      if (!row.dataset.received) row.dataset.received = Date.now();
+      var position = Number(row.dataset.position), duration = Number(row.dataset.duration);
+      if (row.dataset.status === "playing") position += Date.now() - Number(row.dataset.received);
+      position = Math.min(position, duration);
+      progress.value = position;
+      label.textContent = mmss(position) + " / " + mmss(duration);
+    });
+  }
+
+  if (window.EventSource) {
+    var source = new EventSource("/api/activity/stream");
+    source.addEventListener("activity", function (event) { render(JSON.parse(event.data).data); });
+  }
+  setInterval(tick, 1000);
+})();
