@@ -1,0 +1,49 @@
+"""POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
+from flask import request, url_for
+
+from waken import agents, settings
+from waken.auth import bearer_plaintext, require_token, touch_token
+from waken.db import begin_write, db
+from waken.ingest import bp
+from waken.payload import json_body, load
+from waken.schemas.agents import (
+    activity_create_schema,
+    activity_schema,
+    activity_update_schema,
+)
+from waken.timeutil import now
+
+
+def _authorise_write(at):
+    """A token is required unless open agent ingest is on and none was sent."""
+    if settings.get("agent_ingest_open") and bearer_plaintext() is None:
+        return
+    touch_token(require_token(), at)
+
+
+@bp.post("/api/activities")
+def create_agent_activity():
+    """Log one agent action; a retried idempotency key returns the first record."""
+    begin_write()
+    at = now()
+    _authorise_write(at)
+    body = json_body()
+    if body.get("idempotency_key") is None and request.headers.get("Idempotency-Key"):
+        body["idempotency_key"] = request.headers["Idempotency-Key"]
+    data = load(activity_create_schema, body)
+    record, created = agents.create_activity(data, at)
+    db.session.commit()
+    location = url_for("query.get_agent_activity", activity_id=record["id"])
+    return activity_schema.dump(record), 201 if created else 200, {"Location": location}
+
+
+@bp.patch("/api/activities/<int:activity_id>")
+def update_agent_activity(activity_id):
+    """Finish a pending or running record: status, duration, tokens; metadata merged."""
+    begin_write()
+    at = now()
+    _authorise_write(at)
+    changes = load(activity_update_schema, json_body())
+    record = agents.update_activity(activity_id, changes, at)
+    db.session.commit()
+    return activity_schema.dump(record)

@@ -1,0 +1,128 @@
+"""GET /api/activities, /stats and /stream: reading the agent log (token or admin session)."""
+import json
+import os
+import time
+
+from flask import Response, current_app, request, stream_with_context
+
+from waken import agents, settings
+from waken.auth import require_reader
+from waken.db import db
+from waken.errors import ApiError
+from waken.payload import load
+from waken.query import bp
+from waken.query.feed import RETRY_AFTER_SECONDS, StreamSlot
+from waken.schemas.agents import (
+    activity_list_schema,
+    activity_query_schema,
+    activity_schema,
+    stats_query_schema,
+    stats_schema,
+    stream_event_schema,
+    stream_query_schema,
+)
+from waken.timeutil import now
+
+REPLAY_LIMIT = 1000     # at most this many missed records are replayed on reconnect
+BATCH = 200             # records read per poll; a full batch is followed at once by the next
+RECONNECT_MS = 3000
+
+
+def _args(schema, lists=("type", "status")):
+    """Query parameters for a schema: repeats of a list parameter join, repeats of others are 400."""
+    args = {}
+    for key, values in request.args.lists():
+        if len(values) > 1 and key not in lists:
+            raise ApiError(400, f"Invalid request: {key} is given more than once.",
+                           fields={key: "is given more than once"})
+        args[key] = ",".join(values)
+    return load(schema, args)
+
+
+@bp.get("/api/activities")
+def list_agent_activities():
+    """The log, filtered and paged, as JSON or as a streamed CSV download."""
+    require_reader()
+    args = _args(activity_query_schema)
+    at = now()
+    if args["format"] == "csv":
+        response = Response(stream_with_context(agents.csv_chunks(args, at)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f"attachment; filename={agents.today_filename(at)}"
+        return response
+    return activity_list_schema.dump(agents.list_activities(args, at))
+
+
+@bp.get("/api/activities/<int:activity_id>")
+def get_agent_activity(activity_id):
+    """One record (where the Location header of POST points)."""
+    require_reader()
+    return activity_schema.dump(agents.get_activity(activity_id, now()))
+
+
+@bp.get("/api/activities/stats")
+def agent_activity_stats():
+    """Totals, per type and status, a daily heatmap, a 7-day trend and hourly counts."""
+    require_reader()
+    args = _args(stats_query_schema, lists=("type",))
+    return stats_schema.dump(agents.stats(args, now()))
+
+
+@bp.get("/api/activities/stream")
+def agent_activity_stream():
+    """New records as Server-Sent Events, in id order; Last-Event-ID replays missed ones."""
+    require_reader()
+    query = request.args.to_dict()
+    header = request.headers.get("Last-Event-ID", "").strip()
+    if header:
+        query["lastEventId"] = header
+    last_event = load(stream_query_schema, query).get("lastEventId")
+    latest = agents.latest_id()
+    start = latest if last_event is None else min(latest, max(last_event, latest - REPLAY_LIMIT))
+    slot = StreamSlot.acquire(os.path.join(current_app.instance_path, "sse-slots"),
+                              settings.get("sse_max_streams"))
+    if slot is None:
+        raise ApiError(503, "Too many live streams are open; try again shortly.",
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    db.session.remove()    # hold no connection while the stream idles
+    response = Response(_events(current_app._get_current_object(), start, slot),
+                        mimetype="text/event-stream")
+    # The WSGI server closes the response when the client goes, even before the body started.
+    response.call_on_close(slot.release)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _events(app, last_id, slot):
+    # No request context and no database connection is held between polls: each poll
+    # borrows a connection in its own app context and gives it back. Writers are
+    # serialised (BEGIN IMMEDIATE), so ids commit in order and `id > last_id` misses
+    # nothing, however many rows arrive at once or however they are back-dated.
+    poll = app.config.get("SSE_POLL_SECONDS", 1.0)
+    keepalive = app.config.get("SSE_KEEPALIVE_SECONDS", 15)
+    try:
+        with app.app_context():
+            connected = stream_event_schema.dump({"type": "connected", "ts": now()})
+        # The connected event carries the cursor, so a reconnect resumes from here.
+        yield f"retry: {RECONNECT_MS}\n" + _event(connected, last_id)
+        sent_at = time.monotonic()
+        while True:
+            with app.app_context():
+                batch = agents.activities_after(last_id, now(), BATCH)
+                db.session.remove()
+            for record in batch:
+                last_id = record["id"]
+                yield _event({"type": "new", "activity": activity_schema.dump(record)}, last_id)
+                sent_at = time.monotonic()
+            if len(batch) == BATCH:
+                continue
+            if time.monotonic() - sent_at >= keepalive:
+                yield ": keep-alive\n\n"
+                sent_at = time.monotonic()
+            time.sleep(poll)
+    finally:
+        slot.release()
+
+
+def _event(payload, event_id):
+    return f"id: {event_id}\ndata: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n\n"
