@@ -12,6 +12,8 @@ METADATA_MAX_BYTES = 64 * 1024     # device/agent metadata JSON after images are
 IMAGE_MAX_BYTES = 4 * 1024 * 1024  # one decoded image
 IMAGE_MAX_PIXELS = 40_000_000      # refuse decompression bombs before decoding
 SCHEDULER = True                   # run the sweeps in-process (wsgi.py starts them)
+SWEEP_EXPIRY_SECONDS = 30          # how often open activities that went stale are ended
+SWEEP_RETENTION_SECONDS = 3600     # how often rows past retention and orphaned media go
 CLOCK = None                       # tests inject a callable returning an aware UTC datetime
 AGENT_CLOCK_SKEW_SECONDS = 5          # how far in the future an agent timestamp may be
 
