@@ -14,8 +14,12 @@ IMAGE_MAX_PIXELS = 40_000_000      # refuse decompression bombs before decoding
 SCHEDULER = True                   # run the sweeps in-process (wsgi.py starts them)
 SWEEP_EXPIRY_SECONDS = 30          # how often open activities that went stale are ended
 SWEEP_RETENTION_SECONDS = 3600     # how often rows past retention and orphaned media go
+AGENT_CLOCK_SKEW_SECONDS = 5       # how far in the future an agent timestamp may be
+SSE_POLL_SECONDS = 1.0             # how often a process checks for news for its open streams
+SSE_KEEPALIVE_SECONDS = 15         # comment line on an idle stream, so proxies keep it open
+LOGIN_MAX_FAILURES = 10            # wrong passwords or setup codes from one address ...
+LOGIN_LOCKOUT_MINUTES = 15         # ... within this window before logins answer 429
 CLOCK = None                       # tests inject a callable returning an aware UTC datetime
-AGENT_CLOCK_SKEW_SECONDS = 5          # how far in the future an agent timestamp may be
 
 
 def finalize(app):

@@ -122,8 +122,6 @@ def init_app(app):
     cfg.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session that holds it
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = cfg.get("SESSION_COOKIE_SAMESITE") or "Lax"
-    cfg.setdefault("LOGIN_MAX_FAILURES", 10)
-    cfg.setdefault("LOGIN_LOCKOUT_MINUTES", 15)
     app.extensions["waken_login_limiter"] = FailureLimiter(
         cfg["LOGIN_MAX_FAILURES"], timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
     app.session_interface = SessionInterface()

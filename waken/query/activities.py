@@ -98,8 +98,8 @@ def _events(app, last_id, slot):
     # borrows a connection in its own app context and gives it back. Writers are
     # serialised (BEGIN IMMEDIATE), so ids commit in order and `id > last_id` misses
     # nothing, however many rows arrive at once or however they are back-dated.
-    poll = app.config.get("SSE_POLL_SECONDS", 1.0)
-    keepalive = app.config.get("SSE_KEEPALIVE_SECONDS", 15)
+    poll = app.config["SSE_POLL_SECONDS"]
+    keepalive = app.config["SSE_KEEPALIVE_SECONDS"]
     try:
         with app.app_context():
             connected = stream_event_schema.dump({"type": "connected", "ts": now()})

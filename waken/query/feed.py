@@ -58,8 +58,8 @@ def activity_stream():
 def _events(app, limit, payload, slot):
     # No request context and no database connection is held between polls: each
     # poll borrows a connection inside its own app context and gives it back.
-    poll = app.config.get("SSE_POLL_SECONDS", 1.0)
-    keepalive = app.config.get("SSE_KEEPALIVE_SECONDS", 15)
+    poll = app.config["SSE_POLL_SECONDS"]
+    keepalive = app.config["SSE_KEEPALIVE_SECONDS"]
     try:
         yield f"retry: {RECONNECT_MS}\n" + _event(payload)
         last, sent_at = _fingerprint(payload), time.monotonic()
