@@ -31,17 +31,18 @@ def finalize(app):
     cfg.setdefault("SQLALCHEMY_DATABASE_URI", "sqlite:///" + cfg["DATABASE"])
     cfg["CLOCK"] = cfg["CLOCK"] or (lambda: datetime.now(timezone.utc))
     if not cfg["SECRET_KEY"]:
-        cfg["SECRET_KEY"] = _stored_secret(os.path.join(app.instance_path, "secret_key"))
+        cfg["SECRET_KEY"] = stored_secret(os.path.join(app.instance_path, "secret_key"))
 
 
-def _stored_secret(path):
+def stored_secret(path, generate=lambda: secrets.token_hex(32)):
+    """The secret kept in path, created once with generate() if missing."""
     # Written whole to a private temp file and linked into place, so concurrent
-    # workers never read a half-written key and all end up with the same one.
+    # workers never read a half-written secret and all end up with the same one.
     if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+            f.write(generate())
         try:
             os.link(tmp, path)
         except FileExistsError:

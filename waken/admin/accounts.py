@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from waken.config import stored_secret
 from waken.db import db
 from waken.models import AdminUser
 from waken.timeutil import now
@@ -26,24 +27,12 @@ def _normalise(code):
 
 def setup_code():
     """The setup code in force, creating it once for every worker to share."""
-    path = _code_path()
-    if not os.path.exists(path):
-        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
-        code = "-".join(raw[i:i + 4] for i in range(0, 12, 4))
-        # A private temp file linked into place: a concurrent worker either wins
-        # the link or reads the winner's complete file, never half of one.
-        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(code)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
-    with open(path) as f:
-        return f.read().strip()
+    return stored_secret(_code_path(), _new_code)
+
+
+def _new_code():
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 
 
 def setup_code_matches(given):
