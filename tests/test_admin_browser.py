@@ -2,6 +2,7 @@
 import base64
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -145,3 +146,22 @@ def test_a_new_owner_sets_up_connects_a_device_and_exports_the_config(browser_pa
     page.fill("input[name=process_name]", "Reading")
     page.click("button:has-text('Add activity')")
     expect(page.locator(".flash.success")).to_contain_text("Web Admin Quick Add is now in Reading")
+
+    # 9. Agent activity logged with the token: the table, the charts, and no script run from its text.
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    logged = datetime.now(UTC)
+    for n, (kind, status) in enumerate((("tool_call", "success"), ("tool_call", "error"), ("file_read", "success"),
+                                        ("command", "running"), ("tool_call", "success"))):
+        response = requests.post(server.url + "/api/activities", headers={"Authorization": f"Bearer {usable['token']}"},
+                                 json={"type": kind, "status": status, "agent": "main",
+                                       "description": "<script>alert(1)</script>" if n == 0 else f"step {n}",
+                                       "timestamp": (logged - timedelta(days=n % 3, hours=n)).isoformat()},
+                                 timeout=10)
+        assert response.status_code == 201, response.text
+    page.click("nav >> text=Agent Activities")
+    expect(page.locator("tbody tr")).to_have_count(5)
+    expect(page.locator("td", has_text="<script>alert(1)</script>")).to_have_count(1)
+    expect(page.locator("figure svg.chart")).to_have_count(4)
+    shot("13-agents")
+    assert dialogs == []

@@ -20,6 +20,7 @@ def _no_store(response):
 
 
 from waken.admin import (  # noqa: F401
+    agents,
     apps,
     auth,
     devices,

@@ -2,13 +2,16 @@
 from flask import render_template
 from sqlalchemy import func, select
 
+from waken import agents
 from waken.admin import bp
 from waken.admin.auth import login_required
 from waken.db import db
 from waken.feed import build_feed
 from waken.models import ApiToken, Device
+from waken.timeutil import now
 
 RECENT_LIMIT = 15
+AGENT_RECENT = 5
 
 
 @bp.get("/")
@@ -18,4 +21,8 @@ def overview():
     feed = build_feed(RECENT_LIMIT)
     counts = dict(db.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
     tokens = db.session.scalar(select(func.count()).select_from(ApiToken))
-    return render_template("admin/overview.html", feed=feed, counts=counts, tokens=tokens)
+    at = now()
+    agent_today = agents.stats({}, at)["today"]
+    agent_recent = agents.list_activities({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)
+    return render_template("admin/overview.html", feed=feed, counts=counts, tokens=tokens,
+                           agent_today=agent_today, agent_recent=agent_recent["activities"])

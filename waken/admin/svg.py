@@ -38,7 +38,8 @@ def heatmap(days, label="Activity per day"):
     for week in range(0, weeks, 4):
         day = days[max(0, week * 7 - offset)]["day"]
         parts.append(f'<text x="{28 + week * (CELL + GAP)}" y="10">{escape(day[5:])}</text>')
-    return _svg(28 + weeks * (CELL + GAP), 14 + 7 * (CELL + GAP), "".join(parts), label)
+    # Room on the right for a date label over the last column.
+    return _svg(28 + weeks * (CELL + GAP) + 20, 14 + 7 * (CELL + GAP), "".join(parts), label)
 
 
 def hourly_bars(hours, label="Activity per hour of day"):

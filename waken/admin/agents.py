@@ -1,0 +1,91 @@
+"""Agent Activities: the filtered, paged log with a CSV link and its statistics as SVG charts."""
+from flask import render_template, request, url_for
+from marshmallow import ValidationError
+
+from waken import agents as agents_domain
+from waken.admin import bp, svg
+from waken.admin.auth import login_required
+from waken.admin.forms import sentence
+from waken.errors import ApiError
+from waken.schemas.agents import SORTS, STATUSES, activity_query_schema
+from waken.schemas.fields import flat_fields
+from waken.timeutil import now
+
+LISTS = ("type", "status")      # parameters that may repeat; their values join with commas
+FILTERS = ("type", "status", "agent", "startDate", "endDate", "sort")
+LABELS = {"type": "Type", "status": "Status", "agent": "Agent", "startDate": "The start date",
+          "endDate": "The end date", "sort": "Sort", "limit": "Limit", "offset": "Offset",
+          "format": "format"}
+STATUS_COLORS = {"success": "#1f8a4c", "error": "#c0392b", "pending": "#d08a00", "running": "#2d6cdf"}
+
+
+def _query():
+    """The page's query as plain strings, blanks dropped, and per-field errors."""
+    query, errors = {}, {}
+    for key, values in request.args.lists():
+        values = [v.strip() for v in values if v.strip()]
+        if not values:
+            continue        # an empty field of the filter form means "any"
+        if len(values) > 1 and key not in LISTS:
+            errors[key] = "is given more than once"
+        query[key] = ",".join(values)
+    if "format" in query:
+        errors["format"] = "is not used by this page: the Download CSV link gives the CSV"
+    return query, errors
+
+
+def _sentences(fields):
+    return {field: sentence(f"{LABELS.get(field, field)} {text}") for field, text in fields.items()}
+
+
+def _load(query, errors):
+    """Validated args with the API's own schema, or (None, sentences)."""
+    if errors:
+        return None, _sentences(errors)
+    try:
+        return activity_query_schema.load(query), {}
+    except ValidationError as err:
+        return None, _sentences(flat_fields(err.messages))
+
+
+def _charts(stats):
+    return {
+        "heatmap": svg.heatmap(stats["heatmap"], "Agent activity per day"),
+        "hourly": svg.hourly_bars(stats["hourly"], "Agent activity per hour of day, last 30 days"),
+        "by_type": svg.labelled_bars(stats["byType"], "Agent activity by type"),
+        "by_status": svg.labelled_bars(stats["byStatus"], "Agent activity by status", STATUS_COLORS),
+    }
+
+
+@bp.get("/agents")
+@login_required
+def agents():
+    """The agent log: filters, a page of records, CSV download and charts."""
+    query, errors = _query()
+    args, errors = _load(query, errors)
+    at = now()
+    page = None
+    if args is not None:
+        try:
+            page = agents_domain.list_activities(args, at)
+        except ApiError as err:
+            if err.status != 400:
+                raise
+            errors = {"form": err.message}
+    if page is None:
+        return render_template("admin/agents.html", errors=errors, values=query,
+                               statuses=STATUSES, sorts=SORTS), 400
+    # The charts cover the whole retention window; they follow every filter but the dates.
+    stats = agents_domain.stats({k: args[k] for k in ("type", "status", "agent") if args.get(k)}, at)
+    filters = {k: query[k] for k in FILTERS if k in query}
+    limit, offset = args["limit"], args["offset"]
+    keep = {**filters, **({"limit": limit} if "limit" in query else {})}
+    links = {
+        "first": url_for("admin.agents", **keep),
+        "previous": url_for("admin.agents", **keep, offset=max(0, offset - limit)) if offset else None,
+        "next": url_for("admin.agents", **keep, offset=offset + limit) if page["hasMore"] else None,
+        # The whole filtered log, not just this page.
+        "csv": url_for("query.list_agent_activities", format="csv", **filters),
+    }
+    return render_template("admin/agents.html", errors={}, values=query, statuses=STATUSES, sorts=SORTS,
+                           page=page, stats=stats, charts=_charts(stats), links=links)
