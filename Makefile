@@ -37,7 +37,7 @@ bench: install
 	$(BIN)/python -m tests.bench
 
 lint: install
-	$(BIN)/ruff check waken tests
+	$(BIN)/ruff check --isolated --select E4,E7,E9,F,I waken tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

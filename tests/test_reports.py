@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from waken.db import connect_sqlite
 from tests.conftest import DEVICE_KEY
+from waken.db import connect_sqlite
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 

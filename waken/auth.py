@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from flask import request, session
+
 from waken.db import db, raw_connection
 from waken.errors import ApiError
 from waken.models import AdminUser, ApiToken

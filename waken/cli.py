@@ -11,8 +11,13 @@ from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.auth import create_token
 from waken.db import begin_write, db, init_db
-from waken.devices import (create_device, delete_device, delete_token, set_device_status,
-                           set_token_enabled)
+from waken.devices import (
+    create_device,
+    delete_device,
+    delete_token,
+    set_device_status,
+    set_token_enabled,
+)
 from waken.models import ApiToken, Device
 from waken.rules import rule_cli
 from waken.timeutil import iso

@@ -11,8 +11,8 @@ from waken.auth import touch_token
 from waken.db import raw_connection
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device
 from waken.errors import ApiError
-from waken.payload import stored_json
 from waken.media import MediaError, is_data_url, store_data_url
+from waken.payload import stored_json
 from waken.timeutil import from_ms, now, to_ms
 
 ICON_DATA_KEYS = ("appIconDataUrl", "iconDataUrl", "sourceIconDataUrl", "playerIconDataUrl",

@@ -5,6 +5,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g
+
 from waken.db import db, raw_connection
 from waken.models import Setting as SettingRow
 

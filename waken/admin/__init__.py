@@ -19,7 +19,7 @@ def _no_store(response):
     return response
 
 
-from waken.admin import (  # noqa: F401
+from waken.admin import (  # noqa: E402,F401  (attach the routes)
     agents,
     apps,
     auth,

@@ -2,8 +2,15 @@
 from marshmallow import EXCLUDE, Schema, fields, pre_load
 from marshmallow.validate import Length, Range
 
-from waken.schemas.fields import (Choice, IsoTime, JsonObject, StrictBoolean, StrictInteger,
-                                  StrictNumber, Text)
+from waken.schemas.fields import (
+    Choice,
+    IsoTime,
+    JsonObject,
+    StrictBoolean,
+    StrictInteger,
+    StrictNumber,
+    Text,
+)
 
 REQUIRED = {"required": "is required", "null": "is required"}
 
