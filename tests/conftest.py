@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,19 @@ from waken.devices import create_device
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICE_KEY = "wwd-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
+
+
+class Clock:
+    """A clock a test moves by hand; install it as app.config["CLOCK"]."""
+
+    def __init__(self, at):
+        self.now = at
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from admin_support import create_admin, signed_in_admin
 
-from tests.test_agents_ingest import Clock, record
+from tests.conftest import Clock
+from tests.test_agents_ingest import record
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
 XSS = "<script>alert(1)</script>"

@@ -7,25 +7,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from tests.conftest import Clock
 from waken.db import connect_sqlite
 
 START = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    def __init__(self, at=START):
-        self.now = at
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-
 
 @pytest.fixture
 def clock(app):
-    app.config["CLOCK"] = clock = Clock()
+    app.config["CLOCK"] = clock = Clock(START)
     return clock
 
 

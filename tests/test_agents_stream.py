@@ -9,12 +9,13 @@ import pytest
 import requests
 
 from tests.admin_support import Admin, create_admin
-from tests.test_agents_ingest import Clock, record
+from tests.conftest import Clock
+from tests.test_agents_ingest import START, record
 
 
 @pytest.fixture
 def clock(app):
-    app.config.update(CLOCK=(clock := Clock()), SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)
+    app.config.update(CLOCK=(clock := Clock(START)), SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)
     return clock
 
 

@@ -1,11 +1,12 @@
 """GET /api/activity: liveness, history window, battery, now-playing aliases and source rules."""
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
 
+from tests.conftest import Clock
 from waken import create_app
 from waken.db import db, init_db
 from waken.devices import create_device
@@ -15,22 +16,10 @@ START_MS = int(START.timestamp() * 1000)
 PHONE_KEY = "wwd-phone-0000-1111-2222-333344445555"
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self):
-        self.at = START
-
-    def __call__(self):
-        return self.at
-
-    def advance(self, **delta):
-        self.at += timedelta(**delta)
-
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

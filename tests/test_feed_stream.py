@@ -6,21 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from tests.conftest import Clock
 from waken import create_app
 from waken.db import db, init_db
 
 
-class Clock:
-    def __init__(self):
-        self.at = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.at
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -73,10 +66,10 @@ def test_stream_sends_feed_on_connect_on_report_and_on_timeout(app, client, auth
         assert [(s["device"], s["processName"]) for s in data["activeStatuses"]] == [("Desk", "Code")]
 
         # A playing track's position moves every poll, but that alone is not a change.
-        clock.at += timedelta(seconds=5)
+        clock.now += timedelta(seconds=5)
         assert parse(next(chunks).decode()) == (None, ": keep-alive")
 
-        clock.at += timedelta(seconds=180)   # past the 180 s stale timeout
+        clock.now += timedelta(seconds=180)   # past the 180 s stale timeout
         data = next_activity(chunks)
         assert data["activeStatuses"] == []
         assert data["recentActivities"][0]["online"] is False

@@ -2,31 +2,21 @@
 import base64
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from PIL import Image
 
-from tests.conftest import DEVICE_KEY
+from tests.conftest import DEVICE_KEY, Clock
 from waken.db import connect_sqlite
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    def __init__(self):
-        self.now = START
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-
 
 @pytest.fixture
 def clock(app):
-    app.config["CLOCK"] = clock = Clock()
+    app.config["CLOCK"] = clock = Clock(START)
     return clock
 
 
