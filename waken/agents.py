@@ -20,8 +20,6 @@ CSV_HEADER = ("id", "timestamp", "type", "description", "status", "duration_ms",
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATUSES = ("success", "error", "pending", "running")
 BUCKET_MS = 15 * 60 * 1000      # the rollup's bucket (schema.sql)
-HOURLY_DAYS = 30
-TREND_DAYS = 7
 CSV_BATCH = 500
 
 
@@ -98,7 +96,7 @@ def update_activity(activity_id, changes, at):
     return record
 
 
-def _zone():
+def local_zone():
     return ZoneInfo(settings.get("timezone"))
 
 
@@ -106,7 +104,7 @@ def _local_midnight(day, zone):
     return datetime.combine(day, time(), zone)
 
 
-def _filters(args):
+def filters(args):
     """Conditions and parameters for the type, status and agent filters (same columns in the rollup)."""
     clauses, params = [], []
     for column in ("type", "status"):
@@ -121,7 +119,7 @@ def _filters(args):
 
 def _range(args, at):
     """[lower, upper) in Unix ms for the date filters; retention always applies (upper None: open)."""
-    zone = _zone()
+    zone = local_zone()
     start, end = args.get("startDate"), args.get("endDate")
     # A date-only start is its local midnight; a date-only end runs to the next local midnight;
     # a date-time end is inclusive, and timestamps are whole milliseconds.
@@ -141,7 +139,7 @@ def _where(args, lower, upper):
     if upper is not None:
         clauses.append("timestamp < ?")
         params.append(upper)
-    more, more_params = _filters(args)
+    more, more_params = filters(args)
     if args.get("type") and not args.get("status"):
         # Always true (a CHECK constraint), but it lets SQLite walk the (type, status,
         # timestamp) index in timestamp order per range and stop at the page's end,
@@ -164,7 +162,7 @@ def _count(args, lower, upper):
     if not (args.get("agent") and (args.get("type") or args.get("status"))) or (last is not None and last <= first):
         where, params = _where(args, lower, upper)
         return conn.execute(f"SELECT count(*) FROM agent_activity WHERE {where}", params).fetchone()[0]
-    clauses, params = _filters(args)
+    clauses, params = filters(args)
     extra = "".join(" AND " + c for c in clauses)
     whole = conn.execute(
         f"SELECT coalesce(sum(count), 0) FROM agent_activity_rollup WHERE bucket >= ?"
@@ -222,82 +220,7 @@ def neutralise(cell):
 
 def today_filename(at):
     """activities-YYYY-MM-DD.csv, with today's date in the configured time zone."""
-    return f"activities-{at.astimezone(_zone()).date().isoformat()}.csv"
-
-
-def _per_status(count):
-    return ", ".join(f"sum(CASE WHEN status = '{status}' THEN {count} ELSE 0 END)" for status in STATUSES)
-
-
-def _stat_rows(args, cutoff_ms):
-    """(bucket, type, count, tokens, duration sum, durations, *count per status) from the cutoff on.
-
-    Whole buckets come from the trigger-kept rollup; the one bucket the cutoff cuts
-    through is counted from the table itself, so the totals match the list exactly.
-    Grouping by the rollup's key prefix (bucket, type) needs no sort.
-    """
-    first = -(-cutoff_ms // BUCKET_MS) * BUCKET_MS
-    clauses, params = _filters(args)
-    extra = "".join(" AND " + c for c in clauses)
-    conn = raw_connection()
-    yield from conn.execute(
-        "SELECT bucket, type, sum(count), sum(tokens_used), sum(duration_ms), sum(durations), "
-        f"{_per_status('count')} FROM agent_activity_rollup WHERE bucket >= ?{extra} GROUP BY bucket, type",
-        (first, *params))
-    yield from conn.execute(
-        "SELECT timestamp - timestamp % ?, type, count(*), coalesce(sum(tokens_used), 0), "
-        f"coalesce(sum(duration_ms), 0), count(duration_ms), {_per_status(1)} FROM agent_activity "
-        f"WHERE timestamp >= ? AND timestamp < ?{extra} GROUP BY 1, 2",
-        (BUCKET_MS, cutoff_ms, first, *params))
-
-
-def stats(args, at):
-    """Counts over the retention window by local day and hour (DST-correct), with totals."""
-    zone = _zone()
-    today = at.astimezone(zone).date()
-    cutoff = retention_cutoff(at)
-    first_day = cutoff.astimezone(zone).date()
-    days = [first_day + timedelta(days=n) for n in range((today - first_day).days + 1)]
-    heat = dict.fromkeys(days, 0)
-    trend = {today - timedelta(days=n): [0, 0, 0] for n in range(TREND_DAYS - 1, -1, -1)}
-    hourly = [0] * 24
-    hourly_from = today - timedelta(days=HOURLY_DAYS - 1)
-    by_type, by_status = {}, [0] * len(STATUSES)
-    tokens = duration = durations = 0
-    local_of = {}
-    for bucket, kind, count, bucket_tokens, bucket_duration, bucket_durations, *statuses in _stat_rows(
-            args, to_ms(cutoff)):
-        if bucket not in local_of:
-            # Every real UTC offset is a multiple of 15 minutes, so a bucket lies in one local hour.
-            local = from_ms(bucket).astimezone(zone)
-            local_of[bucket] = (min(local.date(), today), local.hour)
-        day, hour = local_of[bucket]
-        heat[day] = heat.get(day, 0) + count
-        if day in trend:
-            trend[day][0] += count
-            trend[day][1] += statuses[0]
-            trend[day][2] += statuses[1]
-        if day >= hourly_from:
-            hourly[hour] += count
-        by_type[kind] = by_type.get(kind, 0) + count
-        by_status = [a + b for a, b in zip(by_status, statuses)]
-        tokens += bucket_tokens
-        duration += bucket_duration
-        durations += bucket_durations
-    week_start = today - timedelta(days=today.weekday())
-    return {
-        "total": sum(heat.values()),
-        "today": heat.get(today, 0),
-        "thisWeek": sum(c for day, c in heat.items() if day >= week_start),
-        "byType": dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0]))),
-        "byStatus": dict(zip(STATUSES, by_status)),
-        "heatmap": [{"day": day.isoformat(), "count": heat[day]} for day in days],
-        "trend": [{"day": day.isoformat(), "count": c, "success": s, "errors": e}
-                  for day, (c, s, e) in trend.items()],
-        "hourly": [{"hour": f"{hour:02d}", "count": hourly[hour]} for hour in range(24)],
-        "tokensUsed": tokens,
-        "avgDurationMs": round(duration / durations) if durations else None,
-    }
+    return f"activities-{at.astimezone(local_zone()).date().isoformat()}.csv"
 
 
 def activities_after(last_id, at, limit):

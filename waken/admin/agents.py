@@ -2,6 +2,7 @@
 from flask import render_template, request, url_for
 from marshmallow import ValidationError
 
+from waken import agent_stats
 from waken import agents as agents_domain
 from waken.admin import bp, svg
 from waken.admin.auth import login_required
@@ -76,7 +77,7 @@ def agents():
         return render_template("admin/agents.html", errors=errors, values=query,
                                statuses=STATUSES, sorts=SORTS), 400
     # The charts cover the whole retention window; they follow every filter but the dates.
-    stats = agents_domain.stats({k: args[k] for k in ("type", "status", "agent") if args.get(k)}, at)
+    stats = agent_stats.stats({k: args[k] for k in ("type", "status", "agent") if args.get(k)}, at)
     filters = {k: query[k] for k in FILTERS if k in query}
     limit, offset = args["limit"], args["offset"]
     keep = {**filters, **({"limit": limit} if "limit" in query else {})}

@@ -2,7 +2,7 @@
 from flask import render_template
 from sqlalchemy import func, select
 
-from waken import agents
+from waken import agent_stats, agents
 from waken.admin import bp
 from waken.admin.auth import login_required
 from waken.db import db
@@ -22,7 +22,7 @@ def overview():
     counts = dict(db.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
     tokens = db.session.scalar(select(func.count()).select_from(ApiToken))
     at = now()
-    agent_today = agents.stats({}, at)["today"]
+    agent_today = agent_stats.stats({}, at)["today"]
     agent_recent = agents.list_activities({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)
     return render_template("admin/overview.html", feed=feed, counts=counts, tokens=tokens,
                            agent_today=agent_today, agent_recent=agent_recent["activities"])

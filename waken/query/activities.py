@@ -5,7 +5,7 @@ import time
 
 from flask import Response, current_app, request, stream_with_context
 
-from waken import agents, settings
+from waken import agent_stats, agents, settings
 from waken.auth import require_reader
 from waken.db import db
 from waken.errors import ApiError
@@ -64,7 +64,7 @@ def agent_activity_stats():
     """Totals, per type and status, a daily heatmap, a 7-day trend and hourly counts."""
     require_reader()
     args = _args(stats_query_schema, lists=("type",))
-    return stats_schema.dump(agents.stats(args, now()))
+    return stats_schema.dump(agent_stats.stats(args, now()))
 
 
 @bp.get("/api/activities/stream")
