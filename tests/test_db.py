@@ -1,10 +1,19 @@
 """The database layer: pragmas on every connection, schema and models agree, init-db upgrades."""
 import sqlite3
+import threading
+import time
 
 import pytest
 from sqlalchemy import JSON, Boolean, Integer, String, text
 
-from waken.db import SCHEMA_PATH, connect_sqlite, db, init_db
+from waken.db import (
+    SCHEMA_PATH,
+    begin_write,
+    connect_sqlite,
+    db,
+    init_db,
+    raw_connection,
+)
 
 
 @pytest.mark.parametrize("pragma, expected", [
@@ -129,3 +138,27 @@ def test_upgrade_builds_the_rollup_from_existing_rows(tmp_path):
         (0, "tool_call", "error", "", 1, 0, 0, 0), (0, "tool_call", "success", "", 1, 0, 5, 1)]
     assert conn.execute("SELECT * FROM agent_activity_rollup ORDER BY 3").fetchall() == \
         conn.execute(ROLLUP_FROM_TABLE).fetchall()
+
+
+def test_writers_take_turns_and_the_next_starts_as_soon_as_one_commits(app):
+    committed, started = {}, {}
+
+    def writer(name, hold):
+        with app.app_context():
+            begin_write()
+            started[name] = time.monotonic()
+            raw_connection().execute("INSERT INTO setting (key, value) VALUES (?, '1')", (name,))
+            time.sleep(hold)
+            db.session.commit()
+            committed[name] = time.monotonic()
+            time.sleep(0.3)     # still inside the app context: the turn must already be free
+
+    first = threading.Thread(target=writer, args=("first", 0.3))
+    first.start()
+    time.sleep(0.05)
+    second = threading.Thread(target=writer, args=("second", 0))
+    second.start()
+    first.join()
+    second.join()
+    assert started["second"] >= committed["first"]
+    assert started["second"] - committed["first"] < 0.1

@@ -8,8 +8,29 @@ from waken.errors import ApiError
 from waken.schemas.fields import errors_sentence, flat_fields
 
 
+MAX_DEPTH = 32     # nesting of objects and arrays; real clients use three or four levels
+
+
 def _no_constants(name):
     raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _finite(text):
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large for a JSON number")
+    return number
+
+
+def _too_deep(value):
+    """Whether objects and arrays nest deeper than MAX_DEPTH (checked without recursion)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+        if not level:
+            return False
+    return any(isinstance(node, (dict, list)) for node in level)
 
 
 def json_body():
@@ -22,13 +43,15 @@ def json_body():
     except UnicodeDecodeError:
         raise ApiError(400, "The body is not UTF-8 text.") from None
     try:
-        data = json.loads(text, parse_constant=_no_constants)
+        data = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
     except RecursionError:
         raise ApiError(400, "The JSON body is nested too deeply.") from None
     except ValueError as err:
         raise ApiError(400, f"The body is not valid JSON ({err}).") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The body must be a JSON object.")
+    if _too_deep(data):
+        raise ApiError(400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
     return data
 
 

@@ -37,7 +37,8 @@ def create_agent_activity():
     return activity_schema.dump(record), 201 if created else 200, {"Location": location}
 
 
-@bp.patch("/api/activities/<int:activity_id>")
+# Ids past SQLite's 64-bit integers are simply not found (404), never an overflow.
+@bp.patch("/api/activities/<int(max=9223372036854775807):activity_id>")
 def update_agent_activity(activity_id):
     """Finish a pending or running record: status, duration, tokens; metadata merged."""
     begin_write()
