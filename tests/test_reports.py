@@ -339,3 +339,9 @@ def test_verify(client, auth, device, runner):
     runner.invoke(args=["settings", "set", "device_registration", "pending"])
     response = client.post("/api/activity/verify", json={"generatedHashKey": "wwd-new-ipad-01"}, headers=auth)
     assert response.status_code == 202 and response.json["pending"] is True
+
+
+@pytest.mark.parametrize("path", ["/api/activity", "/api/activity/verify"])
+def test_a_bad_token_is_401_even_with_a_bad_body(client, device, path):
+    response = client.post(path, data=b"{not json", headers={"Authorization": "Bearer wrong"})
+    assert response.status_code == 401

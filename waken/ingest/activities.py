@@ -5,7 +5,7 @@ from waken import agents, settings
 from waken.auth import bearer_plaintext, require_token, touch_token
 from waken.db import begin_write, db
 from waken.ingest import bp
-from waken.payload import json_body, load
+from waken.payload import parse
 from waken.schemas.agents import (
     activity_create_schema,
     activity_schema,
@@ -24,13 +24,13 @@ def _authorise_write(at):
 @bp.post("/api/activities")
 def create_agent_activity():
     """Log one agent action; a retried idempotency key returns the first record."""
+    data, problem = parse(activity_create_schema,
+                          {"idempotency_key": request.headers.get("Idempotency-Key")})
     begin_write()
     at = now()
     _authorise_write(at)
-    body = json_body()
-    if body.get("idempotency_key") is None and request.headers.get("Idempotency-Key"):
-        body["idempotency_key"] = request.headers["Idempotency-Key"]
-    data = load(activity_create_schema, body)
+    if problem:
+        raise problem
     record, created = agents.create_activity(data, at)
     db.session.commit()
     location = url_for("query.get_agent_activity", activity_id=record["id"])
@@ -41,10 +41,12 @@ def create_agent_activity():
 @bp.patch("/api/activities/<int(max=9223372036854775807):activity_id>")
 def update_agent_activity(activity_id):
     """Finish a pending or running record: status, duration, tokens; metadata merged."""
+    changes, problem = parse(activity_update_schema)
     begin_write()
     at = now()
     _authorise_write(at)
-    changes = load(activity_update_schema, json_body())
+    if problem:
+        raise problem
     record = agents.update_activity(activity_id, changes, at)
     db.session.commit()
     return activity_schema.dump(record)

@@ -6,7 +6,7 @@ from waken.auth import require_token
 from waken.db import begin_write, db
 from waken.errors import error_body
 from waken.ingest import bp
-from waken.payload import json_body, load
+from waken.payload import parse
 from waken.schemas.reports import activity_item_schema, report_schema, verify_schema
 
 
@@ -19,9 +19,11 @@ def _pending(device):
 @bp.post("/api/activity")
 def report_activity():
     """Store a device report: merge into its current activity or start a new one."""
+    report, problem = parse(report_schema)
     begin_write()   # one short write transaction per report, taken up front
     token = require_token()
-    report = load(report_schema, json_body())
+    if problem:
+        raise problem
     outcome = reporting.submit_report(report, token)
     db.session.commit()
     if outcome.pending:
@@ -35,9 +37,11 @@ def report_activity():
 @bp.post("/api/activity/verify")
 def verify_device():
     """Check a token and device key for a reporter's onboarding; stores no activity."""
+    probe, problem = parse(verify_schema)
     begin_write()
     token = require_token()
-    probe = load(verify_schema, json_body())
+    if problem:
+        raise problem
     device, _ = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
                                            device_type=probe.get("deviceType"))
     db.session.commit()
