@@ -42,7 +42,7 @@ def activity_stream():
         raise ApiError(503, "Too many live streams are open; try again shortly.",
                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     try:
-        first = feed_payload(args["limit"])
+        first = _rendered(feed_payload(args["limit"]))
     except BaseException:
         slot.release()
         raise
@@ -55,21 +55,22 @@ def activity_stream():
     return response
 
 
-def _events(app, limit, payload, slot):
+def _events(app, limit, first, slot):
     # No request context and no database connection is held between polls: each
     # poll borrows a connection inside its own app context and gives it back.
     poll = app.config["SSE_POLL_SECONDS"]
     keepalive = app.config["SSE_KEEPALIVE_SECONDS"]
     try:
-        yield f"retry: {RECONNECT_MS}\n" + _event(payload)
-        last, sent_at = _fingerprint(payload), time.monotonic()
+        last, text = first
+        yield f"retry: {RECONNECT_MS}\n" + text
+        sent_at = time.monotonic()
         while True:
             time.sleep(poll)
             with app.app_context():
-                payload = _shared_payload(app, limit, poll)
-            if _fingerprint(payload) != last:
-                last, sent_at = _fingerprint(payload), time.monotonic()
-                yield _event(payload)
+                fingerprint, text = _shared_payload(app, limit, poll)
+            if fingerprint != last:
+                last, sent_at = fingerprint, time.monotonic()
+                yield text
             elif time.monotonic() - sent_at >= keepalive:
                 sent_at = time.monotonic()
                 yield ": keep-alive\n\n"
@@ -77,8 +78,10 @@ def _events(app, limit, payload, slot):
         slot.release()
 
 
-def _event(payload):
-    return "event: activity\ndata: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+def _rendered(payload):
+    """(fingerprint, event text) of a feed payload, computed once for every stream."""
+    text = "event: activity\ndata: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+    return _fingerprint(payload), text
 
 
 def _fingerprint(payload):
@@ -92,14 +95,14 @@ def _fingerprint(payload):
 
 
 def _shared_payload(app, limit, poll):
-    """One feed build per process and poll interval, however many streams are open."""
+    """(fingerprint, event text): one feed build per process and poll, however many streams are open."""
     cache = app.extensions.setdefault("waken.stream_cache", {"lock": threading.Lock(), "entries": {}})
     with cache["lock"]:
-        built_at, payload = cache["entries"].get(limit, (None, None))
+        built_at, rendered = cache["entries"].get(limit, (None, None))
         if built_at is None or time.monotonic() - built_at >= poll / 2:
-            payload = feed_payload(limit)
-            cache["entries"][limit] = (time.monotonic(), payload)
-        return payload
+            rendered = _rendered(feed_payload(limit))
+            cache["entries"][limit] = (time.monotonic(), rendered)
+        return rendered
 
 
 class StreamSlot:
