@@ -17,7 +17,8 @@ from waken.db import (
 
 
 @pytest.mark.parametrize("pragma, expected", [
-    ("journal_mode", "wal"), ("synchronous", 1), ("foreign_keys", 1), ("busy_timeout", 15000)])
+    ("journal_mode", "wal"), ("synchronous", 1), ("foreign_keys", 1), ("busy_timeout", 15000),
+    ("cache_size", -1024)])
 def test_pragmas_on_every_connection(app, pragma, expected):
     with app.app_context():
         engine = db.engine
