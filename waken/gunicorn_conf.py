@@ -17,4 +17,3 @@ accesslog = os.environ.get("WAKEN_ACCESS_LOG") or None
 # Several waken servers (tests, the benchmark) may run on one machine; a shared
 # control socket in ~/.gunicorn would collide, and nothing here uses it.
 control_socket_disable = True
-
