@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -130,7 +130,13 @@ def begin_write():
 
 def raw_connection():
     """The sqlite3 connection under the session's transaction, for plain SQL on hot paths."""
-    return db.session.connection().connection.driver_connection
+    session = db.session()
+    transaction, cached = session.get_transaction(), g.get("raw_connection")
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        return cached[1]   # same transaction: skip the session's bookkeeping
+    raw = session.connection().connection.driver_connection
+    g.raw_connection = (session.get_transaction(), raw)
+    return raw
 
 
 def init_db(path):
