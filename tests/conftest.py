@@ -32,6 +32,7 @@ class Clock:
 
     def advance(self, **delta):
         self.now += timedelta(**delta)
+        return self.now
 
 
 @pytest.fixture

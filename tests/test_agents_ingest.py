@@ -13,7 +13,6 @@ from waken.db import connect_sqlite
 START = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 
 
-
 @pytest.fixture
 def clock(app):
     app.config["CLOCK"] = clock = Clock(START)

@@ -16,7 +16,6 @@ START_MS = int(START.timestamp() * 1000)
 PHONE_KEY = "wwd-phone-0000-1111-2222-333344445555"
 
 
-
 @pytest.fixture
 def clock():
     return Clock(START)

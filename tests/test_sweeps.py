@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from tests.conftest import DEVICE_KEY
+from tests.conftest import DEVICE_KEY, Clock
 from waken import sweeps
 from waken.db import connect_sqlite, db
 from waken.devices import create_device
@@ -15,17 +15,6 @@ from waken.timeutil import from_ms, iso
 
 MS = timedelta(milliseconds=1)
 
-
-class Clock:
-    def __init__(self, at):
-        self.now = at
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture
