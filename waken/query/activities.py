@@ -1,17 +1,16 @@
 """GET /api/activities, /stats and /stream: reading the agent log (token or admin session)."""
 import json
-import os
 import time
 
 from flask import Response, current_app, request, stream_with_context
 
-from waken import agent_stats, agents, settings
+from waken import agent_stats, agents
 from waken.auth import require_reader
 from waken.db import db
 from waken.errors import ApiError
 from waken.payload import load
 from waken.query import bp
-from waken.query.feed import RETRY_AFTER_SECONDS, StreamSlot
+from waken.query.streams import sse_response, take_slot
 from waken.schemas.agents import (
     activity_list_schema,
     activity_query_schema,
@@ -79,19 +78,9 @@ def agent_activity_stream():
     last_event = load(stream_query_schema, query).get("lastEventId")
     latest = agents.latest_id()
     start = latest if last_event is None else min(latest, max(last_event, latest - REPLAY_LIMIT))
-    slot = StreamSlot.acquire(os.path.join(current_app.instance_path, "sse-slots"),
-                              settings.get("sse_max_streams"))
-    if slot is None:
-        raise ApiError(503, "Too many live streams are open; try again shortly.",
-                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    slot = take_slot()
     db.session.remove()    # hold no connection while the stream idles
-    response = Response(_events(current_app._get_current_object(), start, slot),
-                        mimetype="text/event-stream")
-    # The WSGI server closes the response when the client goes, even before the body started.
-    response.call_on_close(slot.release)
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response
+    return sse_response(_events(current_app._get_current_object(), start, slot), slot)
 
 
 def _events(app, last_id, slot):

@@ -1,20 +1,16 @@
 """GET /api/activity and /api/activity/stream: the public feed, once or live over SSE."""
-import fcntl
 import json
-import os
 import threading
 import time
 
-from flask import Response, current_app, request
+from flask import current_app, request
 
-from waken import settings
-from waken.errors import ApiError
 from waken.feed import build_feed
 from waken.payload import load
 from waken.query import bp
+from waken.query.streams import sse_response, take_slot
 from waken.schemas.feed import feed_query_schema, feed_response_schema
 
-RETRY_AFTER_SECONDS = 15
 RECONNECT_MS = 5000
 
 
@@ -36,23 +32,13 @@ def public_feed():
 def activity_stream():
     """The feed as Server-Sent Events: on connect, then on every change."""
     args = load(feed_query_schema, request.args.to_dict())
-    slot = StreamSlot.acquire(os.path.join(current_app.instance_path, "sse-slots"),
-                              settings.get("sse_max_streams"))
-    if slot is None:
-        raise ApiError(503, "Too many live streams are open; try again shortly.",
-                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    slot = take_slot()
     try:
         first = _rendered(feed_payload(args["limit"]))
     except BaseException:
         slot.release()
         raise
-    app = current_app._get_current_object()
-    response = Response(_events(app, args["limit"], first, slot), mimetype="text/event-stream")
-    # The WSGI server closes the response when the client goes, even if the body never started.
-    response.call_on_close(slot.release)
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response
+    return sse_response(_events(current_app._get_current_object(), args["limit"], first, slot), slot)
 
 
 def _events(app, limit, first, slot):
@@ -103,33 +89,3 @@ def _shared_payload(app, limit, poll):
             rendered = _rendered(feed_payload(limit))
             cache["entries"][limit] = (time.monotonic(), rendered)
         return rendered
-
-
-class StreamSlot:
-    """One of N lock files in the instance folder: the stream cap holds across all processes."""
-
-    def __init__(self, fd):
-        self._fd = fd
-        self._lock = threading.Lock()
-
-    @classmethod
-    def acquire(cls, directory, cap):
-        """A free slot, or None when `cap` streams are open. The kernel frees it if a process dies."""
-        os.makedirs(directory, exist_ok=True)
-        for index in range(cap):
-            fd = os.open(os.path.join(directory, f"slot-{index}.lock"),
-                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            return cls(fd)
-        return None
-
-    def release(self):
-        """Give the slot back (safe to call twice)."""
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
