@@ -185,7 +185,26 @@ AGENT_MALFORMED = [
     ("huge agent", {"type": "tool_call", "description": "x", "status": "success", "agent": "a" * 65}, 400),
     ("metadata over 64 KiB", {"type": "tool_call", "description": "x", "status": "success",
                               "metadata": {"pad": "x" * (70 << 10)}}, 413),
+    ("duration past 64 bits", {"type": "tool_call", "description": "x", "status": "success",
+                               "duration_ms": 2**70}, 400),
+    ("tokens past 64 bits", {"type": "tool_call", "description": "x", "status": "success",
+                             "tokens_used": 2**63}, 400),
 ]
+
+
+@pytest.mark.parametrize("offset", [2**63, 10**30])
+def test_an_offset_past_64_bits_is_400(client, auth, offset):
+    response = client.get(f"/api/activities?offset={offset}", headers=auth)
+    assert response.status_code == 400
+    assert "offset" in response.get_json()["fields"]
+
+
+def test_a_huge_duration_cannot_be_patched_in(client, auth):
+    created = client.post("/api/activities", headers=auth,
+                          json={"type": "tool_call", "description": "x", "status": "running"}).get_json()
+    response = client.patch(f"/api/activities/{created['id']}", json={"duration_ms": 2**64}, headers=auth)
+    assert response.status_code == 400
+    assert "duration_ms" in response.get_json()["fields"]
 
 
 @pytest.mark.parametrize("case, body, status", AGENT_MALFORMED, ids=[c[0] for c in AGENT_MALFORMED])

@@ -13,7 +13,14 @@ from marshmallow import (
 )
 from marshmallow.validate import Length, Range
 
-from waken.schemas.fields import Choice, IsoTime, JsonObject, StrictInteger, Text
+from waken.schemas.fields import (
+    SQL_INT_MAX,
+    Choice,
+    IsoTime,
+    JsonObject,
+    StrictInteger,
+    Text,
+)
 from waken.timeutil import parse_iso
 
 STATUSES = ("success", "error", "pending", "running")
@@ -160,7 +167,8 @@ class ActivityQuerySchema(ActivityFiltersSchema):
     limit = fields.Integer(error_messages=WHOLE, metadata={
         "description": f"Rows to return: default {DEFAULT_LIMIT} for JSON and {MAX_CSV_LIMIT} for CSV; "
                        f"at most {MAX_JSON_LIMIT} for JSON and {MAX_CSV_LIMIT} for CSV."})
-    offset = fields.Integer(load_default=0, error_messages=WHOLE, validate=NON_NEGATIVE,
+    offset = fields.Integer(load_default=0, error_messages=WHOLE,
+                            validate=[NON_NEGATIVE, Range(max=SQL_INT_MAX, error="is too large")],
                             metadata={"description": "Rows to skip (default 0)."})
     sort = Choice(SORTS, load_default="newest", metadata={"description": "newest (default) or oldest first."})
     status = WordList(choices=STATUSES, metadata={

@@ -29,8 +29,12 @@ class StrictNumber(fields.Float):
         return float(value)
 
 
+# Every whole number we accept ends up in an SQLite INTEGER: 64 bits, signed.
+SQL_INT_MAX = 2**63 - 1
+
+
 class StrictInteger(fields.Integer):
-    """A JSON whole number (1.0 counts as 1); no strings, no booleans."""
+    """A JSON whole number (1.0 counts as 1) that fits SQLite; no strings, no booleans."""
 
     def __init__(self, **kwargs):
         super().__init__(strict=True, **kwargs)
@@ -40,6 +44,8 @@ class StrictInteger(fields.Integer):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError("must be a whole number")
+        if not -SQL_INT_MAX - 1 <= value <= SQL_INT_MAX:
+            raise ValidationError("is too large")
         return value
 
 
