@@ -199,6 +199,13 @@ def test_an_offset_past_64_bits_is_400(client, auth, offset):
     assert "offset" in response.get_json()["fields"]
 
 
+@pytest.mark.parametrize("method", ["get", "patch"])
+def test_an_id_past_64_bits_is_404(client, auth, method):
+    response = getattr(client, method)(f"/api/activities/{2**63}", headers=auth, json={"status": "success"})
+    assert response.status_code == 404
+    assert response.get_json()["success"] is False
+
+
 def test_a_huge_duration_cannot_be_patched_in(client, auth):
     created = client.post("/api/activities", headers=auth,
                           json={"type": "tool_call", "description": "x", "status": "running"}).get_json()

@@ -11,6 +11,7 @@ from waken import settings
 from waken.db import raw_connection
 from waken.errors import ApiError
 from waken.payload import stored_json
+from waken.schemas.fields import SQL_INT_MAX
 from waken.timeutil import from_ms, iso, to_ms
 
 COLUMNS = "id, type, description, status, timestamp, duration_ms, tokens_used, agent, metadata"
@@ -36,8 +37,10 @@ def retention_cutoff(at):
 
 def get_activity(activity_id, at):
     """One record within retention, or 404."""
-    row = raw_connection().execute(f"SELECT {COLUMNS} FROM agent_activity WHERE id = ? AND timestamp >= ?",
-                                   (activity_id, to_ms(retention_cutoff(at)))).fetchone()
+    row = None
+    if activity_id <= SQL_INT_MAX:    # past SQLite's integers: not found, never an overflow
+        row = raw_connection().execute(f"SELECT {COLUMNS} FROM agent_activity WHERE id = ? AND timestamp >= ?",
+                                       (activity_id, to_ms(retention_cutoff(at)))).fetchone()
     if row is None:
         raise ApiError(404, f"There is no agent activity with id {activity_id}.")
     return _record(row)

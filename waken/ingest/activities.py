@@ -37,8 +37,7 @@ def create_agent_activity():
     return activity_schema.dump(record), 201 if created else 200, {"Location": location}
 
 
-# Ids past SQLite's 64-bit integers are simply not found (404), never an overflow.
-@bp.patch("/api/activities/<int(max=9223372036854775807):activity_id>")
+@bp.patch("/api/activities/<int:activity_id>")
 def update_agent_activity(activity_id):
     """Finish a pending or running record: status, duration, tokens; metadata merged."""
     changes, problem = parse(activity_update_schema)

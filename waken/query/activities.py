@@ -51,8 +51,7 @@ def list_agent_activities():
     return activity_list_schema.dump(agents.list_activities(args, at))
 
 
-# Ids past SQLite's 64-bit integers are simply not found (404), never an overflow.
-@bp.get("/api/activities/<int(max=9223372036854775807):activity_id>")
+@bp.get("/api/activities/<int:activity_id>")
 def get_agent_activity(activity_id):
     """One record (where the Location header of POST points)."""
     require_reader()
