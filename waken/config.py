@@ -19,6 +19,7 @@ SSE_POLL_SECONDS = 1.0             # how often a process checks for news for its
 SSE_KEEPALIVE_SECONDS = 15         # comment line on an idle stream, so proxies keep it open
 LOGIN_MAX_FAILURES = 10            # wrong passwords or setup codes from one address ...
 LOGIN_LOCKOUT_MINUTES = 15         # ... within this window before logins answer 429
+TRUSTED_PROXIES = 0                # proxy hops whose X-Forwarded-For/-Proto/-Host are believed
 CLOCK = None                       # tests inject a callable returning an aware UTC datetime
 
 

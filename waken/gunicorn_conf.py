@@ -17,3 +17,6 @@ accesslog = os.environ.get("WAKEN_ACCESS_LOG") or None
 # Several waken servers (tests, the benchmark) may run on one machine; a shared
 # control socket in ~/.gunicorn would collide, and nothing here uses it.
 control_socket_disable = True
+# gunicorn would believe X-Forwarded-Proto from loopback on its own; waken decides
+# which proxy headers count (WAKEN_TRUSTED_PROXIES, through Werkzeug's ProxyFix).
+forwarded_allow_ips = ""

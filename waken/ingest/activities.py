@@ -1,7 +1,7 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
 from flask import request, url_for
 
-from waken import agents, settings
+from waken import agents, limits, settings
 from waken.auth import bearer_plaintext, require_token, touch_token
 from waken.db import begin_write, db
 from waken.ingest import bp
@@ -18,7 +18,9 @@ def _authorise_write(at):
     """A token is required unless open agent ingest is on and none was sent."""
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
         return
-    touch_token(require_token(), at)
+    token = require_token()
+    limits.charge_token(token.id)
+    touch_token(token, at)
 
 
 @bp.post("/api/activities")

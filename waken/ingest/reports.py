@@ -1,7 +1,7 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
 from flask import jsonify
 
-from waken import reporting
+from waken import limits, reporting
 from waken.auth import require_token
 from waken.db import begin_write, db
 from waken.errors import error_body
@@ -22,6 +22,7 @@ def report_activity():
     report, problem = parse(report_schema)
     begin_write()   # one short write transaction per report, taken up front
     token = require_token()
+    limits.charge_token(token.id)
     if problem:
         raise problem
     outcome = reporting.submit_report(report, token)
@@ -40,6 +41,7 @@ def verify_device():
     probe, problem = parse(verify_schema)
     begin_write()
     token = require_token()
+    limits.charge_token(token.id)
     if problem:
         raise problem
     device, _ = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),

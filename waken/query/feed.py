@@ -52,6 +52,8 @@ def _events(app, limit, first, slot):
         sent_at = time.monotonic()
         while True:
             time.sleep(poll)
+            if slot.client_gone():
+                return   # frees the slot now, not at the next event or keep-alive
             with app.app_context():
                 fingerprint, text = _shared_payload(app, limit, poll)
             if fingerprint != last:
