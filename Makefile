@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export WAKEN_HOST ?= 0.0.0.0
 export WAKEN_PORT ?= 8000
+# The debugger runs code for whoever reaches it: `make dev` stays on loopback unless
+# WAKEN_HOST is set in the environment or on the command line.
+DEV_HOST := $(if $(filter environment command line,$(origin WAKEN_HOST)),$(WAKEN_HOST),127.0.0.1)
 
 .PHONY: install run dev test bench lint clean browser
 
@@ -22,7 +25,7 @@ run: install
 
 dev: install
 	$(BIN)/flask --app waken init-db
-	$(BIN)/flask --app waken run --debug --host $(WAKEN_HOST) --port $(WAKEN_PORT)
+	$(BIN)/flask --app waken run --debug --host $(DEV_HOST) --port $(WAKEN_PORT)
 
 # Browser tests drive Debian's Chromium; install it when it is missing.
 browser:

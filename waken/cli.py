@@ -1,5 +1,6 @@
 """Flask commands, so that a headless Pi can be run over SSH."""
 import json
+import os
 import sqlite3
 
 import click
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.auth import create_token
-from waken.db import begin_write, db, init_db
+from waken.db import begin_write, db, init_db, make_private
 from waken.devices import (
     create_device,
     delete_device,
@@ -44,6 +45,9 @@ def _commit_or_fail(action, *args):
 def init_db_command():
     """Create or upgrade the database (safe to run on every start)."""
     init_db(current_app.config["DATABASE"])
+    instance = current_app.instance_path
+    make_private(*(os.path.join(instance, name) for name in (
+        "secret_key", "setup_code", "limits.sqlite", "limits.sqlite-wal", "limits.sqlite-shm")))
     click.echo(f"Database ready at {current_app.config['DATABASE']}")
 
 
