@@ -11,6 +11,7 @@ MAX_CONTENT_LENGTH = 8 * 1024 * 1024   # whole request body; covers arrive as bi
 METADATA_MAX_BYTES = 64 * 1024     # device/agent metadata JSON after images are extracted
 IMAGE_MAX_BYTES = 4 * 1024 * 1024  # one decoded image
 IMAGE_MAX_PIXELS = 40_000_000      # refuse decompression bombs before decoding
+MEDIA_QUOTA_GRACE_SECONDS = 120    # an unreferenced image this young is never evicted for room
 SCHEDULER = True                   # run the sweeps in-process (wsgi.py starts them)
 SWEEP_EXPIRY_SECONDS = 30          # how often open activities that went stale are ended
 SWEEP_RETENTION_SECONDS = 3600     # how often rows past retention and orphaned media go
