@@ -8,7 +8,7 @@ export WAKEN_PORT ?= 8000
 # WAKEN_HOST is set in the environment or on the command line.
 DEV_HOST := $(if $(filter environment command line,$(origin WAKEN_HOST)),$(WAKEN_HOST),127.0.0.1)
 
-.PHONY: install run dev test bench lint clean browser
+.PHONY: install run dev test bench lint clean browser proxy
 
 install: $(VENV)/.installed
 
@@ -33,7 +33,14 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
-test: install browser
+# The reverse-proxy test runs Debian's nginx with deploy/nginx-waken.conf and an
+# openssl certificate; install them when missing.
+proxy:
+	@{ [ -x /usr/sbin/nginx ] && command -v openssl; } >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q nginx openssl; }
+
+test: install browser proxy
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -25,7 +25,9 @@ def client_from(address):
     one connection per request so that both gunicorn workers see them."""
     session = requests.Session()
     session.mount("http://", _FromAddress(address))
+    session.mount("https://", _FromAddress(address))
     session.headers["Connection"] = "close"
+    session.trust_env = False   # else REQUESTS_CA_BUNDLE overrides session.verify
     return session
 
 
@@ -49,6 +51,8 @@ def login(session, url, password, headers=None):
     """POST the login form (with its CSRF token) and return the response, redirects not followed."""
     page = session.get(url + "/admin/login", headers=headers, timeout=10)
     csrf = csrf_of(page.text)
+    # As a browser does; over https the CSRF check wants a Referer from this site.
+    headers = {"Referer": url + "/admin/login", **(headers or {})}
     return session.post(url + "/admin/login", data={"csrf_token": csrf, "username": USERNAME,
                                                     "password": password},
                         headers=headers, allow_redirects=False, timeout=30)
