@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from tests.admin_support import csrf_of
 from tests.conftest import DEVICE_KEY
 from tests.limits_support import (
     PASSWORD,
@@ -77,3 +78,21 @@ def test_login_limiter_counts_ten_across_workers_and_spares_other_addresses(star
     with server.db() as conn:   # failures are never written to the main database
         assert {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}.isdisjoint(
             {"login_failure", "token_bucket"})
+
+
+def test_setup_code_guesses_share_the_limiter_and_spare_the_owner(start_server):
+    server = start_server()
+    code = server.cli("setup-info").split("setup code ")[1].split()[0]
+
+    def claim(session, given):
+        page = session.get(server.url + "/admin/setup", timeout=10)
+        return session.post(server.url + "/admin/setup", allow_redirects=False, timeout=30, data={
+            "csrf_token": csrf_of(page.text), "code": given, "username": "owner",
+            "password": PASSWORD, "confirm": PASSWORD})
+
+    stranger, owner = client_from("127.0.0.2"), client_from("127.0.0.1")
+    for n in range(10):
+        assert claim(stranger, f"AAAA-BBBB-{n:04d}").status_code == 400
+    assert claim(stranger, code).status_code == 429
+    assert claim(owner, code).status_code == 302
+    assert login(owner, server.url, PASSWORD).status_code == 302
