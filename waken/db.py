@@ -154,7 +154,7 @@ def init_db(path):
     target.executescript(SCHEMA_PATH.read_text())
     # Private from the first byte; an older world-readable database is tightened.
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    make_private(path, path + "-wal", path + "-shm")
+    make_private(path, f"{path}-wal", f"{path}-shm")
     conn = connect_sqlite(path)
     try:
         conn.execute("BEGIN IMMEDIATE")
