@@ -1,11 +1,13 @@
 """Slow clients against a server started like `make run`: half-sent headers never hold a worker thread."""
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import DEVICE_KEY
+from tests.limits_support import worker_pids
 
 SLOW_SOCKETS = 500
 HEADER_TIMEOUT_LIMIT = 30   # seconds: the issue's bound on how long a stalled header may stay open
@@ -18,6 +20,15 @@ def _open_half_headers(port, count):
         sock.sendall(b"POST /api/activity HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")
         sockets.append(sock)
     return sockets
+
+
+def _rss_mb(pids):
+    """Summed VmRSS of the processes, in MB."""
+    total = 0
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        total += int(status.split("VmRSS:")[1].split()[0])
+    return total / 1024
 
 
 def _timed(call):
@@ -47,6 +58,9 @@ def test_500_half_header_sockets_do_not_stop_a_normal_client(start_server):
     report = {"generatedHashKey": DEVICE_KEY, "process_name": "Editor", "process_title": "notes.txt"}
     headers = {"Authorization": f"Bearer {token}"}
     slow = []
+    workers = worker_pids(server)
+    requests.get(server.url + "/healthz", timeout=10)
+    rss_before = _rss_mb(workers)
     try:
         opened_at = time.monotonic()
         slow = _open_half_headers(server.port, SLOW_SOCKETS)
@@ -57,6 +71,8 @@ def test_500_half_header_sockets_do_not_stop_a_normal_client(start_server):
         assert health.status_code == 200 and health_seconds < 1.0
         assert stored.status_code == 200 and report_seconds < 1.0
         assert stored.json()["data"]["processName"] == "Editor"
+        # Each stalled socket costs a descriptor and a buffer, not a thread's stack.
+        assert _rss_mb(workers) - rss_before < 20
         # The stalled sockets are closed by the server after the header timeout.
         deadline = opened_at + HEADER_TIMEOUT_LIMIT
         assert all(_closed_by_server(sock, deadline) for sock in slow)
@@ -73,3 +89,22 @@ def test_500_half_header_sockets_do_not_stop_a_normal_client(start_server):
         while chunk := sock.recv(4096):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_an_endless_header_is_refused_at_once(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        started = time.monotonic()
+        answer = b""
+        try:
+            for n in range(100):   # at most 800 KiB, far past the 64 KiB a header may take
+                sock.sendall(f"X-Filler-{n}: ".encode() + b"a" * 8000 + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while chunk := sock.recv(4096):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    assert answer.startswith(b"HTTP/1.1 431") and time.monotonic() - started < 2
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200

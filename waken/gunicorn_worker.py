@@ -1,5 +1,6 @@
 """gunicorn's gthread worker, but each request header is read in the event loop before a thread takes it."""
 import selectors
+import socket
 import time
 from collections import deque
 from functools import partial
@@ -12,6 +13,7 @@ HEADER_TIMEOUT = 10
 # No real header comes near this; a bigger one is answered 431 and closed.
 HEADER_MAX_BYTES = 64 * 1024
 END_OF_HEADER = b"\r\n\r\n"
+BARE_END = b"\n\n"   # not valid HTTP, but gunicorn's parser, not a timeout, should answer it
 TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
              b"Content-Type: application/json\r\nContent-Length: 64\r\n\r\n"
              b'{"success":false,"error":"The request header is far too large."}')
@@ -34,7 +36,7 @@ class HeaderFirstWorker(ThreadWorker):
         conn.head = bytearray(conn.parser.unreader.take_buffered() if conn.parser else b"")
         conn.head_deadline = time.monotonic() + HEADER_TIMEOUT
         conn.sock.setblocking(False)
-        if END_OF_HEADER in conn.head:
+        if END_OF_HEADER in conn.head or BARE_END in conn.head:
             self._dispatch(conn)
             return
         self.reading.append(conn)
@@ -51,17 +53,22 @@ class HeaderFirstWorker(ThreadWorker):
         if not chunk:
             self._drop(conn)
             return
+        if getattr(conn, "refused", False):
+            return   # discarded until the client stops or the deadline passes (see below)
         searched_from = max(0, len(conn.head) - len(END_OF_HEADER) + 1)
         conn.head += chunk
-        if conn.head.find(END_OF_HEADER, searched_from) >= 0:
+        if conn.head.find(END_OF_HEADER, searched_from) >= 0 or conn.head.find(BARE_END, searched_from) >= 0:
             self._unwatch(conn)
             self._dispatch(conn)
         elif len(conn.head) > HEADER_MAX_BYTES:
+            # Answer, then read and discard what keeps coming: closing with unread data
+            # would reset the connection and could destroy the answer before it is read.
+            conn.refused, conn.head = True, bytearray()
             try:
                 conn.sock.send(TOO_LARGE)
+                conn.sock.shutdown(socket.SHUT_WR)
             except OSError:
-                pass
-            self._drop(conn)
+                self._drop(conn)
 
     def _dispatch(self, conn):
         # Plain HTTP only (waken sits behind a TLS proxy), so init() does no socket I/O.
