@@ -28,6 +28,8 @@ def test_database_secret_and_setup_code_are_private(start_server, tmp_path):
             os.chmod(server.instance / name, 0o644)
         server.cli("init-db")
         assert {_mode(server.instance / name) for name in ("waken.sqlite", "secret_key", "setup_code")} == {0o600}
+        server.cli("backup", str(tmp_path / "copy.sqlite"))
+        assert _mode(tmp_path / "copy.sqlite") == 0o600
     finally:
         os.umask(old_umask)
 

@@ -165,6 +165,8 @@ def settings_set(key, value):
 def backup_command(path):
     """Copy the database to PATH with SQLite's online backup (safe while serving)."""
     source = sqlite3.connect(current_app.config["DATABASE"], timeout=15)
+    # A backup holds the same password and token hashes as the database: private too.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     target = sqlite3.connect(path)
     try:
         with target:
