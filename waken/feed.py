@@ -76,7 +76,22 @@ def public_item(activity, at, stale, rules, values):
     else:
         playing = now_playing(meta, activity.updated_at, at, rules.label(source),
                               covers=values["media_cover_display"], icons=values["report_app_icon"])
-    return FeedItem(activity, is_live(activity, at, stale), meta, playing, battery_of(meta))
+    online = is_live(activity, at, stale)
+    if playing is not None and not online:
+        playing = frozen(playing, activity.updated_at)
+    return FeedItem(activity, online, meta, playing, battery_of(meta))
+
+
+def frozen(playing, reported_at):
+    """A track of an ended or offline activity: stopped where its last report left it."""
+    if playing["status"] != "playing":
+        return playing
+    position = playing["positionMs"]
+    if playing["startMs"] is not None:
+        position = to_ms(reported_at) - playing["startMs"]
+        duration = playing["durationMs"]
+        position = max(0, min(position, duration) if duration else position)
+    return {**playing, "status": "stopped", "positionMs": position}
 
 
 def battery_of(meta):
