@@ -48,8 +48,13 @@ class NowPlayingSchema(Schema):
 class FeedItemSchema(ActivityItemSchema):
     """An activity in the public feed: the report item shape plus liveness, battery and media."""
 
+    processName = fields.String(attribute="process_name", allow_none=True, metadata={
+        "description": "The app (an app rule's label when one applies); null when an app rule hides it."})
+    processTitle = fields.String(attribute="process_title", allow_none=True, metadata={
+        "description": "The window title; null when none was reported or an app rule hides it."})
     metadata = fields.Dict(attribute="public_meta", metadata={
-        "description": "As reported; metadata.media is left out for blocked play sources."})
+        "description": "As reported; metadata.media is left out for blocked play sources, and "
+                       "everything for an app an app rule hides."})
     online = fields.Boolean(metadata={"description": "Live now (realtime: reported within the stale "
                                                      "timeout; active: not expired)."})
     lastReportAt = IsoTime(attribute="last_report_at", metadata={"description": "The last report (updatedAt)."})

@@ -85,7 +85,8 @@
     head.append(icon, el("span", "device", item.device));
     var b = battery(item.battery);
     if (b) head.appendChild(b);
-    node.append(head, el("div", "app", item.processName));
+    // An app rule may hide the app: the device still shows as online.
+    node.append(head, item.processName === null ? el("div", "app no-app", "online") : el("div", "app", item.processName));
     if (item.processTitle) node.appendChild(el("div", "title", item.processTitle));
     if (item.pushMode === "active") {
       var updated = el("div", "updated");

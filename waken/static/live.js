@@ -5,7 +5,7 @@
   "use strict";
   var FIRST_DELAY_MS = 2000, MAX_DELAY_MS = 60000, POLL_MS = 30000;
 
-  // options: url, events ({name: handler(event)}), poll (a function called while refused),
+  // options: url (a string, or a function giving the address for each attempt), events ({name: handler(event)}), poll (a function called while refused),
   // indicator (an element whose text and data-state show "live" or "reconnecting").
   window.wakenLive = function (options) {
     var source = null, failures = 0, retryTimer = null, pollTimer = null;
@@ -48,7 +48,7 @@
     }
 
     function open() {
-      source = new EventSource(options.url);
+      source = new EventSource(typeof options.url === "function" ? options.url() : options.url);
       source.onopen = function () {
         failures = 0;
         stopPolling();
