@@ -1,5 +1,23 @@
 """GET /api/activity: the track of an ended or offline activity stays where its last report left it."""
-from tests.test_feed import PLAYING, START_MS, clock, app, feed, report  # noqa: F401 (fixtures)
+import pytest
+
+from tests.conftest import Clock
+from tests.test_feed import PLAYING, START, START_MS, feed, report
+from waken import create_app
+from waken.db import init_db
+
+
+@pytest.fixture
+def clock():
+    return Clock(START)
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "SECRET_KEY": "test-secret", "SCHEDULER": False, "CLOCK": clock})
+    init_db(app.config["DATABASE"])
+    yield app
 
 
 def _recent(client, process):
