@@ -14,11 +14,11 @@ from marshmallow import (
 from marshmallow.validate import Length, Range
 
 from waken.schemas.fields import (
+    NOT_BLANK,
     SQL_INT_MAX,
     Choice,
     IsoTime,
     JsonObject,
-    NOT_BLANK,
     StrictInteger,
     Text,
     always_sent,
