@@ -46,3 +46,10 @@ def test_one_busy_day_does_not_wash_out_the_heatmap(client, auth, admin, clock):
     assert min(busy.values()) == 1 and all(shade == 0 for shade, n in shades.values() if not n)
     # Labels are drawn at their own size: the svg carries its width and height.
     assert re.search(r'<svg class="chart" width="\d+" height="\d+" viewBox', page)
+
+
+@pytest.mark.parametrize("path", ["/api/activities?format=csv&", "/api/activities/export?"])
+def test_csv_with_dates_the_wrong_way_round_is_a_400(client, auth, path):
+    response = client.get(path + "startDate=2026-03-05&endDate=2026-03-01", headers=auth)
+    assert response.status_code == 400
+    assert response.json["error"] == "startDate must not be after endDate."
