@@ -91,6 +91,8 @@ def _rows(spec, schema, depth=0, name=None, required=False):
         item = schema.get("items", {})
         item_ref = item.get("$ref", "").rsplit("/", 1)[-1]
         kind = f"array of {item_ref or _resolve(spec, item).get('type', 'any')}"
+    if schema.get("format"):
+        kind += f", {schema['format']}"
     if None in schema.get("enum", ()):
         nullable = True
     if schema.get("enum"):
