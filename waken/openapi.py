@@ -136,7 +136,7 @@ def operations():
             "responses": {
                 "200": answer(report_schemas.ReportResponseSchema, "Stored; `data` is the activity."),
                 "202": answer(report_schemas.PendingSchema, "The device waits for approval."),
-                **errors(400, 401, 403, 413)}},
+                **errors(400, 401, 403, 413, 429)}},
         ("/api/activity/verify", "post"): {
             "tags": ["Device reporting"], "summary": "Check a token and device key (stores nothing)",
             "security": BEARER,
@@ -144,7 +144,7 @@ def operations():
             "responses": {
                 "200": answer(_envelope("VerifyResponse", report_schemas.VerifyDataSchema), "Ready to report."),
                 "202": answer(report_schemas.PendingSchema, "The device waits for approval."),
-                **errors(400, 401, 403)}},
+                **errors(400, 401, 403, 429)}},
         ("/api/activity", "get"): {
             "tags": ["Public feed"], "summary": "The public feed: live statuses and recent activity",
             "security": PUBLIC,
@@ -189,7 +189,7 @@ def _agent_operations():
                 "201": {**answer(record, "Created."), "headers": {"Location": {
                     "description": "The new record's URL.", "schema": {"type": "string"}}}},
                 "200": answer(record, "A retry with a known idempotency key: the first record."),
-                **errors(400, 401, 413)}},
+                **errors(400, 401, 413, 429)}},
         ("/api/activities", "get"): {
             "tags": ["Agent activity log"], "summary": "List, filter and export agent actions",
             "security": READER,
@@ -218,7 +218,7 @@ def _agent_operations():
             "tags": ["Agent activity log"], "summary": "Finish a pending or running action",
             "security": AGENT_WRITER,
             "requestBody": json_body(agent_schemas.activity_update_schema),
-            "responses": {"200": answer(record, "The updated record."), **errors(400, 401, 404, 413)}},
+            "responses": {"200": answer(record, "The updated record."), **errors(400, 401, 404, 413, 429)}},
         ("/api/activities/stats", "get"): {
             "tags": ["Agent activity log"], "summary": "Statistics of the log", "security": READER,
             "parameters": [{"in": "query", "schema": agent_schemas.StatsQuerySchema}],
