@@ -24,6 +24,9 @@ class MediaError(ValueError):
 
 
 KINDS = {"cover": 512, "icon": 128}
+# A progressive JPEG from a camera or encoder has about 10 scans; each scan costs a
+# pass over the whole image, so thousands of near-empty ones are a cheap CPU attack.
+MAX_JPEG_SCANS = 100
 
 FILENAME_RE = re.compile(r"\A[0-9a-f]{32}\.(?:png|jpg)\Z")
 
@@ -80,6 +83,11 @@ def is_data_url(value) -> bool:
     return isinstance(value, str) and value.strip()[:5].lower() == "data:"
 
 
+def stored_path(media_dir, image: StoredImage) -> Path:
+    """Where a stored image lives under media_dir."""
+    return Path(media_dir) / image.kind / image.filename
+
+
 def mime_for(filename: str) -> str:
     """Return the mime type to serve a stored file with."""
     return _MIMES.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
@@ -91,7 +99,7 @@ def store_data_url(
     media_dir,
     *,
     max_input_bytes: int = 4 * 1024 * 1024,
-    max_pixels: int = 40_000_000,
+    max_pixels: int = 4096 * 4096,
 ) -> StoredImage:
     """Decode, sanitise, scale and store an image data URL under media_dir/<kind>/."""
     if kind not in KINDS:
@@ -158,6 +166,10 @@ def _existing(directory: Path, sha256: str, kind: str) -> StoredImage | None:
             continue
         except _DECODE_ERRORS:
             return None  # A damaged file is rebuilt and replaced.
+        # Reused now: a fresh mtime keeps the media sweep's grace period off this file
+        # until the report that reuses it is stored.
+        with contextlib.suppress(OSError):
+            os.utime(path)
         return StoredImage(path.name, kind, sha256, mime, size, width, height)
     return None
 
@@ -183,7 +195,12 @@ def _reencode(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, str, int,
 
 
 def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
-    """Open, check, orient and scale an image; the result is RGB or RGBA."""
+    """Open, check, scale, orient and convert an image; the result is RGB or RGBA.
+
+    The cost is bounded: the pixel cap is checked on the header, JPEGs decode at a
+    reduced scale, and a full-size image is shrunk in its own mode before any copy
+    is made, so one image never holds more than about twice its decoded size.
+    """
     box = KINDS[kind]
     with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
         if img.format not in _DETECTED_FORMATS:
@@ -195,15 +212,44 @@ def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
                 f"{kind} image is {width}x{height} pixels, more than the "
                 f"{max_pixels:,} pixel limit"
             )
+        if img.format in ("JPEG", "MPO"):
+            _check_scans(data, kind)
         # JPEGs can decode at 1/2..1/8 scale; a square box stays right after rotation.
         img.draft(None, (box * 2, box * 2))
         # Animated GIF/WebP: Image.open leaves the first frame current, and only it loads.
         img.load()
-        out = _to_rgb_or_rgba(ImageOps.exif_transpose(img))
+        out = _to_rgb_or_rgba(ImageOps.exif_transpose(_shrink(img, box * 2)))
     out.thumbnail((box, box), Image.Resampling.LANCZOS)
     if out.mode == "RGBA" and out.getchannel("A").getextrema()[0] == 255:
         out = out.convert("RGB")  # An alpha channel with nothing transparent in it.
     return out
+
+
+def _shrink(img: Image.Image, longest: int) -> Image.Image:
+    """The decoded image reduced by a whole factor so its long side is about `longest`.
+
+    Done in the image's own mode before any conversion or rotation copies it, so a
+    large image is held in full once (twice for palette, 1-bit and 16-bit images,
+    which reduce() cannot average and are converted first).
+    """
+    if img.mode == "1":
+        img = img.convert("L")
+    elif img.mode in ("P", "PA"):
+        img = _to_rgb_or_rgba(img)
+    elif img.mode.startswith("I;16"):
+        img = img.convert("I")
+    factor = max(img.size) // longest
+    return img.reduce(factor) if factor > 1 else img
+
+
+def _check_scans(data: bytes, kind: str) -> None:
+    """Refuse a JPEG with more scans than any camera or encoder writes (each one re-walks the image)."""
+    # Inside entropy-coded data every 0xFF byte is followed by 0x00 or a restart marker,
+    # so each FF DA in the file is a start-of-scan marker (an embedded thumbnail adds a few).
+    scans = data.count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS:
+        raise MediaError(f"{kind} image is a JPEG of {scans} scans, more than the {MAX_JPEG_SCANS} "
+                         "any camera or encoder writes")
 
 
 def _encode(img: Image.Image, kind: str) -> tuple[bytes, str, int, int]:
