@@ -146,7 +146,9 @@ def _start_session(admin):
 
 def _safe_next():
     target = request.values.get("next") or ""
-    # Only paths inside the admin panel: never another host, never "//evil".
-    if target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+    # Only paths inside the admin panel: never another host, never "//evil", and no
+    # control or non-ASCII characters, which cannot go into a Location header.
+    if (target.startswith("/admin") and not target.startswith("//") and "\\" not in target
+            and target.isascii() and target.isprintable() and len(target) <= 2000):
         return target
     return None

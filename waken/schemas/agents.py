@@ -21,7 +21,7 @@ from waken.schemas.fields import (
     StrictInteger,
     Text,
 )
-from waken.timeutil import parse_iso
+from waken.timeutil import EARLIEST, LATEST, parse_iso
 
 STATUSES = ("success", "error", "pending", "running")
 SORTS = ("newest", "oldest")
@@ -64,11 +64,14 @@ class DateOrTime(fields.Field):
         text = str(value).strip()
         try:
             if len(text) == 10:
-                return date.fromisoformat(text)
+                day = date.fromisoformat(text)
+                if not EARLIEST.date() <= day <= LATEST.date():
+                    raise ValueError("out of range")
+                return day
             return parse_iso(text)
         except ValueError:
             raise ValidationError(f"'{text[:40]}' is not a date (2026-03-01) or an ISO 8601 "
-                                  "date-time (2026-03-01T10:00:00Z)") from None
+                                  "date-time (2026-03-01T10:00:00Z) from 1970 to 9998") from None
 
 
 class WordList(fields.Field):
