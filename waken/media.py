@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import os
@@ -63,6 +65,13 @@ _DECODE_ERRORS = (
 # One decode at a time: bounds peak memory on a Raspberry Pi, and warnings.catch_warnings
 # swaps process-wide state, so two decodes must not interleave inside it.
 _DECODE_LOCK = threading.Lock()
+# A decoded image is tens of MiB in blocks that glibc's allocator keeps after they are
+# freed, so a worker's RSS would stay at its peak; malloc_trim returns them.
+try:
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _LIBC.malloc_trim
+except (OSError, AttributeError):
+    _LIBC = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,15 @@ def _reencode(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, str, int,
             raise MediaError(f"{kind} image is too large in pixels to decode safely") from None
         except _DECODE_ERRORS:
             raise MediaError(_corrupt(kind)) from None
+        finally:
+            _release_freed_memory()
         return _encode(img, kind)
+
+
+def _release_freed_memory() -> None:
+    """Give the pages of a freed full-size image back to the system (glibc keeps them otherwise)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
@@ -206,11 +223,13 @@ def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
         if img.format not in _DETECTED_FORMATS:
             raise MediaError(f"{kind} image is {img.format}; {_ACCEPTED}")
         width, height = img.size
+        # libwebp hands Pillow the whole picture, which is copied twice more on the way in.
+        max_pixels = max_pixels // 4 if img.format == "WEBP" else max_pixels
         # Checked on the header, before a single pixel is decoded.
         if width * height > max_pixels:
             raise MediaError(
                 f"{kind} image is {width}x{height} pixels, more than the "
-                f"{max_pixels:,} pixel limit"
+                f"{max_pixels:,} pixel limit" + (" for WebP" if img.format == "WEBP" else "")
             )
         if img.format in ("JPEG", "MPO"):
             _check_scans(data, kind)
@@ -228,18 +247,34 @@ def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
 def _shrink(img: Image.Image, longest: int) -> Image.Image:
     """The decoded image reduced by a whole factor so its long side is about `longest`.
 
-    Done in the image's own mode before any conversion or rotation copies it, so a
-    large image is held in full once (twice for palette, 1-bit and 16-bit images,
-    which reduce() cannot average and are converted first).
+    Worked in strips of rows: reduce() premultiplies alpha in a full-size copy, and
+    palette, 1-bit and 16-bit images must be converted before they can be averaged;
+    a strip's copies are a sliver of the image, so only the decoded image is ever
+    held at full size.
     """
+    factor = max(1, max(img.size) // longest)
+    if factor == 1:
+        return _averageable(img)
+    width, height = img.size
+    out, step = None, factor * 64
+    for top in range(0, height, step):
+        part = _averageable(img.crop((0, top, width, min(height, top + step)))).reduce(factor)
+        if out is None:
+            out = Image.new(part.mode, (-(-width // factor), -(-height // factor)))
+        out.paste(part, (0, top // factor))
+    out.info = dict(img.info)
+    return out
+
+
+def _averageable(img: Image.Image) -> Image.Image:
+    """img in a mode whose pixels can be averaged: palette to RGB(A), 1-bit to L, 16-bit to I."""
     if img.mode == "1":
-        img = img.convert("L")
-    elif img.mode in ("P", "PA"):
-        img = _to_rgb_or_rgba(img)
-    elif img.mode.startswith("I;16"):
-        img = img.convert("I")
-    factor = max(img.size) // longest
-    return img.reduce(factor) if factor > 1 else img
+        return img.convert("L")
+    if img.mode in ("P", "PA"):
+        return _to_rgb_or_rgba(img)
+    if img.mode.startswith("I;16"):
+        return img.convert("I")
+    return img
 
 
 def _check_scans(data: bytes, kind: str) -> None:
