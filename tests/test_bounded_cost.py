@@ -444,3 +444,14 @@ def test_next_with_control_characters_falls_back_to_the_overview(live):
                         data={"csrf_token": csrf, "username": USERNAME, "password": PASSWORD})
     assert answer.status_code == 302
     assert answer.headers["Location"] == "/admin/"
+
+
+def test_an_anonymous_admin_form_of_millions_of_fields_is_413_before_parsing(live):
+    server, _ = live
+    body = b"a&" * (4 * MIB - 10)
+    with Cost(server) as cost:
+        answer = requests.post(server.url + "/admin/login", data=body, timeout=60,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    print(f"\n8 MiB form of 4 M fields to /admin/login: {answer.status_code} {cost}")
+    assert answer.status_code == 413
+    assert cost.cpu < 0.5 and cost.extra < 64
