@@ -144,7 +144,7 @@ def _status(media, start):
 def _first(media, keys):
     for key in keys:
         value = _number(media.get(key))
-        if value is not None and 0 <= value <= LATEST_MS:
+        if value is not None and value >= 0:
             return round(value)
     return None
 
