@@ -76,7 +76,7 @@ def first_event(client, path, headers):
         response.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(meta=metadata, agent_meta=json_value, title=anything)
 def test_no_stored_value_breaks_a_page(site, meta, agent_meta, title):
