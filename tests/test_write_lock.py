@@ -1,4 +1,5 @@
 """begin_write(): the only way to the write lock, safe after a read that another writer outdated."""
+import base64
 import sqlite3
 
 import pytest
@@ -57,3 +58,27 @@ def test_begin_write_after_an_unsaved_change_is_a_programming_error(app):
         with pytest.raises(RuntimeError, match="before the first change"):
             begin_write()
         db.session.rollback()
+
+
+def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped(app, token, device):
+    from tests.test_bounded_cost import gradients, png
+    from waken import reporting
+    from waken.auth import require_token
+    from waken.media import stored_path
+    from waken.schemas.reports import report_schema
+
+    cover = "data:image/png;base64," + base64.b64encode(png(gradients("RGB", 600))).decode()
+    body = {"generatedHashKey": device, "process_name": "Music",
+            "metadata": {"media": {"title": "Song", "coverDataUrl": cover}}}
+    with app.test_request_context("/api/activity", method="POST", headers={"Authorization": f"Bearer {token}"}):
+        caller = require_token()
+        images = reporting.prepare_images(report_schema.load(body))
+        assert lock_is_free(app)                 # decoded and written without the write lock
+        [image] = images.stored
+        stored_path(app.config["MEDIA_DIR"], image).unlink()   # as the media sweep would
+        begin_write()
+        outcome = reporting.submit_report(report_schema.load(body), caller, images)
+        db.session.commit()
+    assert "coverUrl" not in outcome.activity.meta["media"]
+    assert outcome.warnings == ["coverUrl was dropped: its stored file was cleaned up meanwhile; "
+                                "send the image again."]
