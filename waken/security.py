@@ -1,5 +1,5 @@
 """App-wide protections: CSRF on forms, security headers, the session cookie, trusted proxies."""
-from flask import request, session
+from flask import current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -40,6 +40,9 @@ def _protect_forms():
     # Forms are checked everywhere; /api routes authenticate with Bearer tokens
     # (or read-only with the SameSite session), so a CSRF token means nothing there.
     if request.method in UNSAFE_METHODS and not request.path.startswith("/api/"):
+        if request.path.startswith("/admin/"):
+            # Admin forms are small, and this check parses the form before anyone signed in.
+            request.max_content_length = current_app.config["SMALL_BODY_MAX_BYTES"]
         csrf.protect(apply_exemptions=True)
 
 
