@@ -7,6 +7,7 @@ from tests.conftest import DEVICE_KEY
 from tests.limits_support import (
     PASSWORD,
     client_from,
+    create_admin,
     has_open,
     login,
     worker_pids,
@@ -81,3 +82,22 @@ def test_setup_code_and_login_guesses_count_ten_across_workers_and_spare_the_own
     with server.db() as conn:   # failures are never written to the main database
         assert {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}.isdisjoint(
             {"login_failure", "token_bucket"})
+
+
+def test_failed_logins_are_counted_while_the_main_database_is_write_locked(start_server):
+    server = start_server()
+    create_admin(server)
+    stranger = client_from("127.0.0.2")
+    holder = server.db()
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")   # a long write elsewhere holds the main database's lock
+    try:
+        started = time.monotonic()
+        for _ in range(10):
+            assert login(stranger, server.url, "guess").status_code == 401
+        assert login(stranger, server.url, PASSWORD).status_code == 429
+        # Eleven attempts, each with its password hash, and none waited for the lock (15 s each).
+        assert time.monotonic() - started < 10
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
