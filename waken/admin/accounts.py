@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
 from waken.db import db
 from waken.models import AdminUser
@@ -84,6 +85,7 @@ def save_admin(username, password):
     """Create an admin, or set a new password for an existing one (the caller commits).
 
     Returns (admin, created). ValueError when the username or password is not acceptable.
+    A new password ends every session of that admin.
     """
     username, password = check_username(username), check_password(password)
     admin = find_admin(username)
@@ -93,6 +95,8 @@ def save_admin(username, password):
         db.session.add(admin)
     admin.password_hash = generate_password_hash(password)
     db.session.flush()
+    if not created:
+        end_all_sessions(admin.id)
     return admin, created
 
 

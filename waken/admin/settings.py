@@ -99,7 +99,7 @@ def mint_integration_config():
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
     begin_write()
     try:
-        minted = create_token(values["name"])
+        minted = create_token(values["name"], ("report",))   # the config goes to a reporter
     except ValueError as err:
         db.session.rollback()
         flash(f"No token minted: {err}.", "error")

@@ -21,7 +21,7 @@ def report_activity():
     """Store a device report: merge into its current activity or start a new one."""
     report, problem = parse(report_schema)
     begin_write()   # one short write transaction per report, taken up front
-    token = require_token()
+    token = require_token("report")
     if problem:
         raise problem
     outcome = reporting.submit_report(report, token)
@@ -39,11 +39,10 @@ def verify_device():
     """Check a token and device key for a reporter's onboarding; stores no activity."""
     probe, problem = parse(verify_schema)
     begin_write()
-    token = require_token()
+    token = require_token("report")
     if problem:
         raise problem
-    device, _ = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
-                                           device_type=probe.get("deviceType"))
+    device = reporting.verify_device(probe, token)
     db.session.commit()
     if device.status == "pending":
         return _pending(device)
