@@ -90,8 +90,8 @@ def require_token(scope):
         raise ApiError(401, "This API token is disabled.")
     scopes = tuple(row[5].split())
     if scope not in scopes:
-        raise ApiError(403, f"This API token lacks the '{scope}' scope, which {SCOPES[scope]} needs; "
-                            f"it has: {', '.join(scopes) or 'none'}. Create a token with that scope.")
+        raise ApiError(403, f"This API token lacks the '{scope}' scope needed for {SCOPES[scope]}; "
+                            f"it has {', '.join(scopes) or 'none'}. Use a token with that scope.")
     return TokenRef(row[0], row[1], None if row[3] is None else from_ms(row[3]), scopes)
 
 
