@@ -97,8 +97,17 @@ def test_an_agents_read_token_reads_and_nothing_else(server, tokens):
 
 def test_an_agents_write_token_writes_and_cannot_read(server, tokens):
     created = create_record(server, bearer(tokens["write"]), description="write-only hook")
-    assert created.status_code == 201
-    assert patch_record(server, created.json()["id"], bearer(tokens["write"])).status_code == 200
+    assert created.status_code == 201 and created.json()["description"] == "write-only hook"
+    patched = patch_record(server, created.json()["id"], bearer(tokens["write"]))
+    assert patched.status_code == 200 and patched.json() == {"id": created.json()["id"]}
+    # Neither a PATCH nor a retried key reads back a record written by another token.
+    owner = create_record(server, bearer(tokens["all"]), idempotency_key="owner-7", description="owner's secret")
+    assert patch_record(server, owner.json()["id"], bearer(tokens["write"]), body={"metadata": {}}).json() == {
+        "id": owner.json()["id"]}
+    retry = create_record(server, bearer(tokens["write"]), idempotency_key="owner-7")
+    assert retry.status_code == 200 and retry.json() == {"id": owner.json()["id"], "duplicate": True}
+    again = create_record(server, bearer(tokens["all"]), idempotency_key="owner-7")
+    assert again.status_code == 200 and again.json()["description"] == "owner's secret"
     for path in READS:
         assert read(server, path, bearer(tokens["write"]))[0] == 403, path
     assert report(server, tokens["write"]).status_code == 403

@@ -181,7 +181,8 @@ def _agent_operations():
                 "201": {**answer(record, "Created."), "headers": {"Location": {
                     "description": "The new record's URL.", "schema": {"type": "string"}}}},
                 "200": {"description": "A retry with a known idempotency key: the first record (to a "
-                                        "token), or only its id (to an anonymous caller).",
+                                        "token with agents:read), or only its id (to a caller who may "
+                                        "not read: anonymous, or a write-only token).",
                         "content": {"application/json": {"schema": {"oneOf": [
                             record, AnonymousRetrySchema]}}}},
                 **errors(400, 401, 403, 413)}},
@@ -201,7 +202,11 @@ def _agent_operations():
             "tags": ["Agent activity log"], "summary": "Finish a pending or running action",
             "security": BEARER,
             "requestBody": json_body(agent_schemas.activity_update_schema),
-            "responses": {"200": answer(record, "The updated record."), **errors(400, 401, 403, 404, 413)}},
+            "responses": {"200": {"description": "The updated record (to a token with agents:read), or "
+                                                 "only its id (to a write-only token).",
+                                  "content": {"application/json": {"schema": {"oneOf": [
+                                      record, WriteReceiptSchema]}}}},
+                          **errors(400, 401, 403, 404, 413)}},
         ("/api/activities/stats", "get"): {
             "tags": ["Agent activity log"], "summary": "Statistics of the log", "security": READER,
             "parameters": [{"in": "query", "schema": agent_schemas.StatsQuerySchema}],
@@ -227,10 +232,16 @@ def _agent_operations():
 
 
 class AnonymousRetrySchema(Schema):
-    """An anonymous caller's retry: the record exists, its content stays private."""
+    """A retry by a caller who may not read the log: the record exists, its content stays private."""
 
     id = fields.Integer(required=True)
     duplicate = fields.Boolean(required=True, metadata={"enum": [True]})
+
+
+class WriteReceiptSchema(Schema):
+    """A PATCH by a write-only token: done, and which record."""
+
+    id = fields.Integer(required=True)
 
 
 class AppRecordSchema(Schema):

@@ -142,10 +142,10 @@ def verify_device(probe, token):
     """The device a verify probe names, registered as a report would be; an active one takes the name sent."""
     device, _ = authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
                                  device_type=probe.get("deviceType"))
-    name = usable_name(probe.get("device"))
-    if device.status == "active" and (name or probe.get("deviceType")):
-        device.name = name or device.name
-        device.device_type = probe.get("deviceType") or device.device_type
+    name = usable_name(probe.get("device")) or device.name
+    device_type = probe.get("deviceType") or device.device_type
+    if device.status == "active" and (name, device_type) != (device.name, device.device_type):
+        device.name, device.device_type = name, device_type
         raw_connection().execute("UPDATE device SET name = ?, device_type = ? WHERE id = ?",
                                  (device.name, device.device_type, device.id))
     return device
