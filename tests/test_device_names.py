@@ -1,7 +1,6 @@
 """Device names on a live server: a device that sent no name gets a neutral one (never its key),
 verify answers and stores the name sent, and the reporter's placeholder never renames a device."""
 import json
-import sqlite3
 import time
 
 import pytest
@@ -113,23 +112,3 @@ def test_the_placeholder_and_an_empty_name_never_rename(server, auto, name):
     names, _ = public_names(server)
     assert PLACEHOLDER not in names and "Living room PC" in names
 
-
-def test_init_db_renames_devices_an_older_version_named_after_their_key(start_server, tmp_path):
-    instance = tmp_path / "old"
-    instance.mkdir()
-    conn = sqlite3.connect(instance / "waken.sqlite")
-    conn.executescript("""
-        CREATE TABLE device (id INTEGER PRIMARY KEY, name TEXT NOT NULL, hash_key TEXT NOT NULL UNIQUE,
-            status TEXT NOT NULL DEFAULT 'active', token_id INTEGER, device_type TEXT,
-            created_at INTEGER NOT NULL, last_seen_at INTEGER);""")
-    conn.executemany("INSERT INTO device (name, hash_key, device_type, created_at) VALUES (?, ?, ?, 0)",
-                     [(KEYS[0], KEYS[0], "mobile"), ("Mobile 1", KEYS[1], "mobile"), ("Study", KEYS[2], None)])
-    conn.commit()
-    conn.close()
-    server = start_server(name="old")
-    token = server.token()
-    assert report(server, token, KEYS[0]).json()["data"]["device"] == "Mobile 2"
-    assert report(server, token, KEYS[2]).json()["data"]["device"] == "Study"
-    names, texts = public_names(server)
-    assert names == {"Mobile 2", "Study"}
-    assert_no_key_in(texts)

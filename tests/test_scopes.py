@@ -165,11 +165,12 @@ def test_mint_and_export_makes_a_report_only_token(server, tokens):
     assert create_record(server, bearer(plaintext)).status_code == 403
 
 
-def test_tokens_from_before_scopes_keep_all_three(start_server, tmp_path):
-    """An old database (api_token without scopes) upgraded by init-db on start."""
+def test_an_old_database_upgrades_tokens_keep_all_three_scopes_and_no_device_is_named_by_its_key(start_server, tmp_path):
+    """A database from before scopes (and before neutral names), upgraded by init-db on start."""
     instance = tmp_path / "old"
     instance.mkdir()
     plaintext = "ab" * 32
+    old_keys = ("wwd-old-key-named-0001", "wwd-old-key-named-0002")
     conn = sqlite3.connect(instance / "waken.sqlite")
     conn.executescript("""
         CREATE TABLE api_token (id INTEGER PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
@@ -180,7 +181,9 @@ def test_tokens_from_before_scopes_keep_all_three(start_server, tmp_path):
             device_type TEXT, created_at INTEGER NOT NULL, last_seen_at INTEGER);""")
     conn.execute("INSERT INTO api_token (name, token_hash, prefix, created_at) VALUES ('old', ?, 'abababab', 0)",
                  (hashlib.sha256(plaintext.encode()).hexdigest(),))
-    conn.execute("INSERT INTO device (name, hash_key, token_id, created_at) VALUES ('Old desk', ?, 1, 0)", (KEY,))
+    conn.executemany("INSERT INTO device (name, hash_key, device_type, created_at) VALUES (?, ?, ?, 0)",
+                     [("Old desk", KEY, None), (old_keys[0], old_keys[0], "mobile"),
+                      ("Mobile 1", "wwd-old-named-0003", "mobile"), (old_keys[1], old_keys[1], None)])
     conn.commit()
     conn.close()
     server = start_server(name="old")
@@ -189,3 +192,10 @@ def test_tokens_from_before_scopes_keep_all_three(start_server, tmp_path):
     assert created.status_code == 201
     assert read(server, f"/api/activities/{created.json()['id']}", bearer(plaintext))[0] == 200
     assert "scopes report,agents:write,agents:read" in server.cli("token", "list")
+
+    # Devices an older version named after their key now have neutral names.
+    assert report(server, plaintext, old_keys[0]).json()["data"]["device"] == "Mobile 2"
+    assert report(server, plaintext, old_keys[1]).json()["data"]["device"] == "Device 1"
+    for path in ("/", "/api/activity"):
+        page = requests.get(server.url + path, timeout=10).text
+        assert "Old desk" in page and not any(key in page for key in old_keys), path
