@@ -10,9 +10,9 @@ import requests
 from live_admin import LiveAdmin, create_admin
 
 KEY = "wwd-scopes-device-0001"
-# Every agent-log read, as (path, extra request options).
-READS = ("/api/activities", "/api/activities/1", "/api/activities?format=csv", "/api/activities/stats",
-         "/api/activities/stream")
+# Every agent-log read.
+READS = ("/api/activities", "/api/activities/1", "/api/activities?format=csv", "/api/activities/export",
+         "/api/activities/stats", "/api/activities/stream")
 
 
 def bearer(token):
