@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
-from waken.db import db
+from waken.db import begin_write, db
 from waken.models import AdminUser
 from waken.timeutil import now
 
@@ -81,19 +81,25 @@ def find_admin(username):
     return db.session.scalar(select(AdminUser).where(AdminUser.username == username))
 
 
-def save_admin(username, password):
+def save_admin(username, password, *, first=False):
     """Create an admin, or set a new password for an existing one (the caller commits).
 
-    Returns (admin, created). ValueError when the username or password is not acceptable.
+    The password is hashed before the write lock is taken. Returns (admin, created);
+    with first=True, (None, False) when an admin exists already (setup was finished
+    meanwhile). ValueError when the username or password is not acceptable.
     A new password ends every session of that admin.
     """
     username, password = check_username(username), check_password(password)
+    password_hash = generate_password_hash(password)
+    begin_write()
+    if first and db.session.scalar(select(func.count()).select_from(AdminUser)):
+        return None, False
     admin = find_admin(username)
     created = admin is None
     if created:
         admin = AdminUser(username=username, created_at=now())
         db.session.add(admin)
-    admin.password_hash = generate_password_hash(password)
+    admin.password_hash = password_hash
     db.session.flush()
     if not created:
         end_all_sessions(admin.id)

@@ -1,5 +1,5 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
-from flask import request, url_for
+from flask import current_app, request, url_for
 
 from waken import agents, settings
 from waken.auth import bearer_plaintext, require_token, touch_token
@@ -14,14 +14,16 @@ from waken.schemas.agents import (
 from waken.timeutil import now
 
 
-def _authorise_create(at):
-    """Whether the caller may read records back: a token with agents:write is required unless open
-    ingest is on and none was sent (an anonymous caller, who may not read)."""
+def _authorise_write():
+    """The caller's token with agents:write, checked before the body is read; None when open
+    agent ingest lets an anonymous caller in (to create only: PATCH calls require_token itself)."""
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
-        return False
-    token = require_token("agents:write")
-    touch_token(token, at)
-    return "agents:read" in token.scopes
+        return None
+    return require_token("agents:write")
+
+
+def _body(schema, extra=None):
+    return parse(schema, extra, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
 
 
 @bp.post("/api/activities")
@@ -31,17 +33,16 @@ def create_agent_activity():
     A caller who may not read (anonymous under open ingest, or a token without agents:read)
     gets only the first record's id on a retry: the record may be someone else's.
     """
-    data, problem = parse(activity_create_schema,
-                          {"idempotency_key": request.headers.get("Idempotency-Key")})
+    token = _authorise_write()
+    data = _body(activity_create_schema, {"idempotency_key": request.headers.get("Idempotency-Key")})
     begin_write()
     at = now()
-    may_read = _authorise_create(at)
-    if problem:
-        raise problem
+    if token is not None:
+        touch_token(token, at)
     record, created = agents.create_activity(data, at)
     db.session.commit()
     location = url_for("query.get_agent_activity", activity_id=record["id"])
-    if not created and not may_read:
+    if not created and (token is None or "agents:read" not in token.scopes):
         return {"id": record["id"], "duplicate": True}, 200, {"Location": location}
     return activity_schema.dump(record), 201 if created else 200, {"Location": location}
 
@@ -52,13 +53,11 @@ def update_agent_activity(activity_id):
 
     The updated record comes back to a token that may read the log; to a write-only token, its id.
     """
-    changes, problem = parse(activity_update_schema)
+    token = require_token("agents:write")   # open ingest never opens changes
+    changes = _body(activity_update_schema)
     begin_write()
     at = now()
-    token = require_token("agents:write")   # open ingest never opens changes
     touch_token(token, at)
-    if problem:
-        raise problem
     record = agents.update_activity(activity_id, changes, at)
     db.session.commit()
     if "agents:read" not in token.scopes:
