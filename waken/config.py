@@ -8,6 +8,7 @@ MEDIA_DIR = "media"                # relative to the instance folder
 PUBLIC_URL = ""                    # base for absolute URLs; the public_url setting wins when set
 SECRET_KEY = None                  # generated once and kept in the instance folder
 MAX_CONTENT_LENGTH = 8 * 1024 * 1024   # whole request body; covers arrive as big data URLs
+OTLP_MAX_BYTES = 4 * 1024 * 1024     # one OTLP request body, and the most its gzip may inflate to
 METADATA_MAX_BYTES = 64 * 1024     # device/agent metadata JSON after images are extracted
 IMAGE_MAX_BYTES = 4 * 1024 * 1024  # one decoded image
 IMAGE_MAX_PIXELS = 40_000_000      # refuse decompression bombs before decoding
