@@ -34,7 +34,7 @@ class ErrorSchema(Schema):
 
 
 def build_spec(app):
-    """The OpenAPI 3 document (a dict) for every /api route registered in `app`."""
+    """The OpenAPI 3 document (a dict) for every /api and OTLP /v1 route registered in `app`."""
     spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": "Device status reporting, the public activity feed, and the "
                                         "agent activity log. Every body is JSON."})
@@ -46,6 +46,7 @@ def build_spec(app):
         "description": "The admin panel's login session."})
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("StreamEvent", schema=agent_schemas.StreamEventSchema)
+    spec.components.schema("OtlpError", schema=OtlpErrorSchema)
     for status, description in ERRORS.items():
         spec.components.response(f"Error{status}", {
             "description": description,
@@ -54,7 +55,7 @@ def build_spec(app):
     known = operations()
     paths = {}
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
+        if not rule.rule.startswith(("/api/", "/v1/")):
             continue
         path, params = _openapi_path(rule.rule)
         for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
@@ -153,6 +154,7 @@ def operations():
             "responses": {"200": answer({"type": "object"}, "OpenAPI 3.0 document.")}},
     }
     table.update(_agent_operations())
+    table.update(_otlp_operations())
     return {(_shape(path), method): op for (path, method), op in table.items()}
 
 
@@ -234,3 +236,56 @@ class AppsExportSchema(Schema):
     version = fields.Integer(metadata={"enum": [1]})
     exportedAt = fields.String(metadata={"format": "date-time"})
     groups = fields.Nested(AppGroupsSchema)
+
+
+class OtlpErrorSchema(Schema):
+    """An OTLP failure as JSON: waken's error keys and a google.rpc.Status's code and message."""
+
+    success = fields.Boolean(metadata={"enum": [False]})
+    error = fields.String(metadata={"description": "What went wrong, as a sentence."})
+    code = fields.Integer(metadata={"description": "The gRPC status code (3 invalid, 16 unauthenticated, ...)."})
+    message = fields.String(metadata={"description": "The same sentence."})
+
+
+def _otlp_operations():
+    """POST /v1/logs and /v1/traces: OTLP/HTTP, protobuf or JSON in, the same media type out."""
+    operations = {}
+    for signal, records, rejected, mapping in (
+            ("logs", "resourceLogs", "rejectedLogRecords",
+             "Claude Code's `claude_code.tool_result` (-> tool_call) and `claude_code.api_request` "
+             "(-> api_request) events, named by the body, the event name or the `event.name` attribute. "
+             "Each log record is stored once per hash of its content."),
+            ("traces", "resourceSpans", "rejectedSpans",
+             "Spans with `gen_ai.operation.name` `execute_tool` (-> tool_call) or `chat`, "
+             "`invoke_agent`, `create_agent` (-> agent_action). Each span is stored once per "
+             "(trace id, span id).")):
+        otlp_error = {"application/json": {"schema": "OtlpError"},
+                      "application/x-protobuf": {"schema": {"type": "string", "format": "binary",
+                                                            "description": "A google.rpc.Status."}}}
+        answer_json = {"type": "object", "properties": {"partialSuccess": {"type": "object", "properties": {
+            rejected: {"type": "string", "description": "Records not stored (an int64 as a string)."},
+            "errorMessage": {"type": "string", "description": "Why, one reason per kind."}}}}}
+        errors_here = {str(code): {"description": text, "content": otlp_error} for code, text in (
+            (400, "The body does not decode as OTLP (protobuf or OTLP/JSON), or bad gzip."),
+            (401, "No `Authorization: Bearer` header (unless agent_ingest_open is on), or a bad token."),
+            (413, "The body, or what its gzip inflates to, is over 4 MiB."),
+            (415, "Not application/x-protobuf or application/json, or a Content-Encoding other than gzip."))}
+        operations[(f"/v1/{signal}", "post")] = {
+            "tags": ["OpenTelemetry (OTLP/HTTP)"],
+            "summary": f"Export OTLP {signal} into the agent activity log",
+            "description": f"OTLP/HTTP as the OpenTelemetry specification defines it. {mapping} Anything "
+                           "else is not stored and counted in `partialSuccess`. Content-Encoding gzip is "
+                           "accepted. The answer is an Export...ServiceResponse in the request's media type.",
+            "security": AGENT_WRITER,
+            "parameters": [{"in": "header", "name": "Content-Encoding", "required": False,
+                            "schema": {"type": "string", "enum": ["gzip", "identity"]}}],
+            "requestBody": {"required": True, "content": {
+                "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"type": "object", "properties": {
+                    records: {"type": "array", "items": {"type": "object"}}}}}}},
+            "responses": {
+                "200": {"description": "Stored; `partialSuccess` counts what was not, and why.",
+                        "content": {"application/json": {"schema": answer_json},
+                                    "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}}}},
+                **errors_here}}
+    return operations

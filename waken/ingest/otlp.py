@@ -34,7 +34,8 @@ def otlp_traces():
 
 
 def _export(signal, noun):
-    from waken.otlp import wire   # protobuf is loaded on the first OTLP request, not at start-up
+    # protobuf is loaded on the first OTLP request, not at start-up
+    from waken.otlp import wire
     media = request.mimetype if request.mimetype in MEDIA else wire.JSON
     try:
         try:
@@ -94,13 +95,12 @@ def _body(wire, limit):
                                   "server accepts for OTLP; send smaller batches.")
     if request.content_length is not None and request.content_length > limit:
         raise too_big
-    parts, size = [], 0
-    while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - size)):
-        parts.append(chunk)
-        size += len(chunk)
-        if size > limit:
+    body = bytearray()
+    while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - len(body))):
+        body += chunk
+        if len(body) > limit:
             raise too_big
-    return b"".join(parts)
+    return body
 
 
 def _store(activities, at):
