@@ -138,7 +138,7 @@ def map_log(resource, resource_attrs, record):
         fields.update(type="tool_call", description=f"{tool} {about}" if about else tool,
                       status="error" if ok is False or attrs.get("error") else "success",
                       metadata=_compact({**common, "tool_name": tool,
-                                         "decision_source": as_text(attrs.get("decision_source")),
+                                         "decision_source": as_text(attrs.get("decision_source") or attrs.get("source")),
                                          "decision": as_text(attrs.get("decision")),
                                          "error": as_text(attrs.get("error"))}))
         return fields
