@@ -34,14 +34,16 @@ def otlp_traces():
 
 
 def _export(signal, noun):
+    """Decode, map and validate the whole batch first, then store it in one write transaction."""
     # protobuf is loaded on the first OTLP request, not at start-up
     from waken.otlp import wire
     media = request.mimetype if request.mimetype in MEDIA else wire.JSON
     try:
+        activities, reasons, problem = [], [], None
         try:
-            activities, reasons, problem = *_decode(signal, wire), None
+            activities, reasons = _decode(signal, wire)
         except wire.WireError as err:
-            activities, reasons, problem = [], [], err
+            problem = err
         begin_write()
         at = now()
         _authorise_write(at)      # 401 before any complaint about the body
