@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from admin_support import signed_in_admin
 from google.protobuf import json_format
 from google.rpc.status_pb2 import Status as RpcStatus
 from opentelemetry._logs import LogRecord
@@ -36,7 +37,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+from waken.auth import create_token
+from waken.db import db
+
 PROTOBUF = "application/x-protobuf"
+
+admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 # --- records shaped like Claude Code's events and GenAI-instrumented frameworks' spans
@@ -379,6 +385,21 @@ def test_a_body_over_the_limit_is_413(server, token):
     assert response.status_code == 413
 
 
+def test_a_chunked_body_is_cut_off_at_the_limit(server, token):
+    sent = []
+
+    def chunks():   # no Content-Length: the server must count as it reads
+        for _ in range(64):
+            sent.append(1)
+            yield b"\0" * (256 * 1024)
+
+    t0 = time.perf_counter()
+    response = post(server, "/v1/logs", chunks(), token, **{"Content-Type": PROTOBUF})
+    assert response.status_code == 413
+    assert time.perf_counter() - t0 < 5
+    assert "4 MiB" in RpcStatus.FromString(response.content).message
+
+
 def vm_kb(pid, field):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -454,6 +475,18 @@ def test_otlp_records_appear_in_csv_stats_and_the_stream(server, token):
                 if len(events) == 2:
                     break
     assert events[1]["type"] == "new" and events[1]["activity"]["description"] == "Bash npm test"
+
+
+def test_otlp_records_appear_on_the_admin_page(app, client, admin):
+    with app.app_context():     # this module's `token` belongs to the live server, not to this app
+        _, plaintext = create_token("in-process")
+        db.session.commit()
+    body = encode_logs(claude_code_logs("claude-code-admin")).SerializeToString()
+    response = client.post("/v1/logs", data=body, headers={"Authorization": f"Bearer {plaintext}",
+                                                             "Content-Type": PROTOBUF})
+    assert response.status_code == 200 and response.content_type == PROTOBUF
+    page = admin.get("/admin/agents?agent=claude-code-admin").text
+    assert "Bash npm test" in page and "Edit src/app.py" in page and "claude-sonnet-4 request" in page
 
 
 def test_the_openapi_document_lists_both_endpoints(server):
