@@ -185,7 +185,9 @@ def agent_request(rng, auth, n):
 
 def otlp_request(rng, auth, n):
     """POST /v1/logs: OTLP_BATCH Claude Code tool_result records as protobuf, each distinct."""
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
+    )
     message = ExportLogsServiceRequest()
     part = message.resource_logs.add()
     part.resource.attributes.add(key="service.name").value.string_value = "claude-code"

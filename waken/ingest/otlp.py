@@ -3,6 +3,7 @@ from collections import Counter
 
 from flask import current_app, request
 from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
 
 from waken import agents
 from waken.db import begin_write, db
@@ -58,6 +59,10 @@ def _export(signal, noun):
         db.session.rollback()
         return (wire.status_body(err.status, err.message, media), err.status,
                 {**(err.headers or {}), "Content-Type": media})
+    except HTTPException as err:   # e.g. the server-wide body limit; Retry-After and the like are kept
+        db.session.rollback()
+        headers = {name: value for name, value in err.get_headers() if name != "Content-Type"}
+        return wire.status_body(err.code, err.description, media), err.code, {**headers, "Content-Type": media}
     body = wire.answer(signal, media, len(reasons), _reasons_sentence(reasons, noun))
     return body, 200, {"Content-Type": media}
 

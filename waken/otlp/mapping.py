@@ -1,7 +1,16 @@
 """OTLP log records and spans -> agent activity fields (one per mapped record) or a reason to reject."""
 import hashlib
 import json
-from datetime import datetime, timezone
+
+from waken.otlp.values import (
+    as_bool,
+    as_int,
+    as_number,
+    as_text,
+    attributes,
+    timestamp,
+    value,
+)
 
 CLAUDE_PREFIX = "claude_code."
 LOG_EVENTS = ("tool_result", "api_request")
@@ -9,74 +18,9 @@ TOOL_SPANS = ("execute_tool",)
 AGENT_SPANS = ("chat", "invoke_agent", "create_agent")
 SPAN_STATUS_ERROR = 2           # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
 SUMMARY_CHARS = 200             # what a tool's parameters may add to its description
-TEXT_CHARS = 2000               # a free-text metadata value (an error message) is cut here
 # The first of these parameters found says most about a tool call, e.g. Bash's command.
 SUMMARY_KEYS = ("bash_command", "full_command", "command", "file_path", "path", "notebook_path",
                 "pattern", "url", "query", "prompt", "description", "skill_name")
-
-
-def value(any_value):
-    """A Python value from an OTLP AnyValue (lists and maps included)."""
-    kind = any_value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [value(v) for v in any_value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: value(kv.value) for kv in any_value.kvlist_value.values}
-    if kind == "bytes_value":
-        return any_value.bytes_value.hex()
-    return getattr(any_value, kind)
-
-
-def attributes(key_values):
-    return {kv.key: value(kv.value) for kv in key_values}
-
-
-def as_int(raw):
-    """A whole number from a typed or string attribute ("85", 85, 85.0), else None."""
-    if isinstance(raw, bool) or raw is None:
-        return None
-    if isinstance(raw, int):
-        return raw
-    try:
-        number = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return round(number) if number == number and abs(number) < 2**63 else None
-
-
-def as_number(raw):
-    if isinstance(raw, bool) or raw is None:
-        return None
-    try:
-        number = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
-
-def as_bool(raw):
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
-        return raw.strip().lower() == "true"
-    return None
-
-
-def as_text(raw, limit=TEXT_CHARS):
-    if raw is None:
-        return None
-    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
-    return text[:limit]
-
-
-def timestamp(*nanos):
-    """The first non-zero Unix-nanosecond time as an aware datetime; None when all are zero."""
-    for n in nanos:
-        if n:
-            return datetime.fromtimestamp(n // 1_000_000 / 1000, timezone.utc)
-    return None
 
 
 class Rejected(Exception):
