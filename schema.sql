@@ -145,6 +145,15 @@ CREATE TABLE IF NOT EXISTS media_source_rule (
     label  TEXT
 );
 
+-- How an app looks in public output (feed, stream, home page); stored rows keep real values.
+CREATE TABLE IF NOT EXISTS app_rule (
+    id           INTEGER PRIMARY KEY,
+    process_name TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    label        TEXT,                                -- shown instead of process_name
+    hide_title   INTEGER NOT NULL DEFAULT 0 CHECK (hide_title IN (0, 1)),
+    hide         INTEGER NOT NULL DEFAULT 0 CHECK (hide IN (0, 1))
+);
+
 CREATE TABLE IF NOT EXISTS setting (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL                              -- JSON

@@ -493,6 +493,8 @@ def test_the_openapi_document_lists_both_endpoints(server):
     paths = requests.get(server.url + "/api/openapi.json", timeout=10).json()["paths"]
     for path in ("/v1/logs", "/v1/traces"):
         operation = paths[path]["post"]
-        assert set(operation["requestBody"]["content"]) == {PROTOBUF, "application/json"}
+        assert set(operation["requestBody"]["content"]) == {"application/json"}
+        assert PROTOBUF in operation["requestBody"]["description"]
+        assert set(operation["responses"]["200"]["content"]) == {PROTOBUF, "application/json"}
         assert {"200", "400", "401", "413", "415"} <= set(operation["responses"])
         assert "x-undocumented" not in operation

@@ -5,9 +5,12 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from waken.openapi_rules import tighten
+from waken.otlp import spec as otlp_spec
 from waken.schemas import agents as agent_schemas
 from waken.schemas import feed as feed_schemas
 from waken.schemas import reports as report_schemas
+from waken.schemas.fields import NOT_BLANK, IsoTime, always_sent
 
 TITLE = "waken API"
 VERSION = "1"
@@ -24,6 +27,11 @@ ERRORS = {
 }
 
 
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                               "schema": {"type": "integer", "minimum": 0}}}
+
+
+@always_sent("fields_")
 class ErrorSchema(Schema):
     """Every failure: a sentence for a person and, for bad input, one per field."""
 
@@ -35,22 +43,26 @@ class ErrorSchema(Schema):
 
 def build_spec(app):
     """The OpenAPI 3 document (a dict) for every /api and OTLP /v1 route registered in `app`."""
-    spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+    plugin = MarshmallowPlugin()
+    spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[plugin],
                    info={"description": "Device status reporting, the public activity feed, and the "
-                                        "agent activity log. Every body is JSON."})
+                                        "agent activity log. Every body is JSON, except OTLP protobuf on /v1."})
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
         "description": "An API token from the admin panel: `Authorization: Bearer <token>`."})
     spec.components.security_scheme("adminSession", {
         "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
         "description": "The admin panel's login session."})
+    plugin.map_to_openapi_type(IsoTime, "string", "date-time")
+    plugin.map_to_openapi_type(agent_schemas.Timestamp, "string", "date-time")
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("StreamEvent", schema=agent_schemas.StreamEventSchema)
-    spec.components.schema("OtlpError", schema=OtlpErrorSchema)
+    otlp_spec.components(spec)
     for status, description in ERRORS.items():
         spec.components.response(f"Error{status}", {
             "description": description,
-            "content": {"application/json": {"schema": "Error"}}})
+            "content": {"application/json": {"schema": "Error"}},
+            **({"headers": RETRY_AFTER} if status in ("429", "503") else {})})
 
     known = operations()
     paths = {}
@@ -66,7 +78,7 @@ def build_spec(app):
             paths.setdefault(path, {})[method.lower()] = operation
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
-    return spec.to_dict()
+    return tighten(spec.to_dict())
 
 
 def _openapi_path(rule):
@@ -154,14 +166,14 @@ def operations():
             "responses": {"200": answer({"type": "object"}, "OpenAPI 3.0 document.")}},
     }
     table.update(_agent_operations())
-    table.update(_otlp_operations())
+    table.update(otlp_spec.operations(AGENT_WRITER))
     return {(_shape(path), method): op for (path, method), op in table.items()}
 
 
 def _envelope(name, data_schema):
     """A {success, data} schema class around data_schema."""
-    return Schema.from_dict({"success": fields.Boolean(dump_default=True),
-                             "data": fields.Nested(data_schema)}, name=name)
+    return always_sent()(Schema.from_dict({"success": fields.Boolean(dump_default=True),
+                                           "data": fields.Nested(data_schema)}, name=name))
 
 
 def _agent_operations():
@@ -173,7 +185,8 @@ def _agent_operations():
                            "`Idempotency-Key` header works like the idempotency_key field.",
             "security": AGENT_WRITER,
             "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
-                            "schema": {"type": "string", "maxLength": 200}}],
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                                       "pattern": NOT_BLANK}}],
             "requestBody": json_body(agent_schemas.activity_create_schema),
             "responses": {
                 "201": {**answer(record, "Created."), "headers": {"Location": {
@@ -185,9 +198,21 @@ def _agent_operations():
             "security": READER,
             "parameters": [{"in": "query", "schema": agent_schemas.ActivityQuerySchema}],
             "responses": {
-                "200": {"description": "A page of the log (JSON), or every match as CSV (format=csv).",
+                "200": {"description": "A page of the log (JSON); with format=csv every match as CSV, "
+                                       "like GET /api/activities/export (the operation typed clients use).",
                         "content": {"application/json": {"schema": agent_schemas.ActivityListSchema},
                                     "text/csv": {"schema": {"type": "string"}}}},
+                **errors(400, 401)}},
+        ("/api/activities/export", "get"): {
+            "tags": ["Agent activity log"], "summary": "Export matching agent actions as CSV",
+            "security": READER,
+            "parameters": [{"in": "query", "schema": agent_schemas.ExportQuerySchema}],
+            "responses": {
+                "200": {"description": "Every match (up to `limit`), one row per record, with a header row.",
+                        "headers": {"Content-Disposition": {
+                            "description": "attachment; filename=activities-<local date>.csv",
+                            "schema": {"type": "string"}}},
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
                 **errors(400, 401)}},
         ("/api/activities/{}", "get"): {
             "tags": ["Agent activity log"], "summary": "One agent action", "security": READER,
@@ -221,71 +246,22 @@ def _agent_operations():
     }
 
 
+@always_sent()
 class AppRecordSchema(Schema):
     appName = fields.String()
     titles = fields.List(fields.String(), metadata={"description": "Latest 3 titles, newest first."})
     lastSeenAt = fields.String(metadata={"format": "date-time"})
 
 
+@always_sent()
 class AppGroupsSchema(Schema):
     pc = fields.List(fields.Nested(AppRecordSchema))
     mobile = fields.List(fields.Nested(AppRecordSchema))
 
 
+@always_sent()
 class AppsExportSchema(Schema):
     version = fields.Integer(metadata={"enum": [1]})
     exportedAt = fields.String(metadata={"format": "date-time"})
     groups = fields.Nested(AppGroupsSchema)
 
-
-class OtlpErrorSchema(Schema):
-    """An OTLP failure as JSON: waken's error keys and a google.rpc.Status's code and message."""
-
-    success = fields.Boolean(metadata={"enum": [False]})
-    error = fields.String(metadata={"description": "What went wrong, as a sentence."})
-    code = fields.Integer(metadata={"description": "The gRPC status code (3 invalid, 16 unauthenticated, ...)."})
-    message = fields.String(metadata={"description": "The same sentence."})
-
-
-def _otlp_operations():
-    """POST /v1/logs and /v1/traces: OTLP/HTTP, protobuf or JSON in, the same media type out."""
-    operations = {}
-    for signal, records, rejected, mapping in (
-            ("logs", "resourceLogs", "rejectedLogRecords",
-             "Claude Code's `claude_code.tool_result` (-> tool_call) and `claude_code.api_request` "
-             "(-> api_request) events, named by the body, the event name or the `event.name` attribute. "
-             "Each log record is stored once per hash of its content."),
-            ("traces", "resourceSpans", "rejectedSpans",
-             "Spans with `gen_ai.operation.name` `execute_tool` (-> tool_call) or `chat`, "
-             "`invoke_agent`, `create_agent` (-> agent_action). Each span is stored once per "
-             "(trace id, span id).")):
-        otlp_error = {"application/json": {"schema": "OtlpError"},
-                      "application/x-protobuf": {"schema": {"type": "string", "format": "binary",
-                                                            "description": "A google.rpc.Status."}}}
-        answer_json = {"type": "object", "properties": {"partialSuccess": {"type": "object", "properties": {
-            rejected: {"type": "string", "description": "Records not stored (an int64 as a string)."},
-            "errorMessage": {"type": "string", "description": "Why, one reason per kind."}}}}}
-        errors_here = {str(code): {"description": text, "content": otlp_error} for code, text in (
-            (400, "The body does not decode as OTLP (protobuf or OTLP/JSON), or bad gzip."),
-            (401, "No `Authorization: Bearer` header (unless agent_ingest_open is on), or a bad token."),
-            (413, "The body, or what its gzip inflates to, is over 4 MiB."),
-            (415, "Not application/x-protobuf or application/json, or a Content-Encoding other than gzip."))}
-        operations[(f"/v1/{signal}", "post")] = {
-            "tags": ["OpenTelemetry (OTLP/HTTP)"],
-            "summary": f"Export OTLP {signal} into the agent activity log",
-            "description": f"OTLP/HTTP as the OpenTelemetry specification defines it. {mapping} Anything "
-                           "else is not stored and counted in `partialSuccess`. Content-Encoding gzip is "
-                           "accepted. The answer is an Export...ServiceResponse in the request's media type.",
-            "security": AGENT_WRITER,
-            "parameters": [{"in": "header", "name": "Content-Encoding", "required": False,
-                            "schema": {"type": "string", "enum": ["gzip", "identity"]}}],
-            "requestBody": {"required": True, "content": {
-                "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-                "application/json": {"schema": {"type": "object", "properties": {
-                    records: {"type": "array", "items": {"type": "object"}}}}}}},
-            "responses": {
-                "200": {"description": "Stored; `partialSuccess` counts what was not, and why.",
-                        "content": {"application/json": {"schema": answer_json},
-                                    "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}}}},
-                **errors_here}}
-    return operations

@@ -14,6 +14,10 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; "
             "img-src 'self' https: http: data:; connect-src 'self'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'")
 
+# Under this a duration reads "just now" rather than a count of seconds.
+JUST_NOW_SECONDS = 5
+JUST_NOW = "just now"
+
 
 def with_page_headers(response):
     """Attach the public pages' Content-Security-Policy and friends."""
@@ -41,7 +45,8 @@ def _formatters(at, zone):
         return parse_iso(text).astimezone(zone).strftime("%H:%M") if text else ""
 
     def ago(text):
-        return "updated " + span(at - parse_iso(text)) + " ago"
+        age = span(at - parse_iso(text))
+        return "updated " + (age if age == JUST_NOW else age + " ago")
 
     def lasted(item):
         end = item["endedAt"] or (at.isoformat() if item["online"] else item["updatedAt"])
@@ -55,8 +60,10 @@ def _formatters(at, zone):
 
 
 def span(delta):
-    """'45 s', '12 min', '2 h 5 min', '3 d' — a duration as a person reads it."""
+    """'just now', '45 s', '12 min', '2 h 5 min', '3 d' — a duration as a person reads it."""
     seconds = max(0, int(delta.total_seconds()))
+    if seconds < JUST_NOW_SECONDS:
+        return JUST_NOW
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds // 60
