@@ -118,7 +118,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):   # not up yet, or a busy machine
                 pass
             time.sleep(0.1)
         raise AssertionError("gunicorn did not answer /healthz:\n" + self.log_path.read_text())

@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from waken import agents
+from waken.auth import touch_token
 from waken.db import begin_write, db
 from waken.errors import ApiError
 from waken.ingest import bp
@@ -35,21 +36,17 @@ def otlp_traces():
 
 
 def _export(signal, noun):
-    """Decode, map and validate the whole batch first, then store it in one write transaction."""
+    """Token first; the whole batch decoded, mapped and validated before the write lock; one transaction."""
     # protobuf is loaded on the first OTLP request, not at start-up
     from waken.otlp import wire
     media = request.mimetype if request.mimetype in MEDIA else wire.JSON
     try:
-        activities, reasons, problem = [], [], None
-        try:
-            activities, reasons = _decode(signal, wire)
-        except wire.WireError as err:
-            problem = err
+        token = _authorise_write()      # 401 before a byte of the body is read
+        activities, reasons = _decode(signal, wire)
         begin_write()
         at = now()
-        _authorise_write(at)      # 401 before any complaint about the body
-        if problem:
-            raise problem
+        if token is not None:
+            touch_token(token, at)
         reasons += _store(activities, at)
         db.session.commit()
     except wire.WireError as err:
