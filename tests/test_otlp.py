@@ -329,6 +329,15 @@ def test_no_token_is_401_and_the_exporter_fails(server):
     assert (status.code, status.message) == (16, "Invalid API token.")
 
 
+def test_a_report_only_token_is_403(server):
+    reporter = server.cli("token", "create", "reporter-only", "--scope", "report").strip().splitlines()[-1]
+    assert log_exporter(server, reporter).export(claude_code_logs("reporter")) == LogRecordExportResult.FAILURE
+    response = post(server, "/v1/traces", b"{}", reporter, **{"Content-Type": "application/json"})
+    assert response.status_code == 403 and "agents:write" in response.json()["error"]
+    with server.db() as conn:
+        assert conn.execute("SELECT count(*) FROM agent_activity WHERE agent = 'reporter'").fetchone()[0] == 0
+
+
 def test_open_agent_ingest_takes_anonymous_exports(start_server):
     server = start_server(name="open")
     server.cli("settings", "set", "agent_ingest_open", "true")

@@ -105,6 +105,7 @@ def operations(security):
                 **{str(code): {"description": text, "content": error} for code, text in (
                     (400, "The body does not decode as OTLP (protobuf or OTLP/JSON), or bad gzip."),
                     (401, "No `Authorization: Bearer` header (unless agent_ingest_open is on), or a bad token."),
+                    (403, "The token lacks the agents:write scope."),
                     (413, "The body, or what its gzip inflates to, is over 4 MiB."),
                     (415, "Not application/x-protobuf or application/json, or a Content-Encoding "
                           "other than gzip."))}}}
