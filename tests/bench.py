@@ -23,6 +23,7 @@ AGENT_ROWS = 1_000_000
 AGENT_DAYS = 30
 FEED_DEVICES = 20
 STREAMS = 32
+OTLP_BATCH = 50      # log records per POST /v1/logs, about what Claude Code's batch exporter sends
 CLIENTS = 6          # load-generator processes, one keep-alive connection each
 ROUNDS = 3           # healthz/device/agent slices are interleaved against a noisy machine
 SLICE_SECONDS = 3.0
@@ -182,6 +183,30 @@ def agent_request(rng, auth, n):
     return post("/api/activities", json.dumps(body).encode(), auth)
 
 
+def otlp_request(rng, auth, n):
+    """POST /v1/logs: OTLP_BATCH Claude Code tool_result records as protobuf, each distinct."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
+    )
+    message = ExportLogsServiceRequest()
+    part = message.resource_logs.add()
+    part.resource.attributes.add(key="service.name").value.string_value = "claude-code"
+    records, now_ns = part.scope_logs.add().log_records, time.time_ns()
+    for i in range(OTLP_BATCH):
+        record = records.add(time_unix_nano=now_ns - i * 1000, observed_time_unix_nano=now_ns)
+        record.body.string_value = "claude_code.tool_result"
+        for key, value in (("event.name", "tool_result"), ("session.id", f"bench-{os.getpid()}"),
+                           ("prompt.id", f"p{n}"), ("tool_name", rng.choice(("Bash", "Read", "Edit", "Grep"))),
+                           ("success", "true" if rng.random() < 0.9 else "false"),
+                           ("duration_ms", str(rng.randrange(5, 3000))), ("decision_source", "config"),
+                           ("tool_parameters", json.dumps({"bash_command": f"pytest tests/test_{n}_{i}.py"}))):
+            record.attributes.add(key=key).value.string_value = value
+    body = message.SerializeToString()
+    lines = ["POST /v1/logs HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/x-protobuf",
+             f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in auth.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 def _load_worker(kind, port, token, keys, start_at, warmup, seconds, interval, out):
     rng = random.Random(os.urandom(8))
     auth = {"Authorization": f"Bearer {token}"}
@@ -210,6 +235,8 @@ def _load_worker(kind, port, token, keys, start_at, warmup, seconds, interval, o
             raw = get("/healthz")
         elif kind == "device":
             raw, cover = reporter.next()
+        elif kind == "otlp":
+            raw = otlp_request(rng, auth, n)
         else:
             raw = agent_request(rng, auth, n)
         status, body = conn.request(raw)
@@ -540,6 +567,10 @@ def throughput(port, token, keys, notes):
         kinds.append("agent")
     else:
         notes.append("POST /api/activities is not built yet: agent ingest not measured.")
+    if exists(port, post("/v1/logs", b"{}", {"Authorization": f"Bearer {token}"})):
+        kinds.append("otlp")
+    else:
+        notes.append("POST /v1/logs is not built yet: OTLP ingest not measured.")
     slices = {kind: [] for kind in kinds}
     for _ in range(ROUNDS):
         for kind in kinds:
@@ -562,6 +593,10 @@ def summarise(res):
                "rss_max_mb": max(res["rss_mb"].values())}
     if "agent" in t:
         summary["agent_ratio"] = round(t["agent"]["rps"] / t["healthz"]["rps"], 2)
+    if "otlp" in t:
+        summary["otlp_records_per_s"] = round(t["otlp"]["rps"] * OTLP_BATCH)
+        if "agent" in t:
+            summary["otlp_vs_agent_records"] = round(t["otlp"]["rps"] * OTLP_BATCH / t["agent"]["rps"], 1)
     if q:
         summary["stats_p50_ms"] = q["stats"]["all"]["p50_ms"]
         summary["list_p50_ms"] = max(v["p50_ms"] for v in q["list"].values())
@@ -586,6 +621,13 @@ def print_table(res):
             r = t[kind]
             rows.append((label, f"{r['rps']:.0f} req/s ({r['rps'] / h:.0%} of healthz)",
                          f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}", _codes(r["statuses"])))
+    if "otlp" in t:
+        r, versus = t["otlp"], ""
+        if "agent" in t:
+            versus = f", {r['rps'] * OTLP_BATCH / t['agent']['rps']:.1f}x the records of POST /api/activities"
+        rows.append((f"POST /v1/logs ({OTLP_BATCH} records per request)",
+                     f"{r['rps'] * OTLP_BATCH:.0f} records/s ({r['rps']:.0f} req/s{versus})",
+                     f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}", _codes(r["statuses"])))
     for name, r in res["feed"].items():
         rows.append((f"GET /api/activity {name} (20 devices)", "", f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}",
                      _codes(r["statuses"])))

@@ -26,7 +26,7 @@ def resolve(spec, node):
 
 def flask_routes(app):
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/"):
+        if rule.rule.startswith(("/api/", "/v1/")):
             path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
             for method in rule.methods - SKIPPED:
                 yield path, method.lower()

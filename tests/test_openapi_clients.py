@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,9 @@ def admin_cookie(server):
 def generate_client(spec, folder):
     """openapi-python-client's package for the document, importable as `waken_api_client`."""
     (folder / "openapi.json").write_text(json.dumps(spec))
-    (folder / "config.yaml").write_text("post_hooks: []\n")   # no formatter run needed
+    # No formatter run needed; OTLP's protobuf bodies are bytes to the client, like octet-stream.
+    (folder / "config.yaml").write_text("post_hooks: []\n"
+                                        "content_type_overrides:\n  application/x-protobuf: application/octet-stream\n")
     result = subprocess.run(
         [str(BIN / "openapi-python-client"), "generate", "--path", str(folder / "openapi.json"),
          "--output-path", str(folder / "waken_api_client"), "--meta", "none",
@@ -161,6 +164,25 @@ def exercise(op, models, spec, key, client, public, admin):
     assert isinstance(csv, str) and csv.splitlines()[0].startswith("id,") and "ran the tests" in csv
     refused = call("agent_activity_log", "query_list_agent_activities_get", status=400, limit=501)
     assert isinstance(refused, models.Error) and "limit" in refused.error
+
+    # OTLP/JSON: a Claude Code tool_result and a GenAI chat span become agent activities.
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "claude-code"}}]}
+    now_ns = str(time.time_ns())
+    logs = call("open_telemetry_otlphttp", "ingest_otlp_logs_post", body=models.ExportLogsServiceRequest.from_dict(
+        {"resourceLogs": [{"resource": resource, "scopeLogs": [{"logRecords": [
+            {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.tool_result"},
+             "attributes": [{"key": "tool_name", "value": {"stringValue": "Bash"}}]},
+            {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.user_prompt"}}]}]}]}))
+    assert logs.partial_success.rejected_log_records == "1"
+    assert "user_prompt" in logs.partial_success.error_message
+    spans = call("open_telemetry_otlphttp", "ingest_otlp_traces_post", body=models.ExportTraceServiceRequest.from_dict(
+        {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [
+            {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat",
+             "startTimeUnixNano": now_ns, "endTimeUnixNano": now_ns,
+             "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}]}]}]}]}))
+    assert isinstance(spans, models.IngestOtlpTracesPostResponse200)
+    assert {a.type_ for a in call("agent_activity_log", "query_list_agent_activities_get", agent="claude-code",
+                                  limit=10).activities} == {"tool_call", "agent_action"}
 
     exported = call("admin", "admin_api_export_apps_get", via=admin)
     assert isinstance(exported.data, models.AppsExport)

@@ -9,6 +9,7 @@ PUBLIC_URL = ""                    # base for absolute URLs; the public_url sett
 SECRET_KEY = None                  # generated once and kept in the instance folder
 MAX_CONTENT_LENGTH = 8 * 1024 * 1024   # whole request body; covers arrive as big data URLs
 SMALL_BODY_MAX_BYTES = 128 * 1024  # bodies that never carry images: agent records, verify
+OTLP_MAX_BYTES = 4 * 1024 * 1024     # one OTLP request body, and the most its gzip may inflate to
 METADATA_MAX_BYTES = 64 * 1024     # device/agent metadata JSON after images are extracted
 IMAGE_MAX_BYTES = 4 * 1024 * 1024  # one decoded image
 IMAGE_MAX_PIXELS = 4096 * 4096     # refused on the header, before decoding; a cover needs far fewer

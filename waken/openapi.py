@@ -6,6 +6,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from waken.openapi_rules import tighten
+from waken.otlp import spec as otlp_spec
 from waken.schemas import agents as agent_schemas
 from waken.schemas import feed as feed_schemas
 from waken.schemas import reports as report_schemas
@@ -42,11 +43,11 @@ class ErrorSchema(Schema):
 
 
 def build_spec(app):
-    """The OpenAPI 3 document (a dict) for every /api route registered in `app`."""
+    """The OpenAPI 3 document (a dict) for every /api and OTLP /v1 route registered in `app`."""
     plugin = MarshmallowPlugin()
     spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[plugin],
                    info={"description": "Device status reporting, the public activity feed, and the "
-                                        "agent activity log. Every body is JSON."})
+                                        "agent activity log. Every body is JSON, except OTLP protobuf on /v1."})
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
         "description": "An API token from the admin panel: `Authorization: Bearer <token>`. A token has "
@@ -59,6 +60,7 @@ def build_spec(app):
     plugin.map_to_openapi_type(agent_schemas.Timestamp, "string", "date-time")
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("StreamEvent", schema=agent_schemas.StreamEventSchema)
+    otlp_spec.components(spec)
     for status, description in ERRORS.items():
         spec.components.response(f"Error{status}", {
             "description": description,
@@ -68,7 +70,7 @@ def build_spec(app):
     known = operations()
     paths = {}
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
+        if not rule.rule.startswith(("/api/", "/v1/")):
             continue
         path, params = _openapi_path(rule.rule)
         for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
@@ -167,6 +169,7 @@ def operations():
             "responses": {"200": answer({"type": "object"}, "OpenAPI 3.0 document.")}},
     }
     table.update(_agent_operations())
+    table.update(otlp_spec.operations(AGENT_WRITER))
     return {(_shape(path), method): op for (path, method), op in table.items()}
 
 
@@ -288,3 +291,4 @@ class AppsExportSchema(Schema):
     version = fields.Integer(metadata={"enum": [1]})
     exportedAt = fields.String(metadata={"format": "date-time"})
     groups = fields.Nested(AppGroupsSchema)
+

@@ -1,6 +1,6 @@
-"""Blueprint "ingest": the routes that write (device reports, agent activities)."""
+"""Blueprint "ingest": the routes that write (device reports, agent activities, OTLP exports)."""
 from flask import Blueprint
 
 bp = Blueprint("ingest", __name__)
 
-from waken.ingest import activities, reports  # noqa: E402,F401  (attach the routes)
+from waken.ingest import activities, otlp, reports  # noqa: E402,F401  (attach the routes)

@@ -1,0 +1,129 @@
+"""POST /v1/logs and POST /v1/traces: OTLP/HTTP exports into the agent activity log."""
+from collections import Counter
+
+from flask import current_app, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from waken import agents
+from waken.auth import touch_token
+from waken.db import begin_write, db
+from waken.errors import ApiError
+from waken.ingest import bp
+from waken.ingest.activities import _authorise_write
+from waken.schemas.agents import activity_create_schema
+from waken.security import csrf
+from waken.timeutil import now
+
+MEDIA = ("application/x-protobuf", "application/json")
+REASONS_CHARS = 1000     # error_message lists the reasons up to about this length
+READ_CHUNK = 64 * 1024
+
+
+# Bearer tokens authenticate these, like /api; a CSRF check would also read the body unbounded.
+@csrf.exempt
+@bp.post("/v1/logs")
+def otlp_logs():
+    """Store OTLP log records (Claude Code's tool_result and api_request events) as agent activities."""
+    return _export("logs", "log record")
+
+
+@csrf.exempt
+@bp.post("/v1/traces")
+def otlp_traces():
+    """Store OTLP spans (GenAI execute_tool, chat, invoke_agent, create_agent) as agent activities."""
+    return _export("traces", "span")
+
+
+def _export(signal, noun):
+    """Token first; the whole batch decoded, mapped and validated before the write lock; one transaction."""
+    # protobuf is loaded on the first OTLP request, not at start-up
+    from waken.otlp import wire
+    media = request.mimetype if request.mimetype in MEDIA else wire.JSON
+    try:
+        token = _authorise_write()      # 401 before a byte of the body is read
+        activities, reasons = _decode(signal, wire)
+        begin_write()
+        at = now()
+        if token is not None:
+            touch_token(token, at)
+        reasons += _store(activities, at)
+        db.session.commit()
+    except wire.WireError as err:
+        db.session.rollback()
+        return wire.status_body(err.status, err.message, media), err.status, {"Content-Type": media}
+    except ApiError as err:
+        db.session.rollback()
+        return (wire.status_body(err.status, err.message, media), err.status,
+                {**(err.headers or {}), "Content-Type": media})
+    except HTTPException as err:   # e.g. the server-wide body limit; Retry-After and the like are kept
+        db.session.rollback()
+        headers = {name: value for name, value in err.get_headers() if name != "Content-Type"}
+        return wire.status_body(err.code, err.description, media), err.code, {**headers, "Content-Type": media}
+    body = wire.answer(signal, media, len(reasons), _reasons_sentence(reasons, noun))
+    return body, 200, {"Content-Type": media}
+
+
+def _decode(signal, wire):
+    """(activity fields validated like POST /api/activities, reasons for the rest); WireError if unreadable."""
+    from waken.otlp import mapping
+    if request.mimetype not in MEDIA:
+        raise wire.WireError(415, f"Send OTLP as application/x-protobuf or application/json, "
+                                  f"not '{request.mimetype[:80] or 'no Content-Type'}'.")
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise wire.WireError(415, f"Content-Encoding '{encoding[:40]}' is not supported; send gzip or none.")
+    limit = current_app.config["OTLP_MAX_BYTES"]
+    raw = _body(wire, limit)
+    if encoding == "gzip":
+        raw = wire.gunzip(raw, limit)
+    mapped, reasons = mapping.map_request(signal, wire.decode(signal, request.mimetype, raw))
+    activities = []
+    for fields in mapped:
+        try:
+            data = activity_create_schema.load({k: v for k, v in fields.items() if k != "timestamp"})
+        except ValidationError as err:
+            reasons.append("; ".join(f"{name} {_words(problem)}" for name, problem in err.messages.items()))
+            continue
+        activities.append({**data, "timestamp": fields["timestamp"]})
+    return activities, reasons
+
+
+def _words(problem):
+    return problem if isinstance(problem, str) else "; ".join(map(str, problem))
+
+
+def _body(wire, limit):
+    """The request body, read in chunks and never past `limit` bytes (413 beyond)."""
+    too_big = wire.WireError(413, f"The body is larger than {limit // 1024 // 1024} MiB, the most this "
+                                  "server accepts for OTLP; send smaller batches.")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_big
+    body = bytearray()
+    while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - len(body))):
+        body += chunk
+        if len(body) > limit:
+            raise too_big
+    return body
+
+
+def _store(activities, at):
+    """Create each activity in the open transaction; reasons for those the log refuses (timestamps, size)."""
+    reasons = []
+    for data in activities:
+        try:
+            agents.create_activity(data, at)   # a known idempotency key adds nothing
+        except ApiError as err:
+            if err.status not in (400, 413):
+                raise
+            reasons.append(err.message.rstrip("."))
+    return reasons
+
+
+def _reasons_sentence(reasons, noun):
+    """'2 log records not stored: 2 × event 'user_prompt' is not mapped …' (empty when all were)."""
+    if not reasons:
+        return ""
+    parts = [f"{count} × {reason}" if count > 1 else reason for reason, count in Counter(reasons).most_common()]
+    text = f"{len(reasons)} {noun}{'s' if len(reasons) > 1 else ''} not stored: " + "; ".join(parts)
+    return text if len(text) <= REASONS_CHARS else text[:REASONS_CHARS - 1] + "…"

@@ -1,0 +1,112 @@
+"""The OpenAPI description of POST /v1/logs and /v1/traces (plain dicts: no protobuf is loaded)."""
+from marshmallow import Schema, fields
+
+REF = "#/components/schemas/"
+NANOS = {"type": "string", "pattern": "^[0-9]{1,18}$",
+         "description": "Unix nanoseconds: an int64 as a string (a JSON number is read too)."}
+TRACE_ID = {"type": "string", "pattern": "^([0-9a-f]{32})?$", "description": "16 bytes as hex."}
+SPAN_ID = {"type": "string", "pattern": "^([0-9a-f]{16})?$", "description": "8 bytes as hex."}
+
+
+def _object(properties, required=()):
+    schema = {"type": "object", "additionalProperties": False, "properties": properties}
+    return {**schema, "required": list(required)} if required else schema
+
+
+def _list(name):
+    return {"type": "array", "items": {"$ref": REF + name}}
+
+
+# OTLP/JSON as the OpenTelemetry specification defines it, the parts waken reads. Unknown keys
+# are ignored by the server; the document leaves them out so generated requests stay meaningful.
+SCHEMAS = {
+    "OtlpAnyValue": {**_object({
+        "stringValue": {"type": "string"}, "boolValue": {"type": "boolean"},
+        "intValue": {"type": "string", "pattern": "^-?[0-9]{1,18}$"},
+        "doubleValue": {"type": "number", "minimum": -1e300, "maximum": 1e300}}), "maxProperties": 1,
+        "description": "One of the value kinds (arrayValue and kvlistValue are read too)."},
+    "OtlpKeyValue": _object({"key": {"type": "string"}, "value": {"$ref": REF + "OtlpAnyValue"}}, ["key"]),
+    "OtlpResource": _object({"attributes": _list("OtlpKeyValue")}),
+    "OtlpScope": _object({"name": {"type": "string"}, "version": {"type": "string"}}),
+    "OtlpLogRecord": _object({
+        "timeUnixNano": NANOS, "observedTimeUnixNano": NANOS,
+        "severityNumber": {"type": "integer", "minimum": 0, "maximum": 24}, "severityText": {"type": "string"},
+        "eventName": {"type": "string"}, "body": {"$ref": REF + "OtlpAnyValue"},
+        "attributes": _list("OtlpKeyValue"), "traceId": TRACE_ID, "spanId": SPAN_ID}),
+    "OtlpSpan": _object({
+        "traceId": TRACE_ID, "spanId": SPAN_ID, "parentSpanId": SPAN_ID, "name": {"type": "string"},
+        "kind": {"type": "integer", "minimum": 0, "maximum": 5},
+        "startTimeUnixNano": NANOS, "endTimeUnixNano": NANOS, "attributes": _list("OtlpKeyValue"),
+        "status": _object({"code": {"type": "integer", "minimum": 0, "maximum": 2},
+                           "message": {"type": "string"}})}),
+    "ExportLogsServiceRequest": _object({"resourceLogs": {"type": "array", "items": _object({
+        "resource": {"$ref": REF + "OtlpResource"},
+        "scopeLogs": {"type": "array", "items": _object({
+            "scope": {"$ref": REF + "OtlpScope"}, "logRecords": _list("OtlpLogRecord")})}})}}),
+    "ExportTraceServiceRequest": _object({"resourceSpans": {"type": "array", "items": _object({
+        "resource": {"$ref": REF + "OtlpResource"},
+        "scopeSpans": {"type": "array", "items": _object({
+            "scope": {"$ref": REF + "OtlpScope"}, "spans": _list("OtlpSpan")})}})}}),
+}
+SIGNALS = (
+    ("logs", "ExportLogsServiceRequest", "rejectedLogRecords",
+     "Claude Code's `claude_code.tool_result` (-> tool_call) and `claude_code.api_request` (-> api_request) "
+     "events, named by the body, the event name or the `event.name` attribute. Each log record is stored "
+     "once per hash of its content."),
+    ("traces", "ExportTraceServiceRequest", "rejectedSpans",
+     "Spans with `gen_ai.operation.name` `execute_tool` (-> tool_call) or `chat`, `invoke_agent`, "
+     "`create_agent` (-> agent_action). Each span is stored once per (trace id, span id)."),
+)
+BINARY = {"type": "string", "format": "binary"}
+
+
+class OtlpErrorSchema(Schema):
+    """An OTLP failure as JSON: waken's error keys and a google.rpc.Status's code and message."""
+
+    success = fields.Boolean(metadata={"enum": [False]})
+    error = fields.String(metadata={"description": "What went wrong, as a sentence."})
+    code = fields.Integer(metadata={"description": "The gRPC status code (3 invalid, 16 unauthenticated, ...)."})
+    message = fields.String(metadata={"description": "The same sentence."})
+
+
+def components(spec):
+    """Add the OTLP request and error schemas to an APISpec."""
+    spec.components.schema("OtlpError", schema=OtlpErrorSchema)
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, component=schema)
+
+
+def operations(security):
+    """{(path, method): operation} for both endpoints."""
+    error = {"application/json": {"schema": "OtlpError"},
+             "application/x-protobuf": {"schema": {**BINARY, "description": "A google.rpc.Status."}}}
+    table = {}
+    for signal, request_schema, rejected, mapping in SIGNALS:
+        answer = _object({"partialSuccess": _object({
+            rejected: {"type": "string", "description": "Records not stored (an int64 as a string)."},
+            "errorMessage": {"type": "string", "description": "Why, grouped by reason."}})})
+        table[(f"/v1/{signal}", "post")] = {
+            "tags": ["OpenTelemetry (OTLP/HTTP)"],
+            "summary": f"Export OTLP {signal} into the agent activity log",
+            "description": f"OTLP/HTTP as the OpenTelemetry specification defines it. {mapping} Anything "
+                           "else is not stored and counted in `partialSuccess`. `Content-Encoding: gzip` "
+                           "is accepted (4 MiB at most, inflated). The answer is an "
+                           f"{request_schema.replace('Request', 'Response')} in the request's media type.",
+            "security": security,
+            # application/x-protobuf (the same message, binary) is accepted as well; it is named in
+            # the description only, because generated clients cannot yet offer two body types.
+            "requestBody": {"required": True, "description": "OTLP/JSON here, or the protobuf encoding "
+                            "of the same message with `Content-Type: application/x-protobuf`.",
+                            "content": {"application/json": {"schema": {"$ref": REF + request_schema}}}},
+            "responses": {
+                "200": {"description": "Stored; `partialSuccess` counts what was not, and why.",
+                        "content": {"application/json": {"schema": answer},
+                                    "application/x-protobuf": {"schema": BINARY}}},
+                **{str(code): {"description": text, "content": error} for code, text in (
+                    (400, "The body does not decode as OTLP (protobuf or OTLP/JSON), or bad gzip."),
+                    (401, "No `Authorization: Bearer` header (unless agent_ingest_open is on), or a bad token."),
+                    (403, "The token lacks the agents:write scope."),
+                    (413, "The body, or what its gzip inflates to, is over 4 MiB."),
+                    (415, "Not application/x-protobuf or application/json, or a Content-Encoding "
+                          "other than gzip."))}}}
+    return table

@@ -1,0 +1,138 @@
+"""OTLP/HTTP bodies: content types, bounded gzip, protobuf and JSON decoding, the answers."""
+import base64
+import json
+import zlib
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+SIGNALS = {
+    "logs": (ExportLogsServiceRequest, ExportLogsServiceResponse, "rejected_log_records"),
+    "traces": (ExportTraceServiceRequest, ExportTraceServiceResponse, "rejected_spans"),
+}
+# OTLP/JSON writes these ids as hex, where protobuf's JSON mapping expects base64.
+HEX_IDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+INFLATE_STEP = 256 * 1024
+MAX_NESTING = 64   # AnyValue lists and maps nest; real exporters stay far below this
+# gRPC status codes for the Status message an OTLP error answer carries.
+GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
+
+
+class WireError(Exception):
+    """A body that cannot be taken: an HTTP status and a sentence."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def gunzip(data, limit):
+    """The gzip stream inflated (a bytearray), never to more than `limit` bytes (413 past it, 400 if corrupt)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    try:
+        while not inflater.eof:
+            # Small bounded steps: a bomb costs about `limit` bytes of memory, never more.
+            chunk = inflater.decompress(data, min(INFLATE_STEP, limit + 1 - len(out)))
+            out += chunk
+            if len(out) > limit:
+                raise WireError(413, f"The gzip body inflates to more than {limit // 1024 // 1024} MiB, "
+                                     "the most this server accepts; send smaller batches.")
+            data = inflater.unconsumed_tail
+            if not chunk:
+                break   # all input read: either the end marker was seen, or the stream is cut short
+    except zlib.error as err:
+        raise WireError(400, f"The body is not valid gzip ({err}).") from None
+    if not inflater.eof:
+        raise WireError(400, "The gzip body ends before its end marker.")
+    if inflater.unused_data:
+        raise WireError(400, "The body has data after the end of its gzip stream.")
+    return out
+
+
+def decode(signal, media, raw):
+    """The Export…ServiceRequest in `raw` (protobuf or OTLP/JSON), or a 400 WireError."""
+    message = SIGNALS[signal][0]()
+    if media == PROTOBUF:
+        try:
+            message.ParseFromString(raw)
+        except (DecodeError, RecursionError) as err:
+            raise WireError(400, f"The body is not a valid OTLP protobuf {type(message).__name__} "
+                                 f"({err}).") from None
+        return message
+    try:
+        data = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise WireError(400, "The body is not UTF-8 text.") from None
+    except RecursionError:
+        raise WireError(400, "The JSON body is nested too deeply.") from None
+    except ValueError as err:
+        raise WireError(400, f"The body is not valid JSON ({err}).") from None
+    if not isinstance(data, dict):
+        raise WireError(400, "The body must be a JSON object.")
+    try:
+        _hex_ids_to_base64(data)
+        json_format.ParseDict(data, message, ignore_unknown_fields=True, max_recursion_depth=MAX_NESTING)
+    except (json_format.ParseError, RecursionError, ValueError, TypeError) as err:
+        raise WireError(400, f"The body is not a valid OTLP/JSON {type(message).__name__} "
+                             f"({str(err)[:300]}).") from None
+    return message
+
+
+def _no_constants(name):
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _hex_ids_to_base64(data):
+    """Rewrite OTLP/JSON's hex trace and span ids in place (checked without recursion)."""
+    stack, depth = [(data, 0)], 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ValueError(f"nested more than {MAX_NESTING} levels deep")
+        if isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key in HEX_IDS and isinstance(value, str):
+                try:
+                    node[key] = base64.b64encode(bytes.fromhex(value)).decode()
+                except ValueError:
+                    raise ValueError(f"{key} '{value[:40]}' is not hexadecimal") from None
+            elif isinstance(value, (dict, list)):
+                stack.append((value, depth + 1))
+
+
+def answer(signal, media, rejected, error_message):
+    """The Export…ServiceResponse as bytes in `media`; partial_success only when something was rejected."""
+    _request, response_class, field = SIGNALS[signal]
+    response = response_class()
+    if rejected or error_message:
+        setattr(response.partial_success, field, rejected)
+        response.partial_success.error_message = error_message
+    if media == PROTOBUF:
+        return response.SerializeToString()
+    return json.dumps(json_format.MessageToDict(response)).encode()
+
+
+def status_body(status, message, media):
+    """An error answer: a google.rpc.Status for protobuf clients, JSON (waken's and Status's keys) otherwise."""
+    code = GRPC_CODES.get(status, 2)
+    if media == PROTOBUF:
+        return status_pb2.Status(code=code, message=message).SerializeToString()
+    return json.dumps({"success": False, "error": message, "code": code, "message": message}).encode()
+
