@@ -118,8 +118,8 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass    # workers import the app after the fork: the first answer may take a while
             time.sleep(0.1)
         raise AssertionError("gunicorn did not answer /healthz:\n" + self.log_path.read_text())
 
