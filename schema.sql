@@ -156,3 +156,50 @@ CREATE TABLE IF NOT EXISTS admin_user (
     password_hash TEXT    NOT NULL,
     created_at    INTEGER NOT NULL
 );
+
+-- The public feed's change counter. The feed, the home page and the feed stream are
+-- rendered once per value of n (waken/feed_cache.py) and read n on every request, so
+-- every table they read bumps it in the same transaction as the change, whoever
+-- writes. A table that joins the public feed gets three triggers like those of
+-- `setting` below (AFTER INSERT, AFTER UPDATE, AFTER DELETE, each running the same
+-- upsert); the upsert also creates the row in a database that has none yet.
+CREATE TABLE IF NOT EXISTS feed_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+
+CREATE TRIGGER IF NOT EXISTS feed_version_activity_insert AFTER INSERT ON device_activity BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_activity_update AFTER UPDATE ON device_activity BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_activity_delete AFTER DELETE ON device_activity BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+-- A device's last_seen_at is not shown; its name, type and status are.
+CREATE TRIGGER IF NOT EXISTS feed_version_device_update
+AFTER UPDATE OF name, device_type, status ON device BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_device_delete AFTER DELETE ON device BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_setting_insert AFTER INSERT ON setting BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_setting_update AFTER UPDATE ON setting BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_setting_delete AFTER DELETE ON setting BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_insert AFTER INSERT ON media_source_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_update AFTER UPDATE ON media_source_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_delete AFTER DELETE ON media_source_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;

@@ -134,3 +134,11 @@ class AdminUser(db.Model):
     username: Mapped[str] = mapped_column(String, unique=True)
     password_hash: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(Millis)
+
+
+class FeedVersion(db.Model):
+    """The public feed's change counter, bumped by triggers in schema.sql; read by waken.feed_cache."""
+
+    __tablename__ = "feed_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column()
