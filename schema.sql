@@ -115,6 +115,46 @@ AFTER UPDATE OF type, status, timestamp, agent, tokens_used, duration_ms ON agen
         duration_ms = duration_ms + excluded.duration_ms, durations = durations + excluded.durations;
 END;
 
+-- List totals read this one: agent_activity_rollup per UTC day, counts only (30 days
+-- of every type/status/agent mix is a few thousand rows, where the 15-minute rollup
+-- has hundreds of thousands). Kept exact by triggers like the rollup's.
+CREATE TABLE IF NOT EXISTS agent_activity_daily (
+    day    INTEGER NOT NULL,                        -- timestamp floored to a UTC day
+    type   TEXT    NOT NULL,
+    status TEXT    NOT NULL,
+    agent  TEXT    NOT NULL DEFAULT '',             -- '' for no agent
+    count  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, type, status, agent)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_daily_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_activity_daily VALUES (
+        NEW.timestamp - NEW.timestamp % 86400000, NEW.type, NEW.status, coalesce(NEW.agent, ''), 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_daily_delete AFTER DELETE ON agent_activity BEGIN
+    UPDATE agent_activity_daily SET count = count - 1
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_activity_daily
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '') AND count <= 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_daily_update
+AFTER UPDATE OF type, status, timestamp, agent ON agent_activity BEGIN
+    UPDATE agent_activity_daily SET count = count - 1
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_activity_daily
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '') AND count <= 0;
+    INSERT INTO agent_activity_daily VALUES (
+        NEW.timestamp - NEW.timestamp % 86400000, NEW.type, NEW.status, coalesce(NEW.agent, ''), 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+
 CREATE TABLE IF NOT EXISTS app_record (
     id           INTEGER PRIMARY KEY,
     app_group    TEXT    NOT NULL CHECK (app_group IN ('pc', 'mobile')),

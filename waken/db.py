@@ -162,6 +162,11 @@ ROLLUP_BACKFILL = """
            coalesce(sum(tokens_used), 0), coalesce(sum(duration_ms), 0), count(duration_ms)
     FROM agent_activity GROUP BY 1, 2, 3, 4"""
 
+DAILY_BACKFILL = """
+    INSERT INTO agent_activity_daily
+    SELECT timestamp - timestamp % 86400000, type, status, coalesce(agent, ''), count(*)
+    FROM agent_activity GROUP BY 1, 2, 3, 4"""
+
 
 def _upgrade(conn, target):
     existing = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -188,3 +193,5 @@ def _upgrade(conn, target):
     if "agent_activity_rollup" not in existing and "agent_activity" in existing:
         # An older database: build the statistics rollup from the rows it already has.
         conn.execute(ROLLUP_BACKFILL)
+    if "agent_activity_daily" not in existing and "agent_activity" in existing:
+        conn.execute(DAILY_BACKFILL)

@@ -91,6 +91,17 @@ class AgentActivityRollup(db.Model):
     durations: Mapped[int] = mapped_column(default=0)
 
 
+class AgentActivityDaily(db.Model):
+    """Per-UTC-day counts kept by triggers in schema.sql; read by the list totals."""
+
+    __tablename__ = "agent_activity_daily"
+    day: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String, primary_key=True)
+    status: Mapped[str] = mapped_column(String, primary_key=True)
+    agent: Mapped[str] = mapped_column(String, primary_key=True, default="")
+    count: Mapped[int] = mapped_column(default=0)
+
+
 class AppRecord(db.Model):
     __tablename__ = "app_record"
     id: Mapped[int] = mapped_column(primary_key=True)
