@@ -5,6 +5,7 @@ import time
 from flask import current_app, request
 
 from waken import feed_cache
+from waken.feed import DEFAULT_LIMIT
 from waken.payload import load
 from waken.query import bp
 from waken.query.streams import sse_response, take_slot
@@ -21,8 +22,9 @@ def feed_payload(limit):
 @bp.get("/api/activity")
 def public_feed():
     """What every device is doing now, and what they did within the history window."""
-    args = load(feed_query_schema, request.args.to_dict())
-    rendering = feed_cache.current(args["limit"])
+    # Most reads carry no query at all: spare them the schema.
+    limit = load(feed_query_schema, request.args.to_dict())["limit"] if request.args else DEFAULT_LIMIT
+    rendering = feed_cache.current(limit)
     if feed_cache.not_modified(rendering):
         return feed_cache.conditional(current_app.response_class(status=304), rendering)
     body = rendering.part("json", feed_cache.json_bytes)
