@@ -217,9 +217,11 @@ END;
 CREATE TRIGGER IF NOT EXISTS feed_version_activity_delete AFTER DELETE ON device_activity BEGIN
     INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;
--- A device's last_seen_at is not shown; its name, type and status are.
+-- A device's last_seen_at is not shown; its name, type and status are (every report
+-- sets name and type again, mostly to the same values).
 CREATE TRIGGER IF NOT EXISTS feed_version_device_update
-AFTER UPDATE OF name, device_type, status ON device BEGIN
+AFTER UPDATE OF name, device_type, status ON device
+WHEN OLD.name IS NOT NEW.name OR OLD.device_type IS NOT NEW.device_type OR OLD.status IS NOT NEW.status BEGIN
     INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER IF NOT EXISTS feed_version_device_delete AFTER DELETE ON device BEGIN
