@@ -104,14 +104,14 @@ def latest_version():
     in the transaction that renders it.
     """
     path = current_app.config["DATABASE"]
-    conns = getattr(_readers, "conns", None)
-    if conns is None:
-        conns = _readers.conns = {}
-    conn = conns.get(path)
-    if conn is None:
-        conn = conns[path] = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA cache_size=-64")     # one table of one row
-    row = conn.execute(VERSION_SQL).fetchone()
+    if getattr(_readers, "path", None) != path:
+        # One connection per thread: a server has one database (tests make many, in turn).
+        if getattr(_readers, "conn", None) is not None:
+            _readers.conn.close()
+        _readers.conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
+        _readers.conn.execute("PRAGMA cache_size=-64")     # one table of one row
+        _readers.path = path
+    row = _readers.conn.execute(VERSION_SQL).fetchone()
     return row[0] if row else 0
 
 
