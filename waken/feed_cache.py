@@ -59,6 +59,7 @@ class Rendering:
     limit: int
     valid_until: datetime | None    # right while now <= valid_until; None: until the data changes
     feed: dict                      # {"success": true, "data": {...}} as the API sends it
+    settings: dict                  # the settings it was rendered with (the page shows more of them)
     parts: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,10 +69,10 @@ class Rendering:
         return f"{BUILD_TAG}.{self.version}.{until}.{self.limit}"
 
     def part(self, name, make):
-        """make(feed) once per rendering: the JSON bytes, the home page, the SSE event."""
+        """make(rendering) once per rendering: the JSON bytes, the home page, the SSE event."""
         with self.lock:
             if name not in self.parts:
-                self.parts[name] = make(self.feed)
+                self.parts[name] = make(self)
             return self.parts[name]
 
     def fresh(self, version, at):
@@ -139,7 +140,7 @@ def _render(limit):
     version = feed_version()
     feed = build_feed(limit)
     payload = feed_response_schema.dump({"data": feed})
-    return Rendering(version, limit, valid_until(feed), payload)
+    return Rendering(version, limit, valid_until(feed), payload, dict(settings.load()))
 
 
 def valid_until(feed):
@@ -179,6 +180,6 @@ def conditional(response, rendering):
     return response
 
 
-def json_bytes(feed):
+def json_bytes(rendering):
     """The API's body for a rendering."""
-    return current_app.json.dumps(feed).encode()
+    return current_app.json.dumps(rendering.feed).encode()

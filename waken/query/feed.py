@@ -37,7 +37,7 @@ def activity_stream():
     args = load(feed_query_schema, request.args.to_dict())
     slot = take_slot()
     try:
-        first = feed_cache.current(args["limit"]).part("sse", _rendered)
+        first = feed_cache.current(args["limit"]).part("sse", _event)
     except BaseException:
         slot.release()
         raise
@@ -56,7 +56,7 @@ def _events(app, limit, first, slot):
         while True:
             time.sleep(poll)
             with app.app_context():
-                fingerprint, text = feed_cache.current(limit).part("sse", _rendered)
+                fingerprint, text = feed_cache.current(limit).part("sse", _event)
             if fingerprint != last:
                 last, sent_at = fingerprint, time.monotonic()
                 yield text
@@ -65,6 +65,10 @@ def _events(app, limit, first, slot):
                 yield ": keep-alive\n\n"
     finally:
         slot.release()
+
+
+def _event(rendering):
+    return _rendered(rendering.feed)
 
 
 def _rendered(payload):

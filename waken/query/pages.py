@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, make_response, render_template
 
-from waken import feed_cache, settings
+from waken import feed_cache
 from waken.query import bp
 from waken.timeutil import parse_iso
 
@@ -36,11 +36,11 @@ def home():
     return with_page_headers(feed_cache.conditional(response, rendering))
 
 
-def _page(feed):
-    # Settings are part of the feed's change counter, so the page may be kept with it.
-    values = settings.load()
+def _page(rendering):
+    # Settings bump the feed's change counter, so the page is kept with the rendering.
+    values = rendering.settings
     zone = ZoneInfo(values["timezone"])
-    return render_template("home.html", s=values, feed=feed["data"], **_formatters(zone))
+    return render_template("home.html", s=values, feed=rendering.feed["data"], **_formatters(zone))
 
 
 def _formatters(zone):
