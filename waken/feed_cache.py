@@ -18,6 +18,7 @@ makes them valid across processes.
 """
 import hashlib
 import os
+import queue
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -88,7 +89,6 @@ class Store:
 
 
 VERSION_SQL = "SELECT n FROM feed_version WHERE id = 1"
-_readers = threading.local()
 
 
 def feed_version():
@@ -97,23 +97,38 @@ def feed_version():
     return row[0] if row else 0
 
 
-def latest_version():
-    """The change counter as last committed, read on this thread's own connection.
+class VersionReaders:
+    """Plain SQLite connections that only read the change counter, shared by a process's threads.
 
     Cheaper than the session (no pool checkout, no BEGIN, no rollback) for the one
-    query a cached read makes; a rendering is still labelled by feed_version(), read
-    in the transaction that renders it.
+    query a cached read makes. As many exist as reads ever ran at once (each costs
+    ~200 KB), not one per thread.
     """
-    path = current_app.config["DATABASE"]
-    if getattr(_readers, "path", None) != path:
-        # One connection per thread: a server has one database (tests make many, in turn).
-        if getattr(_readers, "conn", None) is not None:
-            _readers.conn.close()
-        _readers.conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
-        _readers.conn.execute("PRAGMA cache_size=-64")     # one table of one row
-        _readers.path = path
-    row = _readers.conn.execute(VERSION_SQL).fetchone()
-    return row[0] if row else 0
+
+    def __init__(self, path):
+        self.path = path
+        self.idle = queue.SimpleQueue()
+
+    def read(self):
+        try:
+            conn = self.idle.get_nowait()
+        except queue.Empty:
+            conn = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA cache_size=-64")     # one table of one row
+        try:
+            row = conn.execute(VERSION_SQL).fetchall()
+        finally:
+            self.idle.put(conn)
+        return row[0][0] if row else 0
+
+
+def latest_version():
+    """The change counter as last committed; a rendering is still labelled by feed_version(),
+    read in the transaction that renders it."""
+    readers = current_app.extensions.get("waken.feed_versions")
+    if readers is None or readers.path != current_app.config["DATABASE"]:
+        readers = current_app.extensions["waken.feed_versions"] = VersionReaders(current_app.config["DATABASE"])
+    return readers.read()
 
 
 def current(limit):
