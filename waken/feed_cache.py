@@ -21,6 +21,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -63,6 +64,7 @@ class Rendering:
     settings: dict                  # the settings it was rendered with (the page shows more of them)
     parts: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    made: float = field(default_factory=time.monotonic)
 
     @property
     def etag(self):
@@ -76,8 +78,13 @@ class Rendering:
                 self.parts[name] = make(self)
             return self.parts[name]
 
-    def fresh(self, version, at):
-        return self.version == version and (self.valid_until is None or at <= self.valid_until)
+    def fresh(self, version, at, max_age=None):
+        """Right for this counter and moment; with max_age, a rendering younger than that
+        (seconds) also serves a newer counter, as long as time has not changed it."""
+        in_time = self.valid_until is None or at <= self.valid_until
+        if self.version == version:
+            return in_time
+        return max_age is not None and in_time and time.monotonic() - self.made < max_age
 
 
 class Store:
@@ -131,17 +138,22 @@ def latest_version():
     return readers.read()
 
 
-def current(limit):
-    """The rendering right for this moment: the stored one, or a new one when data or time moved on."""
+def current(limit, max_age=None):
+    """The rendering right for this moment: the stored one, or a new one when data or time moved on.
+
+    max_age (seconds) lets a caller that polls (the live stream) take a rendering that
+    young although the data changed since: under a stream of reports, a process then
+    renders once per max_age instead of once per report and poll.
+    """
     version, at = latest_version(), now()
     store = current_app.extensions.setdefault("waken.feed_cache", Store())
     entry = store.entries.get(limit)
-    if entry is not None and entry.fresh(version, at):
+    if entry is not None and entry.fresh(version, at, max_age):
         return entry
     # One rendering per change: concurrent requests wait for the first one's.
     with store.lock:
         entry = store.entries.get(limit)
-        if entry is not None and entry.fresh(version, now()):
+        if entry is not None and entry.fresh(version, now(), max_age):
             return entry
         rendered = _render(limit)
         if entry is None or entry.version <= rendered.version:   # never replace a newer snapshot

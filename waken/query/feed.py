@@ -56,7 +56,9 @@ def _events(app, limit, first, slot):
         while True:
             time.sleep(poll)
             with app.app_context():
-                fingerprint, text = feed_cache.current(limit).part("sse", _event)
+                # A rendering up to half a poll old will do: a viewer sees news within a
+                # poll anyway, and a process renders at most twice per poll under load.
+                fingerprint, text = feed_cache.current(limit, max_age=poll / 2).part("sse", _event)
             if fingerprint != last:
                 last, sent_at = fingerprint, time.monotonic()
                 yield text
