@@ -185,6 +185,15 @@ CREATE TABLE IF NOT EXISTS media_source_rule (
     label  TEXT
 );
 
+-- How an app looks in public output (feed, stream, home page); stored rows keep real values.
+CREATE TABLE IF NOT EXISTS app_rule (
+    id           INTEGER PRIMARY KEY,
+    process_name TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    label        TEXT,                                -- shown instead of process_name
+    hide_title   INTEGER NOT NULL DEFAULT 0 CHECK (hide_title IN (0, 1)),
+    hide         INTEGER NOT NULL DEFAULT 0 CHECK (hide IN (0, 1))
+);
+
 CREATE TABLE IF NOT EXISTS setting (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL                              -- JSON
@@ -243,5 +252,14 @@ CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_update AFTER UPDATE ON med
     INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_delete AFTER DELETE ON media_source_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_insert AFTER INSERT ON app_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_update AFTER UPDATE ON app_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_delete AFTER DELETE ON app_rule BEGIN
     INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;

@@ -93,6 +93,8 @@ def test_every_change_the_feed_shows_reaches_the_next_read(app, client, runner, 
         (["rule", "delete", "spotify"], lambda d: d["activeStatuses"][1]["nowPlaying"]["source"] == "spotify"),
         (["settings", "set", "media_play_source_blocklist", '["spotify"]'],
          lambda d: d["activeStatuses"][1]["nowPlaying"] is None),
+        (["app-rule", "add", "Chrome", "--rename", "Web"], lambda d: d["activeStatuses"][0]["processName"] == "Web"),
+        (["app-rule", "delete", "Chrome"], lambda d: d["activeStatuses"][0]["processName"] == "Chrome"),
         (["device", "revoke", OTHER], lambda d: True),
         (["device", "delete", OTHER], lambda d: [s["device"] for s in d["activeStatuses"]] == ["Desk"]),
     ]

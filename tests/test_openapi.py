@@ -65,7 +65,7 @@ def test_request_bodies_come_from_the_validating_schemas(spec):
         assert set(body["properties"]) == {f.data_key or name for name, f in schema.fields.items()}
         assert set(body["required"]) == {f.data_key or name for name, f in schema.fields.items() if f.required}
     report = resolve(spec, spec["paths"]["/api/activity"]["post"]["requestBody"]["content"]["application/json"]["schema"])
-    assert report["properties"]["push_mode"]["enum"] == ["realtime", "active"]
+    assert report["properties"]["push_mode"]["enum"] == ["realtime", "active", None]
 
 
 def test_feed_response_and_query_are_described(spec):

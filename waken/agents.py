@@ -167,7 +167,12 @@ def list_activities(args, at):
 
 def csv_chunks(args, at):
     """The filtered records as RFC 4180 CSV text, header first, a few hundred rows per chunk."""
-    where, params = _where(args, *_range(args, at))
+    # The range is checked now, not when the download has begun: a bad one is a 400, not a 500.
+    return _csv_rows(args, _range(args, at))
+
+
+def _csv_rows(args, bounds):
+    where, params = _where(args, *bounds)
     order = "DESC" if args["sort"] == "newest" else "ASC"
     cursor = raw_connection().execute(
         f"SELECT {COLUMNS} FROM agent_activity WHERE {where} "

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
+from waken.app_rules import app_rule_cli
 from waken.auth import create_token
 from waken.db import begin_write, db, init_db
 from waken.devices import (
@@ -174,5 +175,5 @@ def backup_command(path):
 def init_app(app):
     """Register the commands."""
     for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli,
-                    *ADMIN_COMMANDS):
+                    app_rule_cli, *ADMIN_COMMANDS):
         app.cli.add_command(command)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 
 from waken import settings
+from waken.app_rules import AppRules, active_app_rules
 from waken.db import db
 from waken.models import DeviceActivity
 from waken.reporting import is_live
@@ -30,6 +31,8 @@ class FeedItem:
     public_meta: dict
     now_playing: dict | None
     battery: dict
+    process_name: str | None
+    process_title: str | None
 
     @property
     def last_report_at(self):
@@ -39,23 +42,29 @@ class FeedItem:
         return getattr(self.activity, name)
 
 
-def build_feed(limit=DEFAULT_LIMIT):
-    """The feed at this moment, in four queries whatever the number of devices."""
+def build_feed(limit=DEFAULT_LIMIT, public=True):
+    """The feed at this moment, in five queries whatever the number of devices.
+
+    public=False (the admin panel) leaves app rules out: the real names and titles.
+    """
     at = now()
     values = settings.load()
     stale = values["process_stale_seconds"]
     window = values["history_window_minutes"]
     rules = active_rules()
+    apps = active_app_rules() if public else AppRules(())
     cutoff = at - timedelta(minutes=window)
     open_rows = db.session.scalars(select(DeviceActivity).where(DeviceActivity.ended_at.is_(None))
                                    .order_by(DeviceActivity.updated_at.desc(), DeviceActivity.id.desc()))
+    recent = select(DeviceActivity).where(or_(DeviceActivity.updated_at >= cutoff, DeviceActivity.ended_at >= cutoff))
+    if apps.hidden():
+        # Hidden apps leave the history altogether (filtered here, so `limit` rows remain).
+        recent = recent.where(DeviceActivity.process_name.collate("NOCASE").not_in(apps.hidden()))
     recent_rows = db.session.scalars(
-        select(DeviceActivity)
-        .where(or_(DeviceActivity.updated_at >= cutoff, DeviceActivity.ended_at >= cutoff))
-        .order_by(DeviceActivity.updated_at.desc(), DeviceActivity.id.desc()).limit(limit))
+        recent.order_by(DeviceActivity.updated_at.desc(), DeviceActivity.id.desc()).limit(limit))
 
     def item(activity):
-        return public_item(activity, at, stale, rules, values)
+        return public_item(activity, at, stale, rules, values, apps)
 
     return {
         "activeStatuses": [item(a) for a in open_rows if is_live(a, at, stale)],
@@ -66,9 +75,18 @@ def build_feed(limit=DEFAULT_LIMIT):
     }
 
 
-def public_item(activity, at, stale, rules, values):
-    """Wrap one activity with liveness, battery and now-playing; media of blocked sources hidden."""
+def public_item(activity, at, stale, rules, values, apps=None):
+    """Wrap one activity with liveness, battery and now-playing; media of blocked sources hidden,
+    and the app renamed, its title hidden, or the app hidden as its app rule says."""
     meta = activity.meta if isinstance(activity.meta, dict) else {}
+    view = apps.view(activity.process_name) if apps is not None else None
+    name, title = activity.process_name, activity.process_title
+    if view is not None and view.hide:
+        # The device is online with no app: nothing of what it runs is shown.
+        battery = battery_of(meta)
+        return FeedItem(activity, is_live(activity, at, stale), {}, None, battery, None, None)
+    if view is not None:
+        name, title = view.label or name, None if view.hide_title else title
     source = meta.get("play_source")
     playing = None
     if rules.is_blocked(source):
@@ -76,7 +94,22 @@ def public_item(activity, at, stale, rules, values):
     else:
         playing = now_playing(meta, activity.updated_at, at, rules.label(source),
                               covers=values["media_cover_display"], icons=values["report_app_icon"])
-    return FeedItem(activity, is_live(activity, at, stale), meta, playing, battery_of(meta))
+    online = is_live(activity, at, stale)
+    if playing is not None and not online:
+        playing = frozen(playing, activity.updated_at)
+    return FeedItem(activity, online, meta, playing, battery_of(meta), name, title)
+
+
+def frozen(playing, reported_at):
+    """A track of an ended or offline activity: stopped where its last report left it."""
+    if playing["status"] != "playing":
+        return playing
+    position = playing["positionMs"]
+    if playing["startMs"] is not None:
+        position = to_ms(reported_at) - playing["startMs"]
+        duration = playing["durationMs"]
+        position = max(0, min(position, duration) if duration else position)
+    return {**playing, "status": "stopped", "positionMs": position}
 
 
 def battery_of(meta):

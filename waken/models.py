@@ -133,6 +133,15 @@ class MediaSourceRule(db.Model):
     label: Mapped[Optional[str]] = mapped_column(String)
 
 
+class AppRule(db.Model):
+    __tablename__ = "app_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_name: Mapped[str] = mapped_column(String(collation="NOCASE"), unique=True)
+    label: Mapped[Optional[str]] = mapped_column(String)
+    hide_title: Mapped[bool] = mapped_column(default=False)
+    hide: Mapped[bool] = mapped_column(default=False)
+
+
 class Setting(db.Model):
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String, primary_key=True)

@@ -5,9 +5,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from waken.openapi_rules import tighten
 from waken.schemas import agents as agent_schemas
 from waken.schemas import feed as feed_schemas
 from waken.schemas import reports as report_schemas
+from waken.schemas.fields import NOT_BLANK, IsoTime, always_sent
 
 TITLE = "waken API"
 VERSION = "1"
@@ -24,6 +26,11 @@ ERRORS = {
 }
 
 
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                               "schema": {"type": "integer", "minimum": 0}}}
+
+
+@always_sent("fields_")
 class ErrorSchema(Schema):
     """Every failure: a sentence for a person and, for bad input, one per field."""
 
@@ -35,7 +42,8 @@ class ErrorSchema(Schema):
 
 def build_spec(app):
     """The OpenAPI 3 document (a dict) for every /api route registered in `app`."""
-    spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+    plugin = MarshmallowPlugin()
+    spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[plugin],
                    info={"description": "Device status reporting, the public activity feed, and the "
                                         "agent activity log. Every body is JSON."})
     spec.components.security_scheme("bearerAuth", {
@@ -44,12 +52,15 @@ def build_spec(app):
     spec.components.security_scheme("adminSession", {
         "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
         "description": "The admin panel's login session."})
+    plugin.map_to_openapi_type(IsoTime, "string", "date-time")
+    plugin.map_to_openapi_type(agent_schemas.Timestamp, "string", "date-time")
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("StreamEvent", schema=agent_schemas.StreamEventSchema)
     for status, description in ERRORS.items():
         spec.components.response(f"Error{status}", {
             "description": description,
-            "content": {"application/json": {"schema": "Error"}}})
+            "content": {"application/json": {"schema": "Error"}},
+            **({"headers": RETRY_AFTER} if status in ("429", "503") else {})})
 
     known = operations()
     paths = {}
@@ -65,7 +76,7 @@ def build_spec(app):
             paths.setdefault(path, {})[method.lower()] = operation
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
-    return spec.to_dict()
+    return tighten(spec.to_dict())
 
 
 def _openapi_path(rule):
@@ -158,8 +169,8 @@ def operations():
 
 def _envelope(name, data_schema):
     """A {success, data} schema class around data_schema."""
-    return Schema.from_dict({"success": fields.Boolean(dump_default=True),
-                             "data": fields.Nested(data_schema)}, name=name)
+    return always_sent()(Schema.from_dict({"success": fields.Boolean(dump_default=True),
+                                           "data": fields.Nested(data_schema)}, name=name))
 
 
 def _agent_operations():
@@ -171,7 +182,8 @@ def _agent_operations():
                            "`Idempotency-Key` header works like the idempotency_key field.",
             "security": AGENT_WRITER,
             "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
-                            "schema": {"type": "string", "maxLength": 200}}],
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                                       "pattern": NOT_BLANK}}],
             "requestBody": json_body(agent_schemas.activity_create_schema),
             "responses": {
                 "201": {**answer(record, "Created."), "headers": {"Location": {
@@ -183,9 +195,21 @@ def _agent_operations():
             "security": READER,
             "parameters": [{"in": "query", "schema": agent_schemas.ActivityQuerySchema}],
             "responses": {
-                "200": {"description": "A page of the log (JSON), or every match as CSV (format=csv).",
+                "200": {"description": "A page of the log (JSON); with format=csv every match as CSV, "
+                                       "like GET /api/activities/export (the operation typed clients use).",
                         "content": {"application/json": {"schema": agent_schemas.ActivityListSchema},
                                     "text/csv": {"schema": {"type": "string"}}}},
+                **errors(400, 401)}},
+        ("/api/activities/export", "get"): {
+            "tags": ["Agent activity log"], "summary": "Export matching agent actions as CSV",
+            "security": READER,
+            "parameters": [{"in": "query", "schema": agent_schemas.ExportQuerySchema}],
+            "responses": {
+                "200": {"description": "Every match (up to `limit`), one row per record, with a header row.",
+                        "headers": {"Content-Disposition": {
+                            "description": "attachment; filename=activities-<local date>.csv",
+                            "schema": {"type": "string"}}},
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
                 **errors(400, 401)}},
         ("/api/activities/{}", "get"): {
             "tags": ["Agent activity log"], "summary": "One agent action", "security": READER,
@@ -219,17 +243,20 @@ def _agent_operations():
     }
 
 
+@always_sent()
 class AppRecordSchema(Schema):
     appName = fields.String()
     titles = fields.List(fields.String(), metadata={"description": "Latest 3 titles, newest first."})
     lastSeenAt = fields.String(metadata={"format": "date-time"})
 
 
+@always_sent()
 class AppGroupsSchema(Schema):
     pc = fields.List(fields.Nested(AppRecordSchema))
     mobile = fields.List(fields.Nested(AppRecordSchema))
 
 
+@always_sent()
 class AppsExportSchema(Schema):
     version = fields.Integer(metadata={"enum": [1]})
     exportedAt = fields.String(metadata={"format": "date-time"})

@@ -21,6 +21,7 @@ def _no_store(response):
 
 from waken.admin import (  # noqa: E402,F401  (attach the routes)
     agents,
+    app_rules,
     apps,
     auth,
     devices,

@@ -89,4 +89,5 @@ def agents():
         "csv": url_for("query.list_agent_activities", format="csv", **filters),
     }
     return render_template("admin/agents.html", errors={}, values=query, statuses=STATUSES, sorts=SORTS,
-                           page=page, stats=stats, charts=_charts(stats), links=links)
+                           page=page, stats=stats, charts=_charts(stats), links=links,
+                           latest_id=agents_domain.latest_id())

@@ -18,7 +18,7 @@ AGENT_RECENT = 5
 @login_required
 def overview():
     """What is happening now, at a glance."""
-    feed = build_feed(RECENT_LIMIT)
+    feed = build_feed(RECENT_LIMIT, public=False)
     counts = dict(db.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
     tokens = db.session.scalar(select(func.count()).select_from(ApiToken))
     at = now()

@@ -4,18 +4,31 @@ from datetime import date
 from markupsafe import Markup, escape
 
 SHADES = ("#ebedf0", "#c6dbf7", "#8db8ef", "#4a8ae0", "#1f5fbf")
-CELL, GAP = 12, 2
+CELL, GAP, LEFT = 14, 3, 34
 
 
 def _svg(width, height, body, label):
-    return Markup(f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-                  f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>')
+    # Drawn at its own size (one unit is one CSS pixel), so the 12 px labels stay 12 px.
+    return Markup(f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+                  f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>')
 
 
-def _shade(count, peak):
-    if not count or not peak:
-        return SHADES[0]
-    return SHADES[min(len(SHADES) - 1, 1 + (count - 1) * (len(SHADES) - 1) // peak)]
+def shade_steps(counts):
+    """Upper bounds of shades 1-3 from the quartiles of the non-zero days (shade 4 is above).
+
+    Quartiles rather than a share of the peak, so one very busy day does not wash every
+    other day out to the palest shade.
+    """
+    busy = sorted(c for c in counts if c)
+    if not busy:
+        return ()
+    return tuple(busy[min(len(busy) - 1, len(busy) * q // 4)] for q in (1, 2, 3))
+
+
+def _shade(count, steps):
+    if not count or not steps:
+        return 0
+    return 1 + sum(count > step for step in steps)
 
 
 def heatmap(days, label="Activity per day"):
@@ -24,27 +37,29 @@ def heatmap(days, label="Activity per day"):
         return _svg(10, 10, "", label)
     first = date.fromisoformat(days[0]["day"])
     offset = first.weekday()
-    peak = max(d["count"] for d in days)
+    steps = shade_steps(d["count"] for d in days)
+    top = 18
     parts = []
     for i, entry in enumerate(days):
         slot = i + offset
-        x, y = 28 + (slot // 7) * (CELL + GAP), 14 + (slot % 7) * (CELL + GAP)
-        parts.append(f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="2" '
-                     f'fill="{_shade(entry["count"], peak)}"><title>{escape(entry["day"])}: '
+        x, y = LEFT + (slot // 7) * (CELL + GAP), top + (slot % 7) * (CELL + GAP)
+        level = _shade(entry["count"], steps)
+        parts.append(f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="2" class="shade{level}" '
+                     f'fill="{SHADES[level]}"><title>{escape(entry["day"])}: '
                      f'{entry["count"]}</title></rect>')
     for row, name in ((0, "Mon"), (2, "Wed"), (4, "Fri")):
-        parts.append(f'<text x="0" y="{14 + row * (CELL + GAP) + 10}">{name}</text>')
+        parts.append(f'<text x="0" y="{top + row * (CELL + GAP) + 11}">{name}</text>')
     weeks = (len(days) + offset + 6) // 7
     for week in range(0, weeks, 4):
         day = days[max(0, week * 7 - offset)]["day"]
-        parts.append(f'<text x="{28 + week * (CELL + GAP)}" y="10">{escape(day[5:])}</text>')
+        parts.append(f'<text x="{LEFT + week * (CELL + GAP)}" y="12">{escape(day[5:])}</text>')
     # Room on the right for a date label over the last column.
-    return _svg(28 + weeks * (CELL + GAP) + 20, 14 + 7 * (CELL + GAP), "".join(parts), label)
+    return _svg(LEFT + weeks * (CELL + GAP) + 26, top + 7 * (CELL + GAP), "".join(parts), label)
 
 
 def hourly_bars(hours, label="Activity per hour of day"):
     """24 vertical bars, one per hour."""
-    width, height, bar = 24 * 16 + 8, 120, 12
+    width, height, bar = 24 * 16 + 8, 122, 12
     peak = max((h["count"] for h in hours), default=0) or 1
     parts = []
     for i, entry in enumerate(hours):
@@ -53,7 +68,7 @@ def hourly_bars(hours, label="Activity per hour of day"):
         parts.append(f'<rect x="{x}" y="{100 - h}" width="{bar}" height="{max(h, 1)}" fill="#4a8ae0">'
                      f'<title>{escape(entry["hour"])}:00: {entry["count"]}</title></rect>')
         if i % 3 == 0:
-            parts.append(f'<text x="{x}" y="114">{escape(entry["hour"])}</text>')
+            parts.append(f'<text x="{x}" y="118">{escape(entry["hour"])}</text>')
     return _svg(width, height, "".join(parts), label)
 
 
@@ -61,14 +76,14 @@ def labelled_bars(counts, label, colors=None):
     """Horizontal bars for a {name: count} mapping, largest first."""
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     peak = max((c for _, c in items), default=0) or 1
-    row, label_w, bar_w = 20, 110, 220
+    row, label_w, bar_w = 22, 130, 220
     parts = []
     for i, (name, count) in enumerate(items):
         y = i * row
         w = max(1, round(count / peak * bar_w))
         fill = (colors or {}).get(name, "#4a8ae0")
-        parts.append(f'<text x="0" y="{y + 13}">{escape(str(name)[:18])}</text>'
-                     f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="13" rx="2" fill="{fill}">'
+        parts.append(f'<text x="0" y="{y + 15}">{escape(str(name)[:16])}</text>'
+                     f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="14" rx="2" fill="{fill}">'
                      f'<title>{escape(name)}: {count}</title></rect>'
-                     f'<text x="{label_w + w + 4}" y="{y + 13}">{count}</text>')
+                     f'<text x="{label_w + w + 4}" y="{y + 15}">{count}</text>')
     return _svg(label_w + bar_w + 50, max(row, len(items) * row), "".join(parts), label)

@@ -15,6 +15,7 @@ from waken.schemas.agents import (
     activity_list_schema,
     activity_query_schema,
     activity_schema,
+    export_query_schema,
     stats_query_schema,
     stats_schema,
     stream_event_schema,
@@ -45,10 +46,21 @@ def list_agent_activities():
     args = _args(activity_query_schema)
     at = now()
     if args["format"] == "csv":
-        response = Response(stream_with_context(agents.csv_chunks(args, at)), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f"attachment; filename={agents.today_filename(at)}"
-        return response
+        return _csv(args, at)
     return activity_list_schema.dump(agents.list_activities(args, at))
+
+
+@bp.get("/api/activities/export")
+def export_agent_activities():
+    """Every match as a streamed CSV download (what format=csv on the list does)."""
+    require_reader()
+    return _csv(_args(export_query_schema), now())
+
+
+def _csv(args, at):
+    response = Response(stream_with_context(agents.csv_chunks(args, at)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={agents.today_filename(at)}"
+    return response
 
 
 @bp.get("/api/activities/<int:activity_id>")

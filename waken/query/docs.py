@@ -76,16 +76,29 @@ def _resolve(spec, node):
 
 def _rows(spec, schema, depth=0, name=None, required=False):
     """A schema flattened into table rows: (depth, name, type, required, description)."""
+    nullable = False
+    if isinstance(schema, dict) and "anyOf" in schema:
+        # OpenAPI 3.1 writes a nullable reference as anyOf [reference, {type: null}].
+        branches = [b for b in schema["anyOf"] if b.get("type") != "null"]
+        nullable = len(branches) < len(schema["anyOf"])
+        schema = {**branches[0], **{k: v for k, v in schema.items() if k != "anyOf"}} if len(branches) == 1 else schema
     ref = schema.get("$ref", "").rsplit("/", 1)[-1] if isinstance(schema, dict) else ""
     schema = _resolve(spec, schema)
-    kind = schema.get("type", ref or "object")
+    kind = schema.get("type", ref or ("string" if schema.get("enum") else "object"))
+    if isinstance(kind, list):
+        nullable = nullable or "null" in kind
+        kind = " | ".join(k for k in kind if k != "null") or "null"
     if kind == "array":
         item = schema.get("items", {})
         item_ref = item.get("$ref", "").rsplit("/", 1)[-1]
         kind = f"array of {item_ref or _resolve(spec, item).get('type', 'any')}"
+    if schema.get("format"):
+        kind += f", {schema['format']}"
+    if None in schema.get("enum", ()):
+        nullable = True
     if schema.get("enum"):
-        kind += " (" + " | ".join(map(str, schema["enum"])) + ")"
-    if schema.get("nullable"):
+        kind += " (" + " | ".join(str(v) for v in schema["enum"] if v is not None) + ")"
+    if schema.get("nullable") or nullable:
         kind += ", nullable"
     rows = [] if name is None else [(depth, name, kind, required, schema.get("description", ""))]
     if depth >= MAX_DEPTH:

@@ -13,7 +13,9 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; "
             "img-src 'self' https: http: data:; connect-src 'self'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'")
 
-
+# Under this a duration reads "just now" rather than a count of seconds.
+JUST_NOW_SECONDS = 5
+JUST_NOW = "just now"
 HOME_LIMIT = 50
 
 
@@ -71,8 +73,10 @@ def _formatters(zone):
 
 
 def span(delta):
-    """'45 s', '12 min', '2 h 5 min', '3 d' — a duration as a person reads it."""
+    """'just now', '45 s', '12 min', '2 h 5 min', '3 d' — a duration as a person reads it."""
     seconds = max(0, int(delta.total_seconds()))
+    if seconds < JUST_NOW_SECONDS:
+        return JUST_NOW
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds // 60

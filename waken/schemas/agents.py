@@ -14,12 +14,14 @@ from marshmallow import (
 from marshmallow.validate import Length, Range
 
 from waken.schemas.fields import (
+    NOT_BLANK,
     SQL_INT_MAX,
     Choice,
     IsoTime,
     JsonObject,
     StrictInteger,
     Text,
+    always_sent,
 )
 from waken.timeutil import parse_iso
 
@@ -30,8 +32,32 @@ DEFAULT_LIMIT = 50
 MAX_JSON_LIMIT = 500
 MAX_CSV_LIMIT = 10_000
 REQUIRED = {"required": "is required", "null": "is required"}
+# Comma lists as the document describes them: the first word not blank, each at most 64 characters.
+# (Spaces are spelled out: ECMAScript's \s and Python's str.strip() disagree on a few.)
+_SPACE = r"[ \t\n\r\f\v]"
+WORDS = rf"^{_SPACE}*[^,\s\x1c-\x1f\x85][^,]{{0,63}}(,[^,]{{0,64}})*$"
+_STATUS = "(" + "|".join(STATUSES) + ")"
+STATUS_WORDS = rf"^{_SPACE}*{_STATUS}{_SPACE}*(,{_SPACE}*{_STATUS}{_SPACE}*)*$"
 NON_NEGATIVE = Range(min=0, error="must be a whole number of at least 0")
 WHOLE = {"invalid": "must be a whole number"}
+
+
+# Dates and date-times the query and the log accept, as the document states them: years
+# FIRST_YEAR to LAST_YEAR (the log never holds anything outside), days 01-28 of the pattern
+# being a safe subset of the real calendar the server checks.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+_DAY = r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?"
+DATE_TIME_PATTERN = f"^{_DAY}{_TIME}$"
+DATE_OR_TIME_PATTERN = f"^{_DAY}({_TIME})?$"
+
+
+def _in_years(value, text):
+    # The year as written (parsing succeeded, so it is the first four digits), before any
+    # offset moves it: 1970-01-01T00:00+01:00 is in range.
+    if not FIRST_YEAR <= int(text.strip()[:4]) <= LAST_YEAR:
+        raise ValidationError(f"'{text[:40]}' is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
 
 
 class Timestamp(fields.Field):
@@ -41,14 +67,19 @@ class Timestamp(fields.Field):
         if not isinstance(value, str) or not value.strip():
             raise ValidationError("must be an ISO 8601 date-time such as 2026-03-01T10:00:00Z")
         try:
-            return parse_iso(value)
-        except ValueError:
+            moment = parse_iso(value)
+        except (ValueError, OverflowError):
             raise ValidationError(f"'{value[:40]}' is not an ISO 8601 date-time "
                                   "such as 2026-03-01T10:00:00Z") from None
+        return _in_years(moment, value)
 
 
 class FreeText(fields.String):
     """Text kept exactly as sent, but not blank."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"minLength": 1, "pattern": NOT_BLANK, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -63,10 +94,8 @@ class DateOrTime(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         text = str(value).strip()
         try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            return parse_iso(text)
-        except ValueError:
+            return _in_years(date.fromisoformat(text) if len(text) == 10 else parse_iso(text), text)
+        except (ValueError, OverflowError):
             raise ValidationError(f"'{text[:40]}' is not a date (2026-03-01) or an ISO 8601 "
                                   "date-time (2026-03-01T10:00:00Z)") from None
 
@@ -110,7 +139,7 @@ class ActivityCreateSchema(Schema):
         "description": "success or error for a finished action; pending or running for one that a "
                        "later PATCH finishes."})
     timestamp = Timestamp(allow_none=True, metadata={
-        "type": "string", "format": "date-time",
+        "type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN,
         "description": "When the action ran, ISO 8601 (no zone means UTC); default now. At most a few "
                        "seconds in the future, and not older than the retention window."})
     duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
@@ -156,7 +185,8 @@ class ActivityFiltersSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    type = WordList(metadata={"type": "string", "description": "Only these types (a comma list)."})
+    type = WordList(metadata={"type": "string", "pattern": WORDS, "description":
+                              "Only these types (a comma list; each type at most 64 characters)."})
     agent = Text(non_empty=True, validate=Length(max=64, error="must be at most 64 characters"),
                  metadata={"description": "Only this agent."})
 
@@ -165,20 +195,23 @@ class ActivityQuerySchema(ActivityFiltersSchema):
     """GET /api/activities. Unknown parameters and invalid values are 400, never ignored."""
 
     limit = fields.Integer(error_messages=WHOLE, metadata={
+        "minimum": 1, "maximum": MAX_JSON_LIMIT,
         "description": f"Rows to return: default {DEFAULT_LIMIT} for JSON and {MAX_CSV_LIMIT} for CSV; "
-                       f"at most {MAX_JSON_LIMIT} for JSON and {MAX_CSV_LIMIT} for CSV."})
+                       f"from 1 to {MAX_JSON_LIMIT} for JSON, and with format=csv up to {MAX_CSV_LIMIT}."})
     offset = fields.Integer(load_default=0, error_messages=WHOLE,
                             validate=[NON_NEGATIVE, Range(max=SQL_INT_MAX, error="is too large")],
                             metadata={"description": "Rows to skip (default 0)."})
     sort = Choice(SORTS, load_default="newest", metadata={"description": "newest (default) or oldest first."})
     status = WordList(choices=STATUSES, metadata={
-        "type": "string", "description": "Only these statuses (a comma list of success, error, pending, running)."})
+        "type": "string", "pattern": STATUS_WORDS, "description": "Only these statuses (a comma list of success, error, pending, running)."})
     startDate = DateOrTime(metadata={
-        "type": "string", "description": "From this date-time, or from the start of this date in the "
-                                         "configured time zone."})
+        "type": "string", "pattern": DATE_OR_TIME_PATTERN,
+        "description": "From this date-time, or from the start of this date in the configured time "
+                       "zone. Not after endDate."})
     endDate = DateOrTime(metadata={
-        "type": "string", "description": "Up to this date-time, or through the whole of this date in "
-                                         "the configured time zone."})
+        "type": "string", "pattern": DATE_OR_TIME_PATTERN,
+        "description": "Up to this date-time, or through the whole of this date in the configured "
+                       "time zone. Not before startDate."})
     format = Choice(FORMATS, load_default="json", metadata={
         "description": "json (default) or csv (a streamed download)."})
 
@@ -196,6 +229,27 @@ class ActivityQuerySchema(ActivityFiltersSchema):
         if data.get("limit") is None:
             data["limit"] = MAX_CSV_LIMIT if data["format"] == "csv" else DEFAULT_LIMIT
         return data
+
+
+class ExportQuerySchema(ActivityQuerySchema):
+    """GET /api/activities/export: the list's filters, always CSV, up to 10 000 rows."""
+
+    class Meta(ActivityQuerySchema.Meta):
+        exclude = ("format",)
+
+    limit = fields.Integer(error_messages=WHOLE, metadata={
+        "minimum": 1, "maximum": MAX_CSV_LIMIT,
+        "description": f"Rows to return (default and most: {MAX_CSV_LIMIT})."})
+
+    @validates_schema
+    def _limits(self, data, **_):
+        limit = data.get("limit")
+        if limit is not None and not 1 <= limit <= MAX_CSV_LIMIT:
+            raise ValidationError(f"must be from 1 to {MAX_CSV_LIMIT}", "limit")
+
+    @post_load
+    def _default_limit(self, data, **_):
+        return {**data, "format": "csv", "limit": data.get("limit") or MAX_CSV_LIMIT}
 
 
 class StatsQuerySchema(ActivityFiltersSchema):
@@ -218,6 +272,7 @@ class StreamQuerySchema(Schema):
         return {k: v for k, v in data.items() if v != ""}
 
 
+@always_sent()
 class ActivitySchema(Schema):
     """An agent activity as the API shows it."""
 
@@ -233,6 +288,7 @@ class ActivitySchema(Schema):
     metadata = fields.Dict(allow_none=True)
 
 
+@always_sent()
 class ActivityListSchema(Schema):
     """One page of the log."""
 
@@ -243,21 +299,25 @@ class ActivityListSchema(Schema):
     hasMore = fields.Boolean(metadata={"description": "Whether a later page has more rows."})
 
 
+@always_sent()
 class DayCountSchema(Schema):
     day = fields.String(metadata={"description": "Local date, YYYY-MM-DD."})
     count = fields.Integer()
 
 
+@always_sent()
 class TrendDaySchema(DayCountSchema):
     success = fields.Integer()
     errors = fields.Integer()
 
 
+@always_sent()
 class HourCountSchema(Schema):
     hour = fields.String(metadata={"description": "Local hour, 00 to 23."})
     count = fields.Integer()
 
 
+@always_sent()
 class StatsSchema(Schema):
     """Summary of the log within the retention window, days and hours in the configured time zone."""
 
@@ -278,6 +338,7 @@ class StatsSchema(Schema):
         "description": "Mean of the durations given, in ms (null when no record has one)."})
 
 
+@always_sent("ts", "activity")
 class StreamEventSchema(Schema):
     """The JSON data of one stream event: first {type: connected, ts}, then {type: new, activity}."""
 
@@ -289,6 +350,7 @@ class StreamEventSchema(Schema):
 activity_create_schema = ActivityCreateSchema()
 activity_update_schema = ActivityUpdateSchema()
 activity_query_schema = ActivityQuerySchema()
+export_query_schema = ExportQuerySchema()
 stats_query_schema = StatsQuerySchema()
 stream_query_schema = StreamQuerySchema()
 activity_schema = ActivitySchema()

@@ -3,7 +3,7 @@ from marshmallow import EXCLUDE, Schema, fields, post_load
 from marshmallow.validate import Range
 
 from waken.feed import DEFAULT_LIMIT, MAX_LIMIT
-from waken.schemas.fields import IsoTime
+from waken.schemas.fields import IsoTime, always_sent
 from waken.schemas.reports import ActivityItemSchema
 
 
@@ -22,11 +22,13 @@ class FeedQuerySchema(Schema):
         return {**data, "limit": min(data["limit"], MAX_LIMIT)}
 
 
+@always_sent()
 class BatterySchema(Schema):
     percent = fields.Integer(allow_none=True, metadata={"description": "0-100, or null when unknown."})
     charging = fields.Boolean(allow_none=True)
 
 
+@always_sent()
 class NowPlayingSchema(Schema):
     """metadata.media normalised from every alias a reporter may use."""
 
@@ -35,7 +37,8 @@ class NowPlayingSchema(Schema):
     album = fields.String(allow_none=True)
     status = fields.String(allow_none=True, metadata={"enum": ["playing", "paused", "stopped"]})
     positionMs = fields.Integer(allow_none=True, metadata={
-        "description": "Position at generatedAt; a playing track advances from there."})
+        "description": "Position at generatedAt; a playing track advances from there. For an ended "
+                       "or offline activity: the position of its last report, with status stopped."})
     durationMs = fields.Integer(allow_none=True)
     startMs = fields.Integer(allow_none=True, metadata={"description": "Track start, Unix ms."})
     endMs = fields.Integer(allow_none=True, metadata={"description": "Track end, Unix ms."})
@@ -45,11 +48,17 @@ class NowPlayingSchema(Schema):
         "description": "The play source's label (a rename rule's label when one applies)."})
 
 
+@always_sent()
 class FeedItemSchema(ActivityItemSchema):
     """An activity in the public feed: the report item shape plus liveness, battery and media."""
 
+    processName = fields.String(attribute="process_name", allow_none=True, metadata={
+        "description": "The app (an app rule's label when one applies); null when an app rule hides it."})
+    processTitle = fields.String(attribute="process_title", allow_none=True, metadata={
+        "description": "The window title; null when none was reported or an app rule hides it."})
     metadata = fields.Dict(attribute="public_meta", metadata={
-        "description": "As reported; metadata.media is left out for blocked play sources."})
+        "description": "As reported; metadata.media is left out for blocked play sources, and "
+                       "everything for an app an app rule hides."})
     online = fields.Boolean(metadata={"description": "Live now (realtime: reported within the stale "
                                                      "timeout; active: not expired)."})
     lastReportAt = IsoTime(attribute="last_report_at", metadata={"description": "The last report (updatedAt)."})
@@ -57,6 +66,7 @@ class FeedItemSchema(ActivityItemSchema):
     nowPlaying = fields.Nested(NowPlayingSchema, attribute="now_playing", allow_none=True)
 
 
+@always_sent()
 class FeedSchema(Schema):
     activeStatuses = fields.List(fields.Nested(FeedItemSchema), metadata={
         "description": "One item per device with a live activity, newest first."})
@@ -67,6 +77,7 @@ class FeedSchema(Schema):
     generatedAt = IsoTime()
 
 
+@always_sent()
 class FeedResponseSchema(Schema):
     success = fields.Boolean(dump_default=True)
     data = fields.Nested(FeedSchema)

@@ -5,11 +5,30 @@ from marshmallow import ValidationError, fields
 
 from waken.timeutil import iso
 
+# JSON Schema for "contains a character that is not white space", white space as Python's
+# str.strip() sees it (ECMAScript's \s leaves out U+001C-U+001F and U+0085).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+
+
+def always_sent(*optional):
+    """Class decorator for answer schemas: every field but `optional` is in every answer,
+    so the OpenAPI document lists them as required (dumping ignores `required`)."""
+
+    def mark(cls):
+        for name, field in cls._declared_fields.items():
+            if name not in optional:
+                field.required = True
+        return cls
+    return mark
+
 
 class Text(fields.String):
     """A string trimmed of surrounding white space; optionally required to be non-empty."""
 
     def __init__(self, *, non_empty=False, **kwargs):
+        if non_empty:
+            # The document says what the server checks: something besides white space.
+            kwargs["metadata"] = {"minLength": 1, "pattern": NOT_BLANK, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.non_empty = non_empty
 
@@ -37,6 +56,13 @@ class StrictInteger(fields.Integer):
     """A JSON whole number (1.0 counts as 1) that fits SQLite; no strings, no booleans."""
 
     def __init__(self, **kwargs):
+        # The document states the 64-bit bounds; a Range validator's own bounds win.
+        bounds = {"minimum": -SQL_INT_MAX - 1, "maximum": SQL_INT_MAX}
+        for rule in _as_list(kwargs.get("validate")):
+            for side, key in (("min", "minimum"), ("max", "maximum")):
+                if getattr(rule, side, None) is not None:
+                    bounds.pop(key)
+        kwargs["metadata"] = {**bounds, **kwargs.get("metadata", {})}
         super().__init__(strict=True, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -47,6 +73,12 @@ class StrictInteger(fields.Integer):
         if not -SQL_INT_MAX - 1 <= value <= SQL_INT_MAX:
             raise ValidationError("is too large")
         return value
+
+
+def _as_list(validate):
+    if validate is None:
+        return []
+    return list(validate) if isinstance(validate, (list, tuple)) else [validate]
 
 
 class StrictBoolean(fields.Boolean):

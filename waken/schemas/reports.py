@@ -10,9 +10,12 @@ from waken.schemas.fields import (
     StrictInteger,
     StrictNumber,
     Text,
+    always_sent,
 )
 
 REQUIRED = {"required": "is required", "null": "is required"}
+# What waken.devices.check_key accepts, as the document states it (ASCII only, to be simple).
+KEY_FORMAT = {"minLength": 8, "maxLength": 128, "pattern": "^[!-~]{8,128}$"}
 
 
 class ReportSchema(Schema):
@@ -22,8 +25,9 @@ class ReportSchema(Schema):
         unknown = EXCLUDE
 
     generatedHashKey = Text(required=True, non_empty=True, validate=Length(max=128),
-                            error_messages=REQUIRED,
-                            metadata={"description": "The device's key from Device Management."})
+                            error_messages=REQUIRED, metadata={
+                                **KEY_FORMAT, "description": "The device's key from Device Management "
+                                                             "(8-128 printable characters, no spaces)."})
     process_name = Text(required=True, non_empty=True, validate=Length(max=256),
                         error_messages=REQUIRED,
                         metadata={"description": "Foreground app or process, e.g. Code.exe."})
@@ -58,34 +62,39 @@ class VerifySchema(Schema):
         unknown = EXCLUDE
 
     generatedHashKey = Text(required=True, non_empty=True, validate=Length(max=128),
-                            error_messages=REQUIRED)
+                            error_messages=REQUIRED, metadata=KEY_FORMAT)
     device = Text(allow_none=True, validate=Length(max=128))
     deviceType = Choice(("desktop", "tablet", "mobile"), allow_none=True)
 
 
+@always_sent()
 class ActivityItemSchema(Schema):
     """A device activity as the API shows it (report response and public feed)."""
 
     id = fields.Integer()
     device = fields.String(attribute="device.name")
-    deviceType = fields.String(attribute="device.device_type", allow_none=True)
+    deviceType = fields.String(attribute="device.device_type", allow_none=True,
+                               metadata={"enum": ["desktop", "tablet", "mobile"]})
     processName = fields.String(attribute="process_name")
     processTitle = fields.String(attribute="process_title", allow_none=True)
-    pushMode = fields.String(attribute="push_mode")
+    pushMode = fields.String(attribute="push_mode", metadata={"enum": ["realtime", "active"]})
     startedAt = IsoTime(attribute="started_at")
     updatedAt = IsoTime(attribute="updated_at")
     endedAt = IsoTime(attribute="ended_at", allow_none=True)
     metadata = fields.Dict(attribute="meta")
 
 
+@always_sent("warnings")
 class ReportResponseSchema(Schema):
     """200 answer to a stored report."""
 
     success = fields.Boolean(dump_default=True)
     data = fields.Nested(ActivityItemSchema)
-    warnings = fields.List(fields.String(), metadata={"description": "Images that were dropped, and why."})
+    warnings = fields.List(fields.String(), metadata={
+        "description": "Images that were dropped, and why (only when some were)."})
 
 
+@always_sent()
 class VerifyDataSchema(Schema):
     tokenValid = fields.Boolean()
     approved = fields.Boolean()
@@ -94,11 +103,12 @@ class VerifyDataSchema(Schema):
     displayName = fields.String()
 
 
+@always_sent()
 class PendingSchema(Schema):
     """202 answer: the device waits for approval."""
 
-    success = fields.Boolean(dump_default=False)
-    pending = fields.Boolean(dump_default=True)
+    success = fields.Boolean(dump_default=False, metadata={"enum": [False]})
+    pending = fields.Boolean(dump_default=True, metadata={"enum": [True]})
     error = fields.String()
     approvalUrl = fields.String()
 

@@ -1,5 +1,6 @@
-// Live refresh for the home page: follow /api/activity/stream and redraw with DOM APIs
-// (user text only ever goes through textContent), and tick ages and progress bars.
+// Live refresh for the home page: follow /api/activity/stream (through live.js, which
+// reconnects and polls) and redraw with DOM APIs (user text only ever goes through
+// textContent), and tick ages and progress bars.
 (function () {
   "use strict";
   var body = document.body;
@@ -8,6 +9,7 @@
   // changes, so their age says nothing about the server's clock: ages are counted on
   // the visitor's clock, and a playing track advances from the snapshot's moment.
   var generatedAt = Date.parse(body.dataset.generatedAt) || Date.now();
+  var JUST_NOW_S = 5;
   var clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: zone });
 
   function el(tag, cls, text) {
@@ -25,6 +27,7 @@
   }
   function span(ms) {
     var s = Math.max(0, Math.floor(ms / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60);
+    if (s < JUST_NOW_S) return "just now";
     if (s < 60) return s + " s";
     if (m < 60) return m + " min";
     if (h < 48) return h + " h" + (m % 60 ? " " + (m % 60) + " min" : "");
@@ -85,7 +88,8 @@
     head.append(icon, el("span", "device", item.device));
     var b = battery(item.battery);
     if (b) head.appendChild(b);
-    node.append(head, el("div", "app", item.processName));
+    // An app rule may hide the app: the device still shows as online.
+    node.append(head, item.processName === null ? el("div", "app no-app", "online") : el("div", "app", item.processName));
     if (item.processTitle) node.appendChild(el("div", "title", item.processTitle));
     if (item.pushMode === "active") {
       var updated = el("div", "updated");
@@ -121,7 +125,8 @@
 
   function tick() {
     document.querySelectorAll(".updated[data-at]").forEach(function (node) {
-      node.textContent = "updated " + span(now() - Date.parse(node.dataset.at)) + " ago";
+      var age = span(now() - Date.parse(node.dataset.at));
+      node.textContent = "updated " + (age === "just now" ? age : age + " ago");
     });
     document.querySelectorAll(".music").forEach(function (row) {
       var progress = row.querySelector("progress"), label = row.querySelector(".progress-time");
@@ -135,9 +140,18 @@
     });
   }
 
-  if (window.EventSource) {
-    var source = new EventSource("/api/activity/stream");
-    source.addEventListener("activity", function (event) { render(JSON.parse(event.data).data); });
+  function poll() {
+    fetch("/api/activity", { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) { if (body) render(body.data); })
+      .catch(function () { /* the server is away; the next poll or reconnect tries again */ });
   }
+
+  window.wakenLive({
+    url: "/api/activity/stream",
+    events: { activity: function (event) { render(JSON.parse(event.data).data); } },
+    poll: poll,
+    indicator: document.getElementById("live-status"),
+  });
   setInterval(tick, 1000);
 })();

@@ -1,0 +1,183 @@
+"""The OpenAPI document against real clients: schemathesis finds nothing, and a client generated
+by openapi-python-client parses every real JSON answer into its typed models."""
+import datetime
+import importlib
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.admin_support import csrf_of
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SEED = "20261129"
+PASSWORD = "a long pass phrase"
+
+
+def non_stream_operations(spec):
+    return {(method, path) for path, item in spec["paths"].items() for method in item
+            if not path.endswith("/stream")}
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_nothing_in_any_operation(start_server, tmp_path):
+    server = start_server()
+    # Unknown device keys register themselves, so generated reports are stored, not refused.
+    server.cli("settings", "set", "device_registration", "auto")
+    token = server.token()
+    spec = requests.get(server.url + "/api/openapi.json", timeout=10).json()
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [str(BIN / "st"), "run", server.url + "/api/openapi.json", "--checks", "all", "--mode", "positive",
+         "--max-examples", "100", "--seed", SEED, "--exclude-path-regex", "/stream$",
+         "-H", f"Authorization: Bearer {token}", "--generation-database", "none", "--workers", "1",
+         "--no-color", "--report", "junit", "--report-dir", str(tmp_path / "report")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = result.stdout
+    assert result.returncode == 0, out[-8000:] + result.stderr[-2000:]
+    # Every operation but the streams was tested (schemathesis leaves out the address it read
+    # the document from; test_openapi.py validates that one).
+    [junit] = (tmp_path / "report").glob("junit-*.xml")
+    tested = set(re.findall(r'<testcase[^>]* name="(\w+ /[^"]*)"', junit.read_text()))
+    expected = {f"{method.upper()} {path}" for method, path in non_stream_operations(spec)}
+    assert tested == expected - {"GET /api/openapi.json"}, tested
+    generated, passed = map(int, re.search(r"(\d+) generated, (\d+) passed", out).groups())
+    assert generated == passed >= 100 * len(tested), out[-3000:]
+    assert "Seed: " + SEED in out
+
+
+def admin_cookie(server):
+    """The session cookie of an admin signed in through the real login form."""
+    server.cli("create-admin", "owner", "--password-stdin", input=PASSWORD + "\n")
+    with requests.Session() as session:
+        csrf = csrf_of(session.get(server.url + "/admin/login", timeout=10).text)
+        response = session.post(server.url + "/admin/login", timeout=10, allow_redirects=False, data={
+            "csrf_token": csrf, "username": "owner", "password": PASSWORD})
+        assert response.status_code == 302
+        return session.cookies.get_dict()
+
+
+def generate_client(spec, folder):
+    """openapi-python-client's package for the document, importable as `waken_api_client`."""
+    (folder / "openapi.json").write_text(json.dumps(spec))
+    (folder / "config.yaml").write_text("post_hooks: []\n")   # no formatter run needed
+    result = subprocess.run(
+        [str(BIN / "openapi-python-client"), "generate", "--path", str(folder / "openapi.json"),
+         "--output-path", str(folder / "waken_api_client"), "--meta", "none",
+         "--config", str(folder / "config.yaml"), "--fail-on-warning"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
+    return importlib.import_module("waken_api_client")
+
+
+@pytest.fixture
+def generated(tmp_path):
+    modules = set(sys.modules)
+    yield lambda spec: generate_client(spec, tmp_path)
+    for name in set(sys.modules) - modules:
+        if name.startswith("waken_api_client"):
+            del sys.modules[name]
+    if str(tmp_path) in sys.path:
+        sys.path.remove(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_generated_client_parses_every_json_answer(start_server, generated):
+    server = start_server()
+    token, key = server.token(), server.device("Desk PC")
+    spec = requests.get(server.url + "/api/openapi.json", timeout=10).json()
+    pkg = generated(spec)
+    models = importlib.import_module("waken_api_client.models")
+
+    def op(group, name):
+        return importlib.import_module(f"waken_api_client.api.{group}.{name}")
+
+    with pkg.AuthenticatedClient(base_url=server.url, token=token) as client, \
+            pkg.Client(base_url=server.url) as public, \
+            pkg.Client(base_url=server.url, cookies=admin_cookie(server)) as admin:
+        called = exercise(op, models, spec, key, client, public, admin)
+    every = {name.split("_", 1)[0] for name in called}
+    assert len(called) == len(spec_operations(spec)), sorted(called)
+    assert every == {"ingest", "query", "admin"}
+
+
+def exercise(op, models, spec, key, client, public, admin):
+    """Call every operation with real data; the names of the operations called."""
+    called = set()
+
+    def call(group, name, *, via=client, status=200, **kwargs):
+        response = op(group, name).sync_detailed(client=via, **kwargs)
+        assert response.status_code == status, response.content
+        called.add(name)
+        return response.parsed
+
+    # Device reporting: a playing track, then another app (the track's activity ends).
+    media = {"title": "Song A", "singer": "Singer A", "status": "playing", "positionMs": 30000,
+             "durationMs": 200000}
+    stored = call("device_reporting", "ingest_report_activity_post", body=models.Report.from_dict({
+        "generatedHashKey": key, "process_name": "Spotify", "process_title": "Evening mix",
+        "device_type": "desktop", "battery_level": 70, "metadata": {"play_source": "spotify", "media": media}}))
+    assert isinstance(stored, models.ReportResponse) and isinstance(stored.data.started_at, datetime.datetime)
+    call("device_reporting", "ingest_report_activity_post", body=models.Report.from_dict(
+        {"generatedHashKey": key, "process_name": "Code"}))
+    verified = call("device_reporting", "ingest_verify_device_post",
+                    body=models.Verify.from_dict({"generatedHashKey": key}))
+    assert isinstance(verified, models.VerifyResponse) and verified.data.approved is True
+
+    feed = call("public_feed", "query_public_feed_get", via=public).data
+    assert isinstance(feed, models.Feed) and isinstance(feed.generated_at, datetime.datetime)
+    [live] = feed.active_statuses
+    assert live.process_name == "Code" and live.now_playing is None and live.ended_at is None
+    ended = next(item for item in feed.recent_activities if item.process_name == "Spotify")
+    assert isinstance(ended.ended_at, datetime.datetime) and isinstance(ended.last_report_at, datetime.datetime)
+    assert isinstance(ended.now_playing, models.NowPlaying)
+    assert (str(ended.now_playing.status), ended.now_playing.position_ms) == ("stopped", 30000)
+    assert str(ended.device_type) == "desktop" and isinstance(ended.battery, models.Battery)
+
+    # The agent log: create, finish, read, list, stats, export.
+    created = call("agent_activity_log", "ingest_create_agent_activity_post", status=201,
+                   body=models.ActivityCreate.from_dict({"type": "tool_call", "description": "ran the tests",
+                                                         "status": "running", "agent": "main"}))
+    assert isinstance(created, models.Activity) and isinstance(created.timestamp, datetime.datetime)
+    finished = call("agent_activity_log", "ingest_update_agent_activity_patch", activity_id=created.id,
+                    body=models.ActivityUpdate.from_dict({"status": "success", "duration_ms": 1200}))
+    assert str(finished.status) == "success" and finished.duration_ms == 1200
+    one = call("agent_activity_log", "query_get_agent_activity_get", activity_id=created.id)
+    assert one.id == created.id and one.agent == "main"
+    page = call("agent_activity_log", "query_list_agent_activities_get", limit=10)
+    assert isinstance(page, models.ActivityList) and [a.id for a in page.activities] == [created.id]
+    stats = call("agent_activity_log", "query_agent_activity_stats_get")
+    assert isinstance(stats, models.Stats) and stats.total == 1 and isinstance(stats.heatmap[0], models.DayCount)
+    csv = call("agent_activity_log", "query_export_agent_activities_get", limit=10)
+    assert isinstance(csv, str) and csv.splitlines()[0].startswith("id,") and "ran the tests" in csv
+    refused = call("agent_activity_log", "query_list_agent_activities_get", status=400, limit=501)
+    assert isinstance(refused, models.Error) and "limit" in refused.error
+
+    exported = call("admin", "admin_api_export_apps_get", via=admin)
+    assert isinstance(exported.data, models.AppsExport)
+    assert isinstance(exported.data.exported_at, datetime.datetime)
+    assert {r.app_name for r in exported.data.groups.pc} == {"Spotify", "Code"}
+    assert isinstance(exported.data.groups.pc[0].last_seen_at, datetime.datetime)
+    document = call("api_description", "query_openapi_json_get", via=public)
+    assert document.additional_properties["openapi"] == spec["openapi"]
+
+    # The live streams are typed as text (an event stream), never as a JSON model.
+    for group, name in (("public_feed", "query_activity_stream_get"),
+                        ("agent_activity_log", "query_agent_activity_stream_get")):
+        source = inspect.getsource(op(group, name)._parse_response)
+        assert "response.text" in source and "from_dict(response.json())" not in source.split("== 400")[0]
+        called.add(name)
+    return called
+
+
+def spec_operations(spec):
+    return [op for item in spec["paths"].values() for op in item.values()]
