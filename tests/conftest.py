@@ -118,8 +118,8 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
-            except (requests.ConnectionError, requests.Timeout):
-                pass    # workers import the app after the fork: the first answer may take a while
+            except (requests.ConnectionError, requests.Timeout):   # not up yet, or a busy machine
+                pass
             time.sleep(0.1)
         raise AssertionError("gunicorn did not answer /healthz:\n" + self.log_path.read_text())
 

@@ -227,11 +227,20 @@ def test_malformed_agent_activity_is_refused(client, auth, case, body, status):
     b'{"type": "tool_call", "description": "x", "status": "success", "tokens_used": Infinity}',
     b'{"type": "tool_call", "description": "x", "status": "success", "metadata": {"x": 1e999}}',
     b'{"type": "tool_call", "description": "\xff\xfe", "status": "success"}',
-    ('{"type": "tool_call", "description": "x", "status": "success", "metadata": ' + nested(100_000) + "}").encode(),
-], ids=["NaN", "Infinity", "1e999", "invalid UTF-8", "nested 100 000 deep"])
+    ('{"type": "tool_call", "description": "x", "status": "success", "metadata": ' + nested(60_000) + "}").encode(),
+], ids=["NaN", "Infinity", "1e999", "invalid UTF-8", "nested 60 000 deep"])
 def test_hostile_agent_bodies_are_400(client, auth, raw):
     response = client.post("/api/activities", data=raw, headers={**auth, "Content-Type": "application/json"})
     assert response.status_code == 400
+    assert client.get("/api/activities", headers=auth).get_json()["total"] == 0
+
+
+def test_agent_bodies_past_the_small_body_limit_are_413(client, auth):
+    raw = ('{"type": "tool_call", "description": "x", "status": "success", "metadata": '
+           + nested(100_000) + "}").encode()
+    response = client.post("/api/activities", data=raw, headers={**auth, "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "at most 128 KiB" in response.get_json()["error"]
     assert client.get("/api/activities", headers=auth).get_json()["total"] == 0
 
 

@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from flask import g, has_request_context, request
+from flask import g
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -115,20 +115,32 @@ def _on_close(_dbapi_conn, record):
 
 
 def _on_begin(conn):
-    # A transaction that reads before it writes takes the write lock up front: in WAL
-    # mode a read transaction that later writes fails at once ("database is locked")
-    # when another writer committed in between, instead of waiting its turn. So every
-    # request that may write (any method but GET/HEAD/OPTIONS) begins IMMEDIATE.
-    immediate = conn.get_execution_options().get("immediate") or (
-        has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"))
+    # Only begin_write() asks for IMMEDIATE: every other transaction is a deferred read,
+    # so parsing, hashing, decoding and rendering never hold the write lock.
+    immediate = bool(conn.get_execution_options().get("immediate"))
     if immediate:
         _take_turn(conn.connection.info["turn"])
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    conn.info["writing"] = immediate
 
 
 def begin_write():
-    """Start the session's transaction with BEGIN IMMEDIATE; call before any query."""
-    db.session.connection(execution_options={"immediate": True})
+    """Take the write lock: start the session's transaction with BEGIN IMMEDIATE.
+
+    Call it after parsing, validation, hashing and image decoding, right before the
+    reads that feed the writes. A read transaction still open from earlier in the
+    request is ended first: upgraded in place, it would fail with SQLITE_BUSY_SNAPSHOT
+    once another writer had committed. Calling it again in the same transaction does
+    nothing; commit or roll back to release the lock.
+    """
+    session = db.session()
+    if session.in_transaction():
+        if session.connection().info.get("writing"):
+            return
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write() must come before the first change to the session")
+        session.commit()
+    session.connection(execution_options={"immediate": True})
 
 
 def raw_connection():

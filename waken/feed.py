@@ -11,7 +11,7 @@ from waken.db import db
 from waken.models import DeviceActivity
 from waken.reporting import is_live
 from waken.rules import active_rules
-from waken.timeutil import now, parse_iso, to_ms
+from waken.timeutil import LATEST, now, parse_iso, to_ms
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -20,6 +20,7 @@ DURATION_KEYS = ("durationMs", "lengthMs", "totalMs")
 STATUSES = ("playing", "paused", "stopped")
 # Below this a timestamp is Unix seconds: 1e11 ms is 1973, 1e11 s is the year 5138.
 SECONDS_BELOW = 10**11
+LATEST_MS = to_ms(LATEST)   # stored numbers past this (year 9998) are no instant or length
 
 
 @dataclass
@@ -187,11 +188,12 @@ def _instant(value):
     if number is None and isinstance(value, str) and value.strip():
         try:
             return to_ms(parse_iso(value))
-        except ValueError:
+        except ValueError:   # also a year or offset past what a datetime holds
             return None
     if number is None or number <= 0:
         return None
-    return round(number * 1000 if number < SECONDS_BELOW else number)
+    ms = round(number * 1000 if number < SECONDS_BELOW else number)
+    return ms if ms <= LATEST_MS else None
 
 
 def _number(value):

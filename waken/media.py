@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import os
@@ -24,6 +26,9 @@ class MediaError(ValueError):
 
 
 KINDS = {"cover": 512, "icon": 128}
+# A progressive JPEG from a camera or encoder has about 10 scans; each scan costs a
+# pass over the whole image, so thousands of near-empty ones are a cheap CPU attack.
+MAX_JPEG_SCANS = 100
 
 FILENAME_RE = re.compile(r"\A[0-9a-f]{32}\.(?:png|jpg)\Z")
 
@@ -60,6 +65,13 @@ _DECODE_ERRORS = (
 # One decode at a time: bounds peak memory on a Raspberry Pi, and warnings.catch_warnings
 # swaps process-wide state, so two decodes must not interleave inside it.
 _DECODE_LOCK = threading.Lock()
+# A decoded image is tens of MiB in blocks that glibc's allocator keeps after they are
+# freed, so a worker's RSS would stay at its peak; malloc_trim returns them.
+try:
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _LIBC.malloc_trim
+except (OSError, AttributeError):
+    _LIBC = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,11 @@ def is_data_url(value) -> bool:
     return isinstance(value, str) and value.strip()[:5].lower() == "data:"
 
 
+def stored_path(media_dir, image: StoredImage) -> Path:
+    """Where a stored image lives under media_dir."""
+    return Path(media_dir) / image.kind / image.filename
+
+
 def mime_for(filename: str) -> str:
     """Return the mime type to serve a stored file with."""
     return _MIMES.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
@@ -91,7 +108,7 @@ def store_data_url(
     media_dir,
     *,
     max_input_bytes: int = 4 * 1024 * 1024,
-    max_pixels: int = 40_000_000,
+    max_pixels: int = 4096 * 4096,
 ) -> StoredImage:
     """Decode, sanitise, scale and store an image data URL under media_dir/<kind>/."""
     if kind not in KINDS:
@@ -158,6 +175,10 @@ def _existing(directory: Path, sha256: str, kind: str) -> StoredImage | None:
             continue
         except _DECODE_ERRORS:
             return None  # A damaged file is rebuilt and replaced.
+        # Reused now: a fresh mtime keeps the media sweep's grace period off this file
+        # until the report that reuses it is stored.
+        with contextlib.suppress(OSError):
+            os.utime(path)
         return StoredImage(path.name, kind, sha256, mime, size, width, height)
     return None
 
@@ -179,31 +200,91 @@ def _reencode(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, str, int,
             raise MediaError(f"{kind} image is too large in pixels to decode safely") from None
         except _DECODE_ERRORS:
             raise MediaError(_corrupt(kind)) from None
+        finally:
+            _release_freed_memory()
         return _encode(img, kind)
 
 
+def _release_freed_memory() -> None:
+    """Give the pages of a freed full-size image back to the system (glibc keeps them otherwise)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
 def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
-    """Open, check, orient and scale an image; the result is RGB or RGBA."""
+    """Open, check, scale, orient and convert an image; the result is RGB or RGBA.
+
+    The cost is bounded: the pixel cap is checked on the header, JPEGs decode at a
+    reduced scale, and a full-size image is shrunk in its own mode before any copy
+    is made, so one image never holds more than about twice its decoded size.
+    """
     box = KINDS[kind]
     with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
         if img.format not in _DETECTED_FORMATS:
             raise MediaError(f"{kind} image is {img.format}; {_ACCEPTED}")
         width, height = img.size
+        # libwebp hands Pillow the whole picture, which is copied twice more on the way in.
+        max_pixels = max_pixels // 4 if img.format == "WEBP" else max_pixels
         # Checked on the header, before a single pixel is decoded.
         if width * height > max_pixels:
             raise MediaError(
                 f"{kind} image is {width}x{height} pixels, more than the "
-                f"{max_pixels:,} pixel limit"
+                f"{max_pixels:,} pixel limit" + (" for WebP" if img.format == "WEBP" else "")
             )
+        if img.format in ("JPEG", "MPO"):
+            _check_scans(data, kind)
         # JPEGs can decode at 1/2..1/8 scale; a square box stays right after rotation.
         img.draft(None, (box * 2, box * 2))
         # Animated GIF/WebP: Image.open leaves the first frame current, and only it loads.
         img.load()
-        out = _to_rgb_or_rgba(ImageOps.exif_transpose(img))
+        out = _to_rgb_or_rgba(ImageOps.exif_transpose(_shrink(img, box * 2)))
     out.thumbnail((box, box), Image.Resampling.LANCZOS)
     if out.mode == "RGBA" and out.getchannel("A").getextrema()[0] == 255:
         out = out.convert("RGB")  # An alpha channel with nothing transparent in it.
     return out
+
+
+def _shrink(img: Image.Image, longest: int) -> Image.Image:
+    """The decoded image reduced by a whole factor so its long side is about `longest`.
+
+    Worked in strips of rows: reduce() premultiplies alpha in a full-size copy, and
+    palette, 1-bit and 16-bit images must be converted before they can be averaged;
+    a strip's copies are a sliver of the image, so only the decoded image is ever
+    held at full size.
+    """
+    factor = max(1, max(img.size) // longest)
+    if factor == 1:
+        return _averageable(img)
+    width, height = img.size
+    out, step = None, factor * 64
+    for top in range(0, height, step):
+        part = _averageable(img.crop((0, top, width, min(height, top + step)))).reduce(factor)
+        if out is None:
+            out = Image.new(part.mode, (-(-width // factor), -(-height // factor)))
+        out.paste(part, (0, top // factor))
+    out.info = dict(img.info)
+    return out
+
+
+def _averageable(img: Image.Image) -> Image.Image:
+    """img in a mode whose pixels can be averaged: palette to RGB(A), 1-bit to L, 16-bit to I."""
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode in ("P", "PA"):
+        return _to_rgb_or_rgba(img)
+    if img.mode.startswith("I;16"):
+        return img.convert("I")
+    return img
+
+
+def _check_scans(data: bytes, kind: str) -> None:
+    """Refuse a JPEG with more scans than any camera or encoder writes (each one re-walks the image)."""
+    # Inside entropy-coded data every 0xFF byte is followed by 0x00 or a restart marker,
+    # so each FF DA in the file is a start-of-scan marker (an embedded thumbnail adds a few).
+    scans = data.count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS:
+        raise MediaError(f"{kind} image is a JPEG of {scans} scans, more than the {MAX_JPEG_SCANS} "
+                         "any camera or encoder writes")
 
 
 def _encode(img: Image.Image, kind: str) -> tuple[bytes, str, int, int]:

@@ -1,5 +1,6 @@
 """Request bodies in and stored JSON out: one JSON object, validated, within its size limit."""
 import json
+import re
 
 from flask import current_app, request
 from marshmallow import ValidationError
@@ -8,6 +9,14 @@ from waken.errors import ApiError
 from waken.schemas.fields import errors_sentence, flat_fields
 
 MAX_DEPTH = 32     # nesting of objects and arrays; real clients use three or four levels
+# Commas are counted in the raw bytes before parsing: each one separates a value the
+# parser would build (~50-100 bytes of Python objects), and without commas containers
+# can only nest, which the parser stops at its recursion limit. Everything but images
+# ends up in metadata of at most METADATA_MAX_BYTES, so a body with more commas than
+# that (plus room for the other fields) could never be stored anyway.
+VALUES_SLACK = 4096
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_constants(name):
@@ -21,6 +30,19 @@ def _finite(text):
     return number
 
 
+def _nodes(value):
+    """Every object, array and string in value, level by level (no recursion); stops below MAX_DEPTH."""
+    level = [value]
+    for _ in range(MAX_DEPTH + 1):
+        yield from level
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in ([*node.keys(), *node.values()] if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list, str))]
+        if not level:
+            return
+    yield from level
+
+
 def _too_deep(value):
     """Whether objects and arrays nest deeper than MAX_DEPTH (checked without recursion)."""
     level = [value]
@@ -32,15 +54,44 @@ def _too_deep(value):
     return any(isinstance(node, (dict, list)) for node in level)
 
 
-def json_body():
-    """The body as a JSON object; the Content-Type header is not required."""
-    raw = request.get_data(cache=False)
+def _has_lone_surrogate(value):
+    return any(isinstance(node, str) and _SURROGATE.search(node) for node in _nodes(value))
+
+
+def read_body(limit):
+    """The raw request body, or 413 when it is longer than limit bytes (checked before reading)."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise ApiError(413, f"The request body is {_kib(length)}; this endpoint accepts at most {_kib(limit)}.")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"The request body is larger than {_kib(limit)}, the most this endpoint accepts.")
+    return raw
+
+
+def _kib(size):
+    return f"{size / 1024:,.0f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.1f} MiB"
+
+
+def json_body(limit=None):
+    """The body as a JSON object, parsed at a bounded cost; the Content-Type header is not required.
+
+    limit is the largest body in bytes (default MAX_CONTENT_LENGTH).
+    """
+    config = current_app.config
+    raw = read_body(limit or config["MAX_CONTENT_LENGTH"])
     if not raw.strip():
         raise ApiError(400, "The request body is empty; send a JSON object.")
+    most = config["METADATA_MAX_BYTES"] + VALUES_SLACK
+    if raw.count(b",") > most:
+        raise ApiError(413, f"The JSON body holds more than {most:,} values; metadata is limited "
+                            f"to {config['METADATA_MAX_BYTES'] // 1024} KiB, so it could not be stored.")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(400, "The body is not UTF-8 text.") from None
+    escaped_surrogate = _SURROGATE_ESCAPE.search(raw) is not None
+    del raw
     try:
         data = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
     except RecursionError:
@@ -51,24 +102,24 @@ def json_body():
         raise ApiError(400, "The body must be a JSON object.")
     if _too_deep(data):
         raise ApiError(400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
+    # A lone surrogate (an escaped \ud800 without its pair) is no character: it cannot be
+    # stored or sent back as UTF-8. Only bodies with such an escape are searched.
+    if escaped_surrogate and _has_lone_surrogate(data):
+        raise ApiError(400, "The body contains a lone surrogate escape (such as \\ud800): "
+                            "JSON strings must be valid Unicode.")
     return data
 
 
-def parse(schema, extra=None):
-    """(data, None) or (None, ApiError) for the body validated by schema.
+def parse(schema, extra=None, limit=None):
+    """The body validated by schema (a 400/413 ApiError otherwise); extra fills keys the body left empty.
 
-    Views parse before they take the write lock, so the lock is held only for the
-    database work, and raise the error after the token check, so that a bad token
-    is still answered 401 whatever the body. extra fills keys the body left empty.
+    Views check the token first, so a request without one never has its body read.
     """
-    try:
-        body = json_body()
-        for key, value in (extra or {}).items():
-            if body.get(key) is None and value is not None:
-                body[key] = value
-        return load(schema, body), None
-    except ApiError as err:
-        return None, err
+    body = json_body(limit)
+    for key, value in (extra or {}).items():
+        if body.get(key) is None and value is not None:
+            body[key] = value
+    return load(schema, body)
 
 
 def load(schema, data):

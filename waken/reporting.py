@@ -11,7 +11,7 @@ from waken.auth import touch_token
 from waken.db import raw_connection
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device
 from waken.errors import ApiError
-from waken.media import MediaError, is_data_url, store_data_url
+from waken.media import MediaError, is_data_url, store_data_url, stored_path
 from waken.payload import stored_json
 from waken.timeutil import from_ms, now, to_ms
 
@@ -134,15 +134,33 @@ def _register(key, token, name, device_type):
                      created.device_type)
 
 
-def submit_report(report, token, *, allow_reserved=False):
-    """Store a validated report in the open write transaction (see db.begin_write); caller commits."""
+@dataclass
+class Images:
+    """A report's metadata with its image data URLs already decoded and stored as files."""
+
+    metadata: dict
+    warnings: list
+    stored: list
+
+
+def prepare_images(report):
+    """Decode, re-encode and store the report's images: call it before begin_write()."""
+    return Images(*extract_images(report.get("metadata") or {}))
+
+
+def submit_report(report, token, images, *, allow_reserved=False):
+    """Store a validated report in the open write transaction (see db.begin_write); caller commits.
+
+    images comes from prepare_images(report), so no image is decoded under the write lock.
+    """
     at = now()
     device, current = authorise_device(report["generatedHashKey"], token, name=report.get("device"),
                                        device_type=report.get("device_type"),
                                        allow_reserved=allow_reserved)
     if device.status == "pending":
         return Outcome(device)
-    incoming, warnings, images = extract_images(report.get("metadata") or {}, at)
+    incoming, warnings = dict(images.metadata), list(images.warnings)
+    kept = _still_stored(incoming, images.stored, warnings)
     if report.get("battery_level") is not None:
         incoming["deviceBatteryPercent"] = round(report["battery_level"])
     if report.get("is_charging") is not None:
@@ -158,9 +176,27 @@ def submit_report(report, token, *, allow_reserved=False):
         touch_token(token, at)
     if settings.get("save_app_records"):
         record_app(device, activity.process_name, report.get("process_title"), at)
-    for image in images:
+    for image in kept:
         _record_asset(image, at)
     return Outcome(device, activity, warnings)
+
+
+def _still_stored(metadata, stored, warnings):
+    """The stored images whose files are still there, now that the write lock is held.
+
+    The media sweep (which holds the lock) may have removed a reused file between
+    decoding and now; its URL is then dropped with a warning rather than kept broken.
+    """
+    kept = []
+    for image in stored:
+        if stored_path(current_app.config["MEDIA_DIR"], image).exists():
+            kept.append(image)
+            continue
+        media = metadata["media"] = dict(metadata["media"])
+        for key in [k for k, v in media.items() if isinstance(v, str) and v.endswith("/" + image.filename)]:
+            del media[key]
+            warnings.append(f"{key} was dropped: its stored file was cleaned up meanwhile; send the image again.")
+    return kept
 
 
 def merge_or_start(device, current, report, incoming, at):
@@ -215,7 +251,7 @@ def merge_metadata(old, new):
     return merged
 
 
-def extract_images(metadata, at):
+def extract_images(metadata):
     """Replace image data URLs in metadata.media by stored-file URLs; returns (metadata, warnings, images)."""
     metadata = dict(metadata)
     media = metadata.get("media")

@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from waken import settings
-from waken.db import db
+from waken.db import begin_write, db
 from waken.models import MediaSourceRule
 
 ACTIONS = ("block", "rename")
@@ -115,6 +115,7 @@ def add_command(source, block, label):
     if block == bool(label):
         raise click.UsageError("give exactly one of --block or --rename LABEL")
     try:
+        begin_write()
         rule = add_rule(source, "block" if block else "rename", label)
     except ValueError as err:
         raise click.ClickException(f"{err}.") from None
@@ -135,6 +136,7 @@ def list_command():
 @click.argument("source")
 def delete_command(source):
     """Delete the rule for SOURCE."""
+    begin_write()
     rule = _find_source(source.strip())
     if rule is None:
         raise click.ClickException(f"there is no rule for the play source '{source}'.")

@@ -3,7 +3,7 @@ import threading
 from collections import deque
 from datetime import timedelta
 
-from flask import request, session
+from flask import current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import TooManyRequests
@@ -105,6 +105,9 @@ def _protect_forms():
     # Forms are checked everywhere; /api routes authenticate with Bearer tokens
     # (or read-only with the SameSite session), so a CSRF token means nothing there.
     if request.method in UNSAFE_METHODS and not request.path.startswith("/api/"):
+        if request.path.startswith("/admin/"):
+            # Admin forms are small, and this check parses the form before anyone signed in.
+            request.max_content_length = current_app.config["SMALL_BODY_MAX_BYTES"]
         csrf.protect(apply_exemptions=True)
 
 

@@ -101,10 +101,19 @@ def _unlink(path):
         return 0
 
 
+def _touched_since(media_dir, kind, filename, grace_ms):
+    """Whether a report decoded or reused this file within the grace period (it may be storing it now)."""
+    try:
+        return os.stat(os.path.join(media_dir, kind, filename)).st_mtime * 1000 >= grace_ms
+    except (FileNotFoundError, ValueError):
+        return False
+
+
 def remove_orphaned_media(now):
     """Delete stored images no kept activity references, and stray files, once past the grace period."""
-    # Reports store and reuse image files inside their write transaction, so holding
-    # the write lock here means no report can pick up a file between check and unlink.
+    # Reports decode and store (or reuse, touching its mtime) image files before they
+    # take the write lock, then check the file is still there under the lock: a file
+    # touched within the grace period is kept, and one removed here is never referenced.
     begin_write()
     conn = raw_connection()
     referenced, media_dir = _referenced_media(), current_app.config["MEDIA_DIR"]
@@ -113,7 +122,7 @@ def remove_orphaned_media(now):
     known = {(kind, filename) for _, kind, filename, _ in assets}
     rows = files = 0
     for asset_id, kind, filename, last_used in assets:
-        if (kind, filename) in referenced or last_used >= grace_ms:
+        if (kind, filename) in referenced or last_used >= grace_ms or _touched_since(media_dir, kind, filename, grace_ms):
             continue
         rows += conn.execute("DELETE FROM media_asset WHERE id = ?", (asset_id,)).rowcount
         if kind in KINDS and FILENAME_RE.fullmatch(filename):

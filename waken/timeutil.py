@@ -26,7 +26,19 @@ def iso(dt):
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+# Instants the API accepts: from the Unix epoch up to the last day whose local
+# midnight, next day and any UTC offset still fit in a datetime.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+
+
 def parse_iso(text):
-    """Parse ISO 8601; a value without a zone is UTC. Raises ValueError."""
-    dt = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    """Parse ISO 8601; a value without a zone is UTC. Raises ValueError, also outside EARLIEST..LATEST."""
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+        dt = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{text[:40]!r} is outside the years 1970 to 9998") from None
+    if not EARLIEST <= dt <= LATEST:
+        raise ValueError(f"{text[:40]!r} is outside the years 1970 to 9998")
+    return dt

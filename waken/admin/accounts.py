@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken.config import stored_secret
-from waken.db import db
+from waken.db import begin_write, db
 from waken.models import AdminUser
 from waken.timeutil import now
 
@@ -80,18 +80,24 @@ def find_admin(username):
     return db.session.scalar(select(AdminUser).where(AdminUser.username == username))
 
 
-def save_admin(username, password):
+def save_admin(username, password, *, first=False):
     """Create an admin, or set a new password for an existing one (the caller commits).
 
-    Returns (admin, created). ValueError when the username or password is not acceptable.
+    The password is hashed before the write lock is taken. Returns (admin, created);
+    with first=True, (None, False) when an admin exists already (setup was finished
+    meanwhile). ValueError when the username or password is not acceptable.
     """
     username, password = check_username(username), check_password(password)
+    password_hash = generate_password_hash(password)
+    begin_write()
+    if first and db.session.scalar(select(func.count()).select_from(AdminUser)):
+        return None, False
     admin = find_admin(username)
     created = admin is None
     if created:
         admin = AdminUser(username=username, created_at=now())
         db.session.add(admin)
-    admin.password_hash = generate_password_hash(password)
+    admin.password_hash = password_hash
     db.session.flush()
     return admin, created
 

@@ -10,7 +10,6 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from waken import settings
@@ -24,9 +23,8 @@ from waken.admin.accounts import (
     setup_code_matches,
 )
 from waken.admin.forms import login_form, read_form, sentence, setup_form
-from waken.db import begin_write, db
+from waken.db import db
 from waken.errors import ApiError
-from waken.models import AdminUser
 from waken.security import (
     check_login_allowed,
     record_login_failure,
@@ -94,15 +92,14 @@ def setup():
         errors = {"code": "That is not the setup code printed in the server's log."}
     if errors:
         return render_template("admin/setup.html", errors=errors, values=request.form), 400
-    begin_write()
-    if db.session.scalar(select(func.count()).select_from(AdminUser)):
-        db.session.rollback()   # someone finished setup a moment ago
-        return redirect(url_for("admin.login"))
     try:
-        admin, _ = save_admin(values["username"], values["password"])
+        admin, _ = save_admin(values["username"], values["password"], first=True)
     except ValueError as err:
         db.session.rollback()
         return render_template("admin/setup.html", errors={"username": sentence(err)}, values=request.form), 400
+    if admin is None:
+        db.session.rollback()   # someone finished setup a moment ago
+        return redirect(url_for("admin.login"))
     db.session.commit()
     discard_setup_code()
     record_login_success()
@@ -149,7 +146,9 @@ def _start_session(admin):
 
 def _safe_next():
     target = request.values.get("next") or ""
-    # Only paths inside the admin panel: never another host, never "//evil".
-    if target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+    # Only paths inside the admin panel: never another host, never "//evil", and no
+    # control or non-ASCII characters, which cannot go into a Location header.
+    if (target.startswith("/admin") and not target.startswith("//") and "\\" not in target
+            and target.isascii() and target.isprintable() and len(target) <= 2000):
         return target
     return None

@@ -14,7 +14,7 @@ from waken.admin.accounts import (
     setup_code,
 )
 from waken.admin.forms import sentence
-from waken.db import begin_write, db
+from waken.db import db
 
 
 def _base_url():
@@ -38,7 +38,6 @@ def create_admin_command(username, password_stdin):
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    begin_write()
     try:
         admin, created = save_admin(username, password)
     except ValueError as err:

@@ -43,6 +43,7 @@ def submit_quick_add():
     except ValidationError as err:
         messages = {FORM_FIELDS.get(k, k): v for k, v in err.messages.items()}
         return _page(field_errors(messages), request.form, 400)
+    images = reporting.prepare_images(report)
     begin_write()
     if report["generatedHashKey"] != WEB_ADMIN_KEY:
         device = find_device(report["generatedHashKey"])
@@ -52,7 +53,7 @@ def submit_quick_add():
             return _page({"key": f"This key {problem}: use the key of an active device from Device "
                                  "Management, or leave it empty."}, request.form, 400)
     try:
-        outcome = reporting.submit_report(report, None, allow_reserved=True)
+        outcome = reporting.submit_report(report, None, images, allow_reserved=True)
     except ApiError as err:
         db.session.rollback()
         return _page({"form": err.message}, request.form, err.status if err.status < 500 else 400)

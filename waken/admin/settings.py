@@ -68,7 +68,6 @@ def settings_page():
 @login_required
 def save_settings():
     """Validate every field; store all of them, or none when one is wrong."""
-    begin_write()
     posted, clean, errors = {}, {}, {}
     for key, setting in settings.SETTINGS.items():
         # An unticked checkbox is simply absent from the form.
@@ -82,6 +81,7 @@ def save_settings():
     if errors:
         db.session.rollback()
         return _page(posted, errors, 400)
+    begin_write()
     for key, value in clean.items():
         settings.put(key, value)
     db.session.commit()

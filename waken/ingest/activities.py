@@ -1,5 +1,5 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
-from flask import request, url_for
+from flask import current_app, request, url_for
 
 from waken import agents, settings
 from waken.auth import bearer_plaintext, require_token, touch_token
@@ -14,23 +14,26 @@ from waken.schemas.agents import (
 from waken.timeutil import now
 
 
-def _authorise_write(at):
-    """A token is required unless open agent ingest is on and none was sent."""
+def _authorise_write():
+    """The caller's token, checked before the body is read; None when open agent ingest lets an anonymous caller in."""
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
-        return
-    touch_token(require_token(), at)
+        return None
+    return require_token()
+
+
+def _body(schema, extra=None):
+    return parse(schema, extra, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
 
 
 @bp.post("/api/activities")
 def create_agent_activity():
     """Log one agent action; a retried idempotency key returns the first record."""
-    data, problem = parse(activity_create_schema,
-                          {"idempotency_key": request.headers.get("Idempotency-Key")})
+    token = _authorise_write()
+    data = _body(activity_create_schema, {"idempotency_key": request.headers.get("Idempotency-Key")})
     begin_write()
     at = now()
-    _authorise_write(at)
-    if problem:
-        raise problem
+    if token is not None:
+        touch_token(token, at)
     record, created = agents.create_activity(data, at)
     db.session.commit()
     location = url_for("query.get_agent_activity", activity_id=record["id"])
@@ -40,12 +43,12 @@ def create_agent_activity():
 @bp.patch("/api/activities/<int:activity_id>")
 def update_agent_activity(activity_id):
     """Finish a pending or running record: status, duration, tokens; metadata merged."""
-    changes, problem = parse(activity_update_schema)
+    token = _authorise_write()
+    changes = _body(activity_update_schema)
     begin_write()
     at = now()
-    _authorise_write(at)
-    if problem:
-        raise problem
+    if token is not None:
+        touch_token(token, at)
     record = agents.update_activity(activity_id, changes, at)
     db.session.commit()
     return activity_schema.dump(record)

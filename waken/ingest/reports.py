@@ -1,5 +1,5 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
-from flask import jsonify
+from flask import current_app, jsonify
 
 from waken import reporting
 from waken.auth import require_token
@@ -19,12 +19,11 @@ def _pending(device):
 @bp.post("/api/activity")
 def report_activity():
     """Store a device report: merge into its current activity or start a new one."""
-    report, problem = parse(report_schema)
-    begin_write()   # one short write transaction per report, taken up front
-    token = require_token()
-    if problem:
-        raise problem
-    outcome = reporting.submit_report(report, token)
+    token = require_token()   # before the body is read: no token, no parsing
+    report = parse(report_schema)
+    images = reporting.prepare_images(report)
+    begin_write()
+    outcome = reporting.submit_report(report, token, images)
     db.session.commit()
     if outcome.pending:
         return _pending(outcome.device)
@@ -37,11 +36,9 @@ def report_activity():
 @bp.post("/api/activity/verify")
 def verify_device():
     """Check a token and device key for a reporter's onboarding; stores no activity."""
-    probe, problem = parse(verify_schema)
-    begin_write()
     token = require_token()
-    if problem:
-        raise problem
+    probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
+    begin_write()
     device, _ = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
                                            device_type=probe.get("deviceType"))
     db.session.commit()
