@@ -9,7 +9,9 @@ CREATE TABLE IF NOT EXISTS api_token (
     prefix       TEXT    NOT NULL,                  -- first characters, for display only
     enabled      INTEGER NOT NULL DEFAULT 1,
     created_at   INTEGER NOT NULL,
-    last_used_at INTEGER
+    last_used_at INTEGER,
+    -- Space-separated: report, agents:write, agents:read. Tokens from before scopes keep all three.
+    scopes       TEXT    NOT NULL DEFAULT 'report agents:write agents:read'
 );
 
 CREATE TABLE IF NOT EXISTS device (
@@ -21,8 +23,14 @@ CREATE TABLE IF NOT EXISTS device (
     token_id     INTEGER REFERENCES api_token (id) ON DELETE SET NULL,
     device_type  TEXT    CHECK (device_type IN ('desktop', 'tablet', 'mobile')),
     created_at   INTEGER NOT NULL,
-    last_seen_at INTEGER
+    last_seen_at INTEGER,
+    orphaned     INTEGER NOT NULL DEFAULT 0         -- 1: its token was deleted; 403 until bound or unbound
 );
+-- Deleting a token must not free its devices for any other token (the foreign key sets
+-- token_id to NULL, which means "any token"), so they are marked first, whoever deletes.
+CREATE TRIGGER IF NOT EXISTS api_token_delete_orphans BEFORE DELETE ON api_token BEGIN
+    UPDATE device SET orphaned = 1 WHERE token_id = OLD.id;
+END;
 
 CREATE TABLE IF NOT EXISTS device_activity (
     id            INTEGER PRIMARY KEY,
@@ -205,6 +213,16 @@ CREATE TABLE IF NOT EXISTS admin_user (
     password_hash TEXT    NOT NULL,
     created_at    INTEGER NOT NULL
 );
+
+-- One row per signed-in browser; the cookie holds the secret, only its hash is here.
+-- Logout deletes the row; a new password deletes every row of that admin.
+CREATE TABLE IF NOT EXISTS admin_session (
+    id           INTEGER PRIMARY KEY,
+    admin_id     INTEGER NOT NULL REFERENCES admin_user (id) ON DELETE CASCADE,
+    secret_hash  TEXT    NOT NULL UNIQUE,           -- SHA-256 hex of the cookie's secret
+    created_at   INTEGER NOT NULL                   -- expires admin_session_days after this
+);
+CREATE INDEX IF NOT EXISTS admin_session_admin ON admin_session (admin_id);
 
 -- The public feed's change counter. The feed, the home page and the feed stream are
 -- rendered once per value of n (waken/feed_cache.py) and read n on every request, so

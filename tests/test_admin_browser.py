@@ -151,9 +151,14 @@ def test_a_new_owner_sets_up_connects_a_device_and_exports_the_config(browser_pa
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     logged = datetime.now(UTC)
+    # The minted token is for a reporter (scope report only); an agent gets its own token.
+    refused = requests.post(server.url + "/api/activities", headers={"Authorization": f"Bearer {usable['token']}"},
+                            json={"type": "tool_call", "status": "success", "description": "x"}, timeout=10)
+    assert refused.status_code == 403 and "agents:write" in refused.json()["error"]
+    agent_token = server.cli("token", "create", "agent", "--scope", "agents:write").strip().splitlines()[-1]
     for n, (kind, status) in enumerate((("tool_call", "success"), ("tool_call", "error"), ("file_read", "success"),
                                         ("command", "running"), ("tool_call", "success"))):
-        response = requests.post(server.url + "/api/activities", headers={"Authorization": f"Bearer {usable['token']}"},
+        response = requests.post(server.url + "/api/activities", headers={"Authorization": f"Bearer {agent_token}"},
                                  json={"type": kind, "status": status, "agent": "main",
                                        "description": "<script>alert(1)</script>" if n == 0 else f"step {n}",
                                        "timestamp": (logged - timedelta(days=n % 3, hours=n)).isoformat()},

@@ -60,7 +60,7 @@ def test_bad_values_are_explained_and_nothing_is_saved(admin, key, value, messag
 
 
 def test_integration_config_has_the_documented_shape(admin):
-    admin.post("/admin/tokens", data={"name": "laptop"})
+    admin.post("/admin/tokens", data={"name": "laptop", "scope": "report"})
     config = decode_config(admin.get("/admin/settings").text)
     assert set(config) == {"version", "exportedAt", "web", "token"}
     assert config["version"] == 1 and config["exportedAt"].endswith("Z")
@@ -73,7 +73,7 @@ def test_integration_config_has_the_documented_shape(admin):
 
 
 def test_minting_embeds_a_usable_token_first(admin, device):
-    admin.post("/admin/tokens", data={"name": "old"})
+    admin.post("/admin/tokens", data={"name": "old", "scope": "report"})
     page = admin.post("/admin/settings/integration", data={"name": "imported"})
     assert page.status_code == 200 and "shown only on this page" in page.text
     config = decode_config(page.text)

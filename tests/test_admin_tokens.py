@@ -10,8 +10,9 @@ from conftest import DEVICE_KEY
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
-def create(admin, name="laptop"):
-    page = admin.post("/admin/tokens", data={"name": name})
+def create(admin, name="laptop", scopes=("report",)):
+    """Submit the form as a browser does; `report` is the box ticked by default."""
+    page = admin.post("/admin/tokens", data={"name": name, "scope": list(scopes)})
     assert page.status_code == 200
     plaintext = re.search(r'id="token-value" class="mono" readonly value="([0-9a-f]{64})"', page.text).group(1)
     bundle = re.search(r'id="token-bundle"[^>]*>([A-Za-z0-9+/=]+)</textarea>', page.text).group(1)
@@ -71,7 +72,7 @@ def test_actions_on_a_missing_token_say_so(admin):
     ("x" * 81, "The name must be at most 80 characters."),
 ])
 def test_token_name_is_checked(admin, name, message):
-    response = admin.post("/admin/tokens", data={"name": name})
+    response = admin.post("/admin/tokens", data={"name": name, "scope": "report"})
     assert response.status_code == 400
     assert message in response.text
     assert "No tokens yet" in response.text

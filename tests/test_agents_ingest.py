@@ -173,12 +173,15 @@ def test_disabled_token_is_401(post, runner):
     assert post().status_code == 401
 
 
-def test_open_agent_ingest_needs_no_token_for_writes_only(client, runner, clock):
+def test_open_agent_ingest_needs_no_token_for_creation_only(client, runner, clock, auth):
     set_setting(runner, "agent_ingest_open", "true")
     created = client.post("/api/activities", json=record(status="running"))
     assert created.status_code == 201
-    patched = client.patch(f"/api/activities/{created.json['id']}", json={"status": "success"})
-    assert patched.status_code == 200
+    # Changing a record still needs a token (issue 10: open ingest opens creation only).
+    refused = client.patch(f"/api/activities/{created.json['id']}", json={"status": "success"})
+    assert refused.status_code == 401 and "status" not in refused.json
+    patched = client.patch(f"/api/activities/{created.json['id']}", json={"status": "success"}, headers=auth)
+    assert patched.status_code == 200 and patched.json["status"] == "success"
     assert client.get("/api/activities").status_code == 401
     set_setting(runner, "agent_ingest_open", "false")
     assert client.post("/api/activities", json=record()).status_code == 401

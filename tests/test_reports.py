@@ -330,7 +330,7 @@ def test_verify(client, auth, device, runner):
     assert response.status_code == 200
     assert response.json == {"success": True, "data": {
         "tokenValid": True, "approved": True, "deviceStatus": "active",
-        "generatedHashKey": DEVICE_KEY, "displayName": "Desk"}}
+        "generatedHashKey": DEVICE_KEY, "displayName": "iPad"}}   # the name sent (reporter case 15)
     assert client.post("/api/activity/verify", json={"generatedHashKey": "wwd-nobody-here"},
                        headers=auth).status_code == 403
     assert client.post("/api/activity/verify", json={}, headers=auth).status_code == 400

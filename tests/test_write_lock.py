@@ -71,7 +71,7 @@ def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped
     body = {"generatedHashKey": device, "process_name": "Music",
             "metadata": {"media": {"title": "Song", "coverDataUrl": cover}}}
     with app.test_request_context("/api/activity", method="POST", headers={"Authorization": f"Bearer {token}"}):
-        caller = require_token()
+        caller = require_token("report")   # what POST /api/activity asks for
         images = reporting.prepare_images(report_schema.load(body))
         assert lock_is_free(app)                 # decoded and written without the write lock
         [image] = images.stored

@@ -1,4 +1,4 @@
-"""API tokens: minting, hashing, and the Bearer check every /api write goes through."""
+"""API tokens: minting, hashing, scopes, and the Bearer check every token-guarded route goes through."""
 import hashlib
 import hmac
 import secrets
@@ -6,15 +6,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from flask import request, session
+from flask import request
 
 from waken.db import db, raw_connection
 from waken.errors import ApiError
-from waken.models import AdminUser, ApiToken
+from waken.models import ApiToken
 from waken.timeutil import from_ms, now, to_ms
 
 # last_used_at is written at most this often per token, to spare SD cards.
 TOUCH_INTERVAL = timedelta(seconds=60)
+# What a token may do, and which routes each scope opens (for messages and the docs).
+SCOPES = {
+    "report": "device reports (POST /api/activity and /api/activity/verify)",
+    "agents:write": "writing the agent log (POST and PATCH /api/activities)",
+    "agents:read": "reading the agent log (list, one record, CSV, stats, stream)",
+}
+ALL_SCOPES = tuple(SCOPES)
+
+
+def check_scopes(scopes):
+    """The scopes as a sorted-by-definition tuple (none given = all three), or ValueError."""
+    scopes = set(scopes or ALL_SCOPES)
+    unknown = scopes - set(SCOPES)
+    if unknown:
+        raise ValueError(f"'{sorted(unknown)[0]}' is not a token scope; the scopes are {', '.join(SCOPES)}")
+    return tuple(s for s in SCOPES if s in scopes)
 
 
 def hash_token(plaintext):
@@ -22,14 +38,18 @@ def hash_token(plaintext):
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def create_token(name):
-    """Add a token (the caller commits); returns (row, plaintext). The plaintext is not kept."""
+def create_token(name, scopes=None):
+    """Add a token with these scopes (None = all three; the caller commits); returns (row, plaintext).
+
+    The plaintext is not kept. ValueError for a bad name or an unknown scope.
+    """
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise ValueError("a token name is required (at most 80 characters)")
+    scopes = check_scopes(scopes)
     plaintext = secrets.token_hex(32)
     token = ApiToken(name=name, token_hash=hash_token(plaintext), prefix=plaintext[:8],
-                     enabled=True, created_at=now())
+                     enabled=True, created_at=now(), scopes=" ".join(scopes))
     db.session.add(token)
     db.session.flush()
     return token, plaintext
@@ -51,23 +71,28 @@ class TokenRef:
     id: int
     name: str
     last_used_at: Optional[datetime]
+    scopes: tuple = ALL_SCOPES
 
 
-def require_token():
-    """The enabled token of this request, or a 401 ApiError."""
+def require_token(scope):
+    """The enabled token of this request if it has `scope`; else a 401 (no or bad token) or 403."""
     plaintext = bearer_plaintext()
     if plaintext is None:
         raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.")
     digest = hash_token(plaintext)
     row = raw_connection().execute(
-        "SELECT id, name, enabled, last_used_at, token_hash FROM api_token WHERE token_hash = ?",
+        "SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token WHERE token_hash = ?",
         (digest,)).fetchone()
     # compare_digest keeps the check constant-time even though the lookup is by hash.
     if row is None or not hmac.compare_digest(row[4], digest):
         raise ApiError(401, "Invalid API token.")
     if not row[2]:
         raise ApiError(401, "This API token is disabled.")
-    return TokenRef(row[0], row[1], None if row[3] is None else from_ms(row[3]))
+    scopes = tuple(row[5].split())
+    if scope not in scopes:
+        raise ApiError(403, f"This API token lacks the '{scope}' scope needed for {SCOPES[scope]}; "
+                            f"it has {', '.join(scopes) or 'none'}. Use a token with that scope.")
+    return TokenRef(row[0], row[1], None if row[3] is None else from_ms(row[3]), scopes)
 
 
 def touch_token(token, when):
@@ -78,8 +103,8 @@ def touch_token(token, when):
 
 
 def require_reader():
-    """Reads of the agent log: an admin session, or else a valid Bearer token."""
-    admin_id = session.get("admin_id")
-    if admin_id and db.session.get(AdminUser, admin_id) is not None:
+    """Reads of the agent log: an admin session, or else a token with the agents:read scope."""
+    from waken.admin_sessions import current_admin_id
+    if current_admin_id() is not None:
         return None
-    return require_token()
+    return require_token("agents:read")

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.app_rules import app_rule_cli
-from waken.auth import create_token
+from waken.auth import SCOPES, create_token
 from waken.db import begin_write, db, init_db
 from waken.devices import (
+    bind_device,
     create_device,
     delete_device,
     delete_token,
@@ -50,10 +51,13 @@ def init_db_command():
 
 @token_cli.command("create")
 @click.argument("name")
-def token_create(name):
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(tuple(SCOPES)),
+              help="What the token may do; repeat for several. Without --scope: all three.")
+def token_create(name, scopes):
     """Mint a token; prints its id, then the plaintext token as the last line."""
-    token, plaintext = _commit_or_fail(create_token, name)
-    click.echo(f"Created token {token.id} ({token.name}). It is shown once; store it now:")
+    token, plaintext = _commit_or_fail(create_token, name, scopes)
+    click.echo(f"Created token {token.id} ({token.name}, scopes: {', '.join(token.scopes.split())}). "
+               "It is shown once; store it now:")
     click.echo(plaintext)
 
 
@@ -62,7 +66,8 @@ def token_list():
     """List tokens (never their secrets)."""
     for t in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
         state = "enabled" if t.enabled else "disabled"
-        click.echo(f"{t.id}\t{t.name}\t{t.prefix}…\t{state}\tcreated {iso(t.created_at)}"
+        click.echo(f"{t.id}\t{t.name}\t{t.prefix}…\t{state}\tscopes {','.join(t.scopes.split())}"
+                   f"\tcreated {iso(t.created_at)}"
                    f"\tlast used {iso(t.last_used_at) or 'never'}")
 
 
@@ -85,7 +90,7 @@ def token_enable(token_id):
 @token_cli.command("delete")
 @click.argument("token_id", type=int)
 def token_delete(token_id):
-    """Delete a token; devices bound to it become unbound."""
+    """Delete a token; devices bound to it get 403 until they are bound again or unbound."""
     _commit_or_fail(delete_token, token_id)
     click.echo(f"Token {token_id} deleted.")
 
@@ -107,6 +112,23 @@ def device_list():
     for d in db.session.scalars(select(Device).order_by(Device.id)):
         click.echo(f"{d.hash_key}\t{d.name}\t{d.status}\ttoken {d.token_id or '-'}"
                    f"\t{d.device_type or '-'}\tlast seen {iso(d.last_seen_at) or 'never'}")
+
+
+@device_cli.command("bind")
+@click.argument("key")
+@click.argument("token_id", type=int)
+def device_bind(key, token_id):
+    """Bind a device to a token: only that token may report for it."""
+    _commit_or_fail(bind_device, key, token_id)
+    click.echo(f"Device {key} bound to token {token_id}.")
+
+
+@device_cli.command("unbind")
+@click.argument("key")
+def device_unbind(key):
+    """Unbind a device: any token with the report scope may report for it."""
+    _commit_or_fail(bind_device, key, None)
+    click.echo(f"Device {key} unbound: any token with the report scope may report for it.")
 
 
 @device_cli.command("approve")

@@ -210,3 +210,15 @@ def _upgrade(conn, target):
         conn.execute(ROLLUP_BACKFILL)
     if "agent_activity_daily" not in existing and "agent_activity" in existing:
         conn.execute(DAILY_BACKFILL)
+    _rename_key_named_devices(conn)
+
+
+def _rename_key_named_devices(conn):
+    """Older versions named a device registered without a name after its key, which the public
+    pages then showed: give such devices the neutral name a new one gets ("Desktop 2")."""
+    labels = {"desktop": "Desktop", "tablet": "Tablet", "mobile": "Mobile"}
+    for device_id, device_type in conn.execute("SELECT id, device_type FROM device WHERE name = hash_key").fetchall():
+        label = labels.get(device_type, "Device")
+        taken = {name for (name,) in conn.execute("SELECT name FROM device WHERE name LIKE ?", (f"{label} %",))}
+        number = next(n for n in range(1, len(taken) + 2) if f"{label} {n}" not in taken)
+        conn.execute("UPDATE device SET name = ? WHERE id = ?", (f"{label} {number}", device_id))

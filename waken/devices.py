@@ -11,6 +11,24 @@ from waken.timeutil import now
 WEB_ADMIN_KEY = "waken-web-admin"
 WEB_ADMIN_NAME = "Web Admin Quick Add"
 DEVICE_TYPES = ("desktop", "tablet", "mobile")
+# waken-wa-reporter sends this when it knows no name (no setting, no hostname): never a rename.
+PLACEHOLDER_NAMES = frozenset({"waken-wa client"})
+
+
+def usable_name(name):
+    """A name sent by a reporter, trimmed; None when empty or the reporter's placeholder."""
+    name = (name or "").strip()[:128]
+    return None if not name or name.casefold() in PLACEHOLDER_NAMES else name
+
+
+def neutral_name(device_type):
+    """A name for a device that sent none, from its type ("Desktop 2"): never its key."""
+    label = {"desktop": "Desktop", "tablet": "Tablet", "mobile": "Mobile"}.get(device_type, "Device")
+    taken = set(db.session.scalars(select(Device.name).where(Device.name.like(f"{label} %"))))
+    number = 1
+    while f"{label} {number}" in taken:
+        number += 1
+    return f"{label} {number}"
 
 
 def random_key():
@@ -44,7 +62,7 @@ def find_token(token_id):
 def create_device(name, key=None, token_id=None, status="active", device_type=None):
     """Add a device; a missing key is generated. ValueError when the key is taken or invalid."""
     key = check_key(key) if key else random_key()
-    name = (name or "").strip()[:128] or key
+    name = (name or "").strip()[:128] or neutral_name(device_type)
     if find_device(key) is not None:
         raise ValueError(f"a device with the key '{key}' already exists")
     if token_id is not None:
@@ -83,6 +101,14 @@ def set_token_enabled(token_id, enabled):
     return token
 
 
+def bind_device(key, token_id):
+    """Bind a device to a token, or unbind it with None; either way it may report again."""
+    device = get_device(key)
+    device.token_id = find_token(token_id).id if token_id is not None else None
+    device.orphaned = False
+    return device
+
+
 def delete_token(token_id):
-    """Delete a token; devices bound to it become unbound."""
+    """Delete a token; its devices are marked orphaned (schema.sql) and get 403 until re-bound."""
     db.session.delete(find_token(token_id))

@@ -31,6 +31,7 @@ class ApiToken(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(Millis)
     last_used_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+    scopes: Mapped[str] = mapped_column(String, default="report agents:write agents:read")
 
 
 class Device(db.Model):
@@ -43,6 +44,7 @@ class Device(db.Model):
     device_type: Mapped[Optional[str]] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(Millis)
     last_seen_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+    orphaned: Mapped[bool] = mapped_column(default=False)
 
 
 class DeviceActivity(db.Model):
@@ -162,3 +164,11 @@ class FeedVersion(db.Model):
     __tablename__ = "feed_version"
     id: Mapped[int] = mapped_column(primary_key=True)
     n: Mapped[int] = mapped_column()
+
+
+class AdminSession(db.Model):
+    __tablename__ = "admin_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admin_user.id", ondelete="CASCADE"))
+    secret_hash: Mapped[str] = mapped_column(String, unique=True)
+    created_at: Mapped[datetime] = mapped_column(Millis)

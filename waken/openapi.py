@@ -18,7 +18,8 @@ _PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 ERRORS = {
     "400": "Malformed JSON, a missing field, or a value of the wrong type or range; `fields` says which.",
     "401": "No `Authorization: Bearer` header, or the token is unknown or disabled.",
-    "403": "Not allowed: unknown, revoked or foreign-bound device, or no admin session.",
+    "403": "Not allowed: the token lacks the scope, an unknown, revoked or foreign-bound device (or one "
+           "whose token was deleted), or no admin session.",
     "404": "There is nothing at this address.",
     "413": "The body (or its metadata) is larger than the server accepts.",
     "429": "Too many requests; wait and try again.",
@@ -48,7 +49,9 @@ def build_spec(app):
                                         "agent activity log. Every body is JSON."})
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
-        "description": "An API token from the admin panel: `Authorization: Bearer <token>`."})
+        "description": "An API token from the admin panel: `Authorization: Bearer <token>`. A token has "
+                       "scopes: `report` (device reports and verify), `agents:write` (POST and PATCH "
+                       "/api/activities), `agents:read` (every agent-log read); a call outside them is 403."})
     spec.components.security_scheme("adminSession", {
         "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
         "description": "The admin panel's login session."})
@@ -104,7 +107,7 @@ def _undocumented(app, rule):
 BEARER = [{"bearerAuth": []}]
 PUBLIC = []
 READER = [{"bearerAuth": []}, {"adminSession": []}]
-# No token is needed when the setting agent_ingest_open is on.
+# No token is needed to create a record when the setting agent_ingest_open is on.
 AGENT_WRITER = [{"bearerAuth": []}, {}]
 
 
@@ -178,8 +181,9 @@ def _agent_operations():
     return {
         ("/api/activities", "post"): {
             "tags": ["Agent activity log"], "summary": "Log one agent action",
-            "description": "A token is required unless the setting agent_ingest_open is on. The "
-                           "`Idempotency-Key` header works like the idempotency_key field.",
+            "description": "A token with the agents:write scope is required unless the setting "
+                           "agent_ingest_open is on. The `Idempotency-Key` header works like the "
+                           "idempotency_key field. An anonymous retry gets only the first record's id.",
             "security": AGENT_WRITER,
             "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
                             "schema": {"type": "string", "minLength": 1, "maxLength": 200,
@@ -188,8 +192,12 @@ def _agent_operations():
             "responses": {
                 "201": {**answer(record, "Created."), "headers": {"Location": {
                     "description": "The new record's URL.", "schema": {"type": "string"}}}},
-                "200": answer(record, "A retry with a known idempotency key: the first record."),
-                **errors(400, 401, 413)}},
+                "200": {"description": "A retry with a known idempotency key: the first record (to a "
+                                        "token with agents:read), or only its id (to a caller who may "
+                                        "not read: anonymous, or a write-only token).",
+                        "content": {"application/json": {"schema": {"oneOf": [
+                            record, AnonymousRetrySchema]}}}},
+                **errors(400, 401, 403, 413)}},
         ("/api/activities", "get"): {
             "tags": ["Agent activity log"], "summary": "List, filter and export agent actions",
             "security": READER,
@@ -199,7 +207,7 @@ def _agent_operations():
                                        "like GET /api/activities/export (the operation typed clients use).",
                         "content": {"application/json": {"schema": agent_schemas.ActivityListSchema},
                                     "text/csv": {"schema": {"type": "string"}}}},
-                **errors(400, 401)}},
+                **errors(400, 401, 403)}},
         ("/api/activities/export", "get"): {
             "tags": ["Agent activity log"], "summary": "Export matching agent actions as CSV",
             "security": READER,
@@ -210,20 +218,24 @@ def _agent_operations():
                             "description": "attachment; filename=activities-<local date>.csv",
                             "schema": {"type": "string"}}},
                         "content": {"text/csv": {"schema": {"type": "string"}}}},
-                **errors(400, 401)}},
+                **errors(400, 401, 403)}},
         ("/api/activities/{}", "get"): {
             "tags": ["Agent activity log"], "summary": "One agent action", "security": READER,
-            "responses": {"200": answer(record, "The record."), **errors(401, 404)}},
+            "responses": {"200": answer(record, "The record."), **errors(401, 403, 404)}},
         ("/api/activities/{}", "patch"): {
             "tags": ["Agent activity log"], "summary": "Finish a pending or running action",
-            "security": AGENT_WRITER,
+            "security": BEARER,
             "requestBody": json_body(agent_schemas.activity_update_schema),
-            "responses": {"200": answer(record, "The updated record."), **errors(400, 401, 404, 413)}},
+            "responses": {"200": {"description": "The updated record (to a token with agents:read), or "
+                                                 "only its id (to a write-only token).",
+                                  "content": {"application/json": {"schema": {"oneOf": [
+                                      record, WriteReceiptSchema]}}}},
+                          **errors(400, 401, 403, 404, 413)}},
         ("/api/activities/stats", "get"): {
             "tags": ["Agent activity log"], "summary": "Statistics of the log", "security": READER,
             "parameters": [{"in": "query", "schema": agent_schemas.StatsQuerySchema}],
             "responses": {"200": answer(agent_schemas.StatsSchema, "Totals, heatmap, trend and hours."),
-                          **errors(400, 401)}},
+                          **errors(400, 401, 403)}},
         ("/api/activities/stream", "get"): {
             "tags": ["Agent activity log"], "summary": "New agent actions, live (Server-Sent Events)",
             "description": "Unnamed events with `id: <record id>` whose data is a StreamEvent schema: first "
@@ -234,13 +246,28 @@ def _agent_operations():
                            {"in": "header", "name": "Last-Event-ID", "required": False,
                             "schema": {"type": "integer", "minimum": 0}}],
             "responses": {"200": answer({"type": "string"}, "An endless event stream.", "text/event-stream"),
-                          **errors(400, 401, 503)}},
+                          **errors(400, 401, 403, 503)}},
         ("/api/admin/activity/apps-export", "get"): {
             "tags": ["Admin"], "summary": "Export the app records for rule selection",
             "security": [{"adminSession": []}],
             "responses": {"200": answer(_envelope("AppsExportResponse", AppsExportSchema), "The export."),
                           **errors(401, 403)}},
     }
+
+
+@always_sent()
+class AnonymousRetrySchema(Schema):
+    """A retry by a caller who may not read the log: the record exists, its content stays private."""
+
+    id = fields.Integer(required=True)
+    duplicate = fields.Boolean(required=True, metadata={"enum": [True]})
+
+
+@always_sent()
+class WriteReceiptSchema(Schema):
+    """A PATCH by a write-only token: done, and which record."""
+
+    id = fields.Integer(required=True)
 
 
 @always_sent()

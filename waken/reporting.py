@@ -9,7 +9,7 @@ from flask import current_app
 from waken import settings
 from waken.auth import touch_token
 from waken.db import raw_connection
-from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device
+from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device, usable_name
 from waken.errors import ApiError
 from waken.media import MediaError, is_data_url, store_data_url, stored_path
 from waken.payload import stored_json
@@ -30,6 +30,7 @@ class DeviceRef:
     status: str
     token_id: int = None
     device_type: str = None
+    orphaned: bool = False
 
 
 @dataclass
@@ -78,7 +79,7 @@ def approval_url(device):
 
 # The device and its open activity in one statement: the report's only read.
 _DEVICE_AND_OPEN = """
-    SELECT d.id, d.name, d.hash_key, d.status, d.token_id, d.device_type,
+    SELECT d.id, d.name, d.hash_key, d.status, d.token_id, d.device_type, d.orphaned,
            a.id, a.process_name, a.process_title, a.push_mode, a.metadata,
            a.started_at, a.updated_at, a.expires_at, a.report_count
     FROM device d LEFT JOIN device_activity a ON a.device_id = d.id AND a.ended_at IS NULL
@@ -90,11 +91,11 @@ def _load_device(key):
     row = raw_connection().execute(_DEVICE_AND_OPEN, (key,)).fetchone()
     if row is None:
         return None, None
-    device = DeviceRef(*row[:6])
-    if row[6] is None:
+    device = DeviceRef(*row[:6], bool(row[6]))
+    if row[7] is None:
         return device, None
-    return device, Activity(row[6], device, row[7], row[8], row[9], json.loads(row[10]),
-                            from_ms(row[11]), from_ms(row[12]), None, _time(row[13]), row[14])
+    return device, Activity(row[7], device, row[8], row[9], row[10], json.loads(row[11]),
+                            from_ms(row[12]), from_ms(row[13]), None, _time(row[14]), row[15])
 
 
 def _time(ms):
@@ -110,6 +111,9 @@ def authorise_device(key, token, *, name=None, device_type=None, allow_reserved=
         device = _register(key, token, name, device_type)
     if device.status == "revoked":
         raise ApiError(403, "This device has been revoked in the admin panel.")
+    if token is not None and device.orphaned:
+        raise ApiError(403, "This device was bound to an API token that has been deleted; bind it to a "
+                            "token or unbind it in the admin panel's Device Management first.")
     if token is not None and device.token_id is not None and device.token_id != token.id:
         raise ApiError(403, "This device is bound to another API token.")
     return device, current
@@ -125,13 +129,26 @@ def _register(key, token, name, device_type):
             raise ApiError(403, "Unknown device: add this GeneratedHashKey in the admin panel's "
                                 "Device Management first.")
         try:
-            created = create_device(name or key, key=key, token_id=token.id, device_type=device_type,
+            created = create_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
                                     status="pending" if mode == "pending" else "active")
         except ValueError as err:
             raise ApiError(400, f"Invalid generatedHashKey: {err}.",
                            fields={"generatedHashKey": str(err)}) from None
     return DeviceRef(created.id, created.name, created.hash_key, created.status, created.token_id,
                      created.device_type)
+
+
+def verify_device(probe, token):
+    """The device a verify probe names, registered as a report would be; an active one takes the name sent."""
+    device, _ = authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
+                                 device_type=probe.get("deviceType"))
+    name = usable_name(probe.get("device")) or device.name
+    device_type = probe.get("deviceType") or device.device_type
+    if device.status == "active" and (name, device_type) != (device.name, device.device_type):
+        device.name, device.device_type = name, device_type
+        raw_connection().execute("UPDATE device SET name = ?, device_type = ? WHERE id = ?",
+                                 (device.name, device.device_type, device.id))
+    return device
 
 
 @dataclass
@@ -166,7 +183,7 @@ def submit_report(report, token, images, *, allow_reserved=False):
     if report.get("is_charging") is not None:
         incoming["deviceBatteryCharging"] = report["is_charging"]
 
-    device.name = report.get("device") or device.name
+    device.name = usable_name(report.get("device")) or device.name
     device.device_type = report.get("device_type") or device.device_type
     activity = merge_or_start(device, current, report, incoming, at)
     conn = raw_connection()

@@ -104,6 +104,7 @@ SETTINGS = {
     "agent_retention_days": Setting(30, _int(1, 3650), "Agent activity retention (days)"),
     "activity_retention_days": Setting(90, _int(1, 3650), "Device activity retention (days)"),
     "sse_max_streams": Setting(32, _int(1, 1000), "Concurrent live streams"),
+    "admin_session_days": Setting(14, _int(1, 365), "Admin sessions last (days)"),
 }
 
 

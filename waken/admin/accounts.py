@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
 from waken.db import begin_write, db
 from waken.models import AdminUser
@@ -86,6 +87,7 @@ def save_admin(username, password, *, first=False):
     The password is hashed before the write lock is taken. Returns (admin, created);
     with first=True, (None, False) when an admin exists already (setup was finished
     meanwhile). ValueError when the username or password is not acceptable.
+    A new password ends every session of that admin.
     """
     username, password = check_username(username), check_password(password)
     password_hash = generate_password_hash(password)
@@ -99,6 +101,8 @@ def save_admin(username, password, *, first=False):
         db.session.add(admin)
     admin.password_hash = password_hash
     db.session.flush()
+    if not created:
+        end_all_sessions(admin.id)
     return admin, created
 
 

@@ -23,7 +23,8 @@ from waken.admin.accounts import (
     setup_code_matches,
 )
 from waken.admin.forms import login_form, read_form, sentence, setup_form
-from waken.db import db
+from waken.admin_sessions import current_admin_id, end_session, start_session
+from waken.db import begin_write, db
 from waken.errors import ApiError
 from waken.security import (
     check_login_allowed,
@@ -36,10 +37,10 @@ def login_required(view):
     """Admin pages: without a session, go to the login page (or to setup on a new instance)."""
     @functools.wraps(view)
     def guarded(*args, **kwargs):
-        admin_id = session.get("admin_id")
-        if admin_id and admin_exists(admin_id):
+        if current_admin_id() is not None:
             return view(*args, **kwargs)
         session.pop("admin_id", None)
+        session.pop("sid", None)
         if not admin_exists():
             return redirect(url_for("admin.setup"))
         target = request.full_path.rstrip("?") if request.method == "GET" else None
@@ -51,8 +52,7 @@ def api_login_required(view):
     """Admin JSON under /api: 401 without an admin session."""
     @functools.wraps(view)
     def guarded(*args, **kwargs):
-        admin_id = session.get("admin_id")
-        if not (admin_id and admin_exists(admin_id)):
+        if current_admin_id() is None:
             raise ApiError(401, "Sign in to the admin panel first: this needs an admin session.")
         return view(*args, **kwargs)
     return guarded
@@ -100,10 +100,10 @@ def setup():
     if admin is None:
         db.session.rollback()   # someone finished setup a moment ago
         return redirect(url_for("admin.login"))
+    start_session(admin.id)
     db.session.commit()
     discard_setup_code()
     record_login_success()
-    _start_session(admin)
     flash(f"Welcome, {admin.username}. Next: create an API token for your devices.", "success")
     return redirect(url_for("admin.overview"))
 
@@ -126,22 +126,22 @@ def login():
         return render_template("admin/login.html", errors=errors, values=request.form,
                                next=_safe_next()), status
     record_login_success()
-    _start_session(admin)
+    admin_id = admin.id
+    db.session.rollback()   # end the read; the session row is written in its own transaction
+    begin_write()
+    start_session(admin_id)
+    db.session.commit()
     return redirect(_safe_next() or url_for("admin.overview"))
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out (a POST, so no link on another site can do it)."""
-    session.clear()
+    """Sign out for good: the old cookie no longer opens anything (a POST, so no link can do it)."""
+    begin_write()
+    end_session()
+    db.session.commit()
     flash("Signed out.", "success")
     return redirect(url_for("admin.login"))
-
-
-def _start_session(admin):
-    # A fresh session on every sign-in, so nothing set before it survives.
-    session.clear()
-    session["admin_id"] = admin.id
 
 
 def _safe_next():

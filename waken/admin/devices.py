@@ -99,6 +99,7 @@ def bind_device(device_id):
 
     def bind(device):
         device.token_id = find_token(values["token_id"]).id if values["token_id"] else None
+        device.orphaned = False   # bound or unbound on purpose: it may report again
     return _change(device_id, bind, "bound" if values["token_id"] else "unbound")
 
 

@@ -16,6 +16,7 @@ SECTIONS = (
     ("Device reporting", ("process_stale_seconds", "device_registration", "media_cover_display",
                           "report_app_icon", "save_app_records", "media_play_source_blocklist")),
     ("Agent activity", ("agent_ingest_open",)),
+    ("Admin sign-in", ("admin_session_days",)),
     ("Retention and limits", ("agent_retention_days", "activity_retention_days", "sse_max_streams")),
 )
 CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
@@ -99,7 +100,7 @@ def mint_integration_config():
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
     begin_write()
     try:
-        minted = create_token(values["name"])
+        minted = create_token(values["name"], ("report",))   # the config goes to a reporter
     except ValueError as err:
         db.session.rollback()
         flash(f"No token minted: {err}.", "error")

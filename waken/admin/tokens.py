@@ -6,7 +6,7 @@ from waken.admin import bp
 from waken.admin.auth import login_required
 from waken.admin.forms import read_form, sentence, token_form
 from waken.admin.integration import encode, token_bundle
-from waken.auth import create_token
+from waken.auth import SCOPES, create_token
 from waken.db import begin_write, db
 from waken.devices import delete_token, set_token_enabled
 from waken.models import ApiToken, Device
@@ -16,8 +16,13 @@ def _page(errors=None, values=None, status=200):
     rows = db.session.execute(
         select(ApiToken, func.count(Device.id)).outerjoin(Device, Device.token_id == ApiToken.id)
         .group_by(ApiToken.id).order_by(ApiToken.id)).all()
-    return render_template("admin/tokens.html", rows=rows, errors=errors or {},
-                           values=values or {}), status
+    return render_template("admin/tokens.html", rows=rows, errors=errors or {}, values=values or {},
+                           scopes=SCOPES, ticked=_ticked() if values else ("report",)), status
+
+
+def _ticked():
+    """The scopes ticked in the posted form."""
+    return tuple(request.form.getlist("scope"))
 
 
 @bp.get("/tokens")
@@ -30,19 +35,25 @@ def tokens():
 @bp.post("/tokens")
 @login_required
 def create_api_token():
-    """Mint a token and show its plaintext this one time."""
+    """Mint a token with the ticked scopes and show its plaintext this one time."""
     values, errors = read_form(token_form)
+    scopes = _ticked()
+    if not scopes:
+        errors = {**errors, "scope": "Tick at least one scope: what may this token do?"}
+    elif not set(scopes) <= set(SCOPES):
+        errors = {**errors, "scope": "That is not a token scope."}
     if errors:
         return _page(errors, request.form, 400)
     begin_write()
     try:
-        token, plaintext = create_token(values["name"])
+        token, plaintext = create_token(values["name"], scopes)
     except ValueError as err:
         db.session.rollback()
         return _page({"name": sentence(err)}, values, 400)
     db.session.commit()
-    return render_template("admin/token_created.html", token=token, plaintext=plaintext,
-                           bundle=encode(token_bundle(token, plaintext)))
+    # The reporter bundle goes to devices: only a report-only token belongs in it.
+    bundle = encode(token_bundle(token, plaintext)) if token.scopes == "report" else None
+    return render_template("admin/token_created.html", token=token, plaintext=plaintext, bundle=bundle)
 
 
 @bp.post("/tokens/<int:token_id>/enable")
@@ -62,8 +73,9 @@ def disable_token(token_id):
 @bp.post("/tokens/<int:token_id>/delete")
 @login_required
 def remove_token(token_id):
-    """Delete a token; devices bound to it become unbound."""
-    return _change(delete_token, token_id, message="Token deleted.")
+    """Delete a token; devices bound to it get 403 until they are bound again or unbound."""
+    return _change(delete_token, token_id, message="Token deleted. Devices bound to it now get 403 "
+                                                   "until you bind them to another token or unbind them.")
 
 
 def _change(action, *args, message):

@@ -15,10 +15,11 @@ from waken.timeutil import now
 
 
 def _authorise_write():
-    """The caller's token, checked before the body is read; None when open agent ingest lets an anonymous caller in."""
+    """The caller's token with agents:write, checked before the body is read; None when open
+    agent ingest lets an anonymous caller in (to create only: PATCH calls require_token itself)."""
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
         return None
-    return require_token()
+    return require_token("agents:write")
 
 
 def _body(schema, extra=None):
@@ -27,7 +28,11 @@ def _body(schema, extra=None):
 
 @bp.post("/api/activities")
 def create_agent_activity():
-    """Log one agent action; a retried idempotency key returns the first record."""
+    """Log one agent action; a retried idempotency key returns the first record.
+
+    A caller who may not read (anonymous under open ingest, or a token without agents:read)
+    gets only the first record's id on a retry: the record may be someone else's.
+    """
     token = _authorise_write()
     data = _body(activity_create_schema, {"idempotency_key": request.headers.get("Idempotency-Key")})
     begin_write()
@@ -37,18 +42,24 @@ def create_agent_activity():
     record, created = agents.create_activity(data, at)
     db.session.commit()
     location = url_for("query.get_agent_activity", activity_id=record["id"])
+    if not created and (token is None or "agents:read" not in token.scopes):
+        return {"id": record["id"], "duplicate": True}, 200, {"Location": location}
     return activity_schema.dump(record), 201 if created else 200, {"Location": location}
 
 
 @bp.patch("/api/activities/<int:activity_id>")
 def update_agent_activity(activity_id):
-    """Finish a pending or running record: status, duration, tokens; metadata merged."""
-    token = _authorise_write()
+    """Finish a pending or running record: status, duration, tokens; metadata merged.
+
+    The updated record comes back to a token that may read the log; to a write-only token, its id.
+    """
+    token = require_token("agents:write")   # open ingest never opens changes
     changes = _body(activity_update_schema)
     begin_write()
     at = now()
-    if token is not None:
-        touch_token(token, at)
+    touch_token(token, at)
     record = agents.update_activity(activity_id, changes, at)
     db.session.commit()
+    if "agents:read" not in token.scopes:
+        return {"id": record["id"]}
     return activity_schema.dump(record)

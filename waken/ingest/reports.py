@@ -19,7 +19,7 @@ def _pending(device):
 @bp.post("/api/activity")
 def report_activity():
     """Store a device report: merge into its current activity or start a new one."""
-    token = require_token()   # before the body is read: no token, no parsing
+    token = require_token("report")   # before the body is read: no token, no parsing
     report = parse(report_schema)
     images = reporting.prepare_images(report)
     begin_write()
@@ -36,11 +36,10 @@ def report_activity():
 @bp.post("/api/activity/verify")
 def verify_device():
     """Check a token and device key for a reporter's onboarding; stores no activity."""
-    token = require_token()
+    token = require_token("report")
     probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
     begin_write()
-    device, _ = reporting.authorise_device(probe["generatedHashKey"], token, name=probe.get("device"),
-                                           device_type=probe.get("deviceType"))
+    device = reporting.verify_device(probe, token)
     db.session.commit()
     if device.status == "pending":
         return _pending(device)

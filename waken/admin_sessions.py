@@ -1,0 +1,76 @@
+"""Admin sessions kept on the server, so that logout, a new password and age end them for good."""
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+
+from flask import g, session
+from sqlalchemy import text
+
+from waken import settings
+from waken.db import db, raw_connection
+from waken.timeutil import from_ms, now, to_ms
+
+
+def _digest(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _max_age(conn):
+    """admin_session_days as a timedelta, read on the given connection."""
+    row = conn.execute(text("SELECT value FROM setting WHERE key = 'admin_session_days'")).fetchone()
+    days = settings.SETTINGS["admin_session_days"].default
+    if row is not None:
+        try:
+            days = settings.validate("admin_session_days", json.loads(row[0]))
+        except ValueError:
+            pass   # a hand-edited value out of range: keep the default rather than lock everyone out
+    return timedelta(days=days)
+
+
+def current_admin_id():
+    """The admin id of this request's session if it is still valid, else None (cached per request)."""
+    if "admin_session" in g:
+        return g.admin_session
+    admin_id = None
+    secret = session.get("sid")
+    if isinstance(secret, str) and secret:
+        # Its own connection, so that a later begin_write() in the view still starts the session.
+        with db.engine.connect() as conn:
+            row = conn.execute(text("SELECT admin_id, created_at FROM admin_session WHERE secret_hash = :h"),
+                               {"h": _digest(secret)}).fetchone()
+            if row is not None and now() - from_ms(row[1]) < _max_age(conn):
+                admin_id = row[0]
+    g.admin_session = admin_id
+    return admin_id
+
+
+def start_session(admin_id):
+    """Sign this browser in as the admin, in the open write transaction (the caller commits)."""
+    at = now()
+    conn = raw_connection()
+    # Expired rows of this admin go as a new one arrives: the table stays as small as its use.
+    cutoff = at - timedelta(days=settings.get("admin_session_days"))
+    conn.execute("DELETE FROM admin_session WHERE admin_id = ? AND created_at <= ?", (admin_id, to_ms(cutoff)))
+    secret = secrets.token_urlsafe(32)
+    conn.execute("INSERT INTO admin_session (admin_id, secret_hash, created_at) VALUES (?, ?, ?)",
+                 (admin_id, _digest(secret), to_ms(at)))
+    # A fresh cookie on every sign-in, so nothing set before it survives.
+    session.clear()
+    session["sid"] = secret
+    session["admin_id"] = admin_id
+    g.admin_session = admin_id
+
+
+def end_session():
+    """Sign this browser out, in the open write transaction (the caller commits)."""
+    secret = session.get("sid")
+    if isinstance(secret, str) and secret:
+        raw_connection().execute("DELETE FROM admin_session WHERE secret_hash = ?", (_digest(secret),))
+    session.clear()
+    g.admin_session = None
+
+
+def end_all_sessions(admin_id):
+    """End every session of an admin, in the open write transaction (the caller commits)."""
+    db.session.execute(text("DELETE FROM admin_session WHERE admin_id = :a"), {"a": admin_id})
