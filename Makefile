@@ -4,8 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export WAKEN_HOST ?= 0.0.0.0
 export WAKEN_PORT ?= 8000
+# The debugger runs code for whoever reaches it: `make dev` stays on loopback unless
+# WAKEN_HOST is set in the environment or on the command line.
+DEV_HOST := $(if $(filter environment command line,$(origin WAKEN_HOST)),$(WAKEN_HOST),127.0.0.1)
 
-.PHONY: install run dev test bench lint clean browser lock
+.PHONY: install run dev test bench lint clean browser lock proxy
 
 install: $(VENV)/.installed
 
@@ -35,7 +38,7 @@ run: install
 
 dev: install
 	$(BIN)/flask --app waken init-db
-	$(BIN)/flask --app waken run --debug --host $(WAKEN_HOST) --port $(WAKEN_PORT)
+	$(BIN)/flask --app waken run --debug --host $(DEV_HOST) --port $(WAKEN_PORT)
 
 # Browser tests drive Debian's Chromium; install it when it is missing.
 browser:
@@ -43,7 +46,14 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
-test: install browser
+# The reverse-proxy test runs Debian's nginx with deploy/nginx-waken.conf and an
+# openssl certificate; install them when missing.
+proxy:
+	@{ [ -x /usr/sbin/nginx ] && command -v openssl; } >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q nginx openssl; }
+
+test: install browser proxy
 	$(BIN)/python -m pytest -q
 
 bench: install

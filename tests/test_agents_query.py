@@ -8,6 +8,8 @@ import pytest
 
 from tests.admin_support import Admin, create_admin
 from tests.test_agents_ingest import Clock, record
+from waken import settings
+from waken.db import db
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)
 
@@ -188,7 +190,10 @@ def test_csv_export_quotes_and_neutralises(get, add, runner, clock):
     assert len(rows) == 5
 
 
-def test_csv_follows_the_filters_and_streams_many_rows(get, client, auth, clock):
+def test_csv_follows_the_filters_and_streams_many_rows(app, get, client, auth, clock):
+    with app.app_context():   # more writes in a moment than the default rate limit allows
+        settings.put("rate_limit_per_minute", 0)
+        db.session.commit()
     for n in range(1203):
         client.post("/api/activities", headers=auth,
                     json=record(description=f"call {n}", type="command" if n % 3 else "tool_call"))

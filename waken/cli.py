@@ -1,5 +1,6 @@
 """Flask commands, so that a headless Pi can be run over SSH."""
 import json
+import os
 import sqlite3
 
 import click
@@ -11,7 +12,7 @@ from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.app_rules import app_rule_cli
 from waken.auth import SCOPES, create_token
-from waken.db import begin_write, db, init_db
+from waken.db import begin_write, db, init_db, make_private
 from waken.devices import (
     bind_device,
     create_device,
@@ -46,6 +47,9 @@ def _commit_or_fail(action, *args):
 def init_db_command():
     """Create or upgrade the database (safe to run on every start)."""
     init_db(current_app.config["DATABASE"])
+    instance = current_app.instance_path
+    make_private(*(os.path.join(instance, name) for name in (
+        "secret_key", "setup_code", "limits.sqlite", "limits.sqlite-wal", "limits.sqlite-shm")))
     click.echo(f"Database ready at {current_app.config['DATABASE']}")
 
 
@@ -184,6 +188,8 @@ def settings_set(key, value):
 def backup_command(path):
     """Copy the database to PATH with SQLite's online backup (safe while serving)."""
     source = sqlite3.connect(current_app.config["DATABASE"], timeout=15)
+    # A backup holds the same password and token hashes as the database: private too.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     target = sqlite3.connect(path)
     try:
         with target:

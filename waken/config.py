@@ -12,6 +12,7 @@ SMALL_BODY_MAX_BYTES = 128 * 1024  # bodies that never carry images: agent recor
 METADATA_MAX_BYTES = 64 * 1024     # device/agent metadata JSON after images are extracted
 IMAGE_MAX_BYTES = 4 * 1024 * 1024  # one decoded image
 IMAGE_MAX_PIXELS = 4096 * 4096     # refused on the header, before decoding; a cover needs far fewer
+MEDIA_QUOTA_GRACE_SECONDS = 120    # an unreferenced image this young is never evicted for room
 SCHEDULER = True                   # run the sweeps in-process (wsgi.py starts them)
 SWEEP_EXPIRY_SECONDS = 30          # how often open activities that went stale are ended
 SWEEP_RETENTION_SECONDS = 3600     # how often rows past retention and orphaned media go
@@ -20,6 +21,7 @@ SSE_POLL_SECONDS = 1.0             # how often a process checks for news for its
 SSE_KEEPALIVE_SECONDS = 15         # comment line on an idle stream, so proxies keep it open
 LOGIN_MAX_FAILURES = 10            # wrong passwords or setup codes from one address ...
 LOGIN_LOCKOUT_MINUTES = 15         # ... within this window before logins answer 429
+TRUSTED_PROXIES = 0                # proxy hops whose X-Forwarded-For/-Proto/-Host are believed
 CLOCK = None                       # tests inject a callable returning an aware UTC datetime
 
 

@@ -154,10 +154,22 @@ def raw_connection():
     return raw
 
 
+def make_private(*paths):
+    """chmod 0600 each of paths that exists."""
+    for name in paths:
+        try:
+            os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def init_db(path):
     """Create or upgrade the database at path from schema.sql, keeping every row."""
     target = sqlite3.connect(":memory:")
     target.executescript(SCHEMA_PATH.read_text())
+    # Private from the first byte; an older world-readable database is tightened.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    make_private(path, f"{path}-wal", f"{path}-shm")
     conn = connect_sqlite(path)
     try:
         conn.execute("BEGIN IMMEDIATE")

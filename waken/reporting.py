@@ -1,12 +1,13 @@
 """The device-report domain: device and token rules, images, merge-or-start, liveness."""
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from flask import current_app
 
-from waken import settings
+from waken import media_quota, settings
 from waken.auth import touch_token
 from waken.db import raw_connection
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device, usable_name
@@ -286,12 +287,17 @@ def extract_images(metadata):
             if not enabled:
                 warnings.append(f"{label} was dropped: this server does not store {kind} images.")
                 return None
+            started = time.time()
             try:
                 image = store_data_url(value, kind, current_app.config["MEDIA_DIR"],
                                        max_input_bytes=current_app.config["IMAGE_MAX_BYTES"],
                                        max_pixels=current_app.config["IMAGE_MAX_PIXELS"])
             except MediaError as err:
                 warnings.append(f"{label} was dropped: {err}")
+                return None
+            if not media_quota.admit(image, started):
+                warnings.append(f"{label} was dropped: the media store is full "
+                                f"(media_max_mb is {settings.get('media_max_mb')}).")
                 return None
             images.append(image)
             return f"{settings.public_base()}/media/{kind}/{image.filename}"

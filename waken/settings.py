@@ -105,6 +105,9 @@ SETTINGS = {
     "activity_retention_days": Setting(90, _int(1, 3650), "Device activity retention (days)"),
     "sse_max_streams": Setting(32, _int(1, 1000), "Concurrent live streams"),
     "admin_session_days": Setting(14, _int(1, 365), "Admin sessions last (days)"),
+    "sse_max_agent_streams": Setting(8, _int(1, 1000), "Concurrent agent log streams"),
+    "rate_limit_per_minute": Setting(600, _int(0, 1_000_000), "Writes per token per minute (0 = no limit)"),
+    "media_max_mb": Setting(512, _int(1, 1_000_000), "Stored media limit (MB)"),
 }
 
 

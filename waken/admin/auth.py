@@ -12,7 +12,6 @@ from flask import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from waken import settings
 from waken.admin import bp
 from waken.admin.accounts import (
     admin_exists,
@@ -22,6 +21,7 @@ from waken.admin.accounts import (
     setup_code,
     setup_code_matches,
 )
+from waken.admin.commands import base_url
 from waken.admin.forms import login_form, read_form, sentence, setup_form
 from waken.admin_sessions import current_admin_id, end_session, start_session
 from waken.db import begin_write, db
@@ -71,8 +71,9 @@ def announce_setup():
     except SQLAlchemyError:
         ext["waken_setup_announced"] = False   # no database yet; try again on a later request
         return
+    # Never the request's Host: whoever sent the first request must not choose this link.
     current_app.logger.warning("No admin account yet. Open %s/admin/setup and enter the setup code %s",
-                               settings.public_base(), setup_code())
+                               base_url(), setup_code())
     # Reading the settings began a transaction; end it so the view can still begin_write().
     db.session.rollback()
 

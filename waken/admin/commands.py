@@ -17,8 +17,8 @@ from waken.admin.forms import sentence
 from waken.db import db
 
 
-def _base_url():
-    """The public base URL outside a request: the setting, WAKEN_PUBLIC_URL, or host and port."""
+def base_url():
+    """The base URL without a request's Host: the setting, WAKEN_PUBLIC_URL, or the bound host and port."""
     base = settings.get("public_url") or current_app.config["PUBLIC_URL"]
     if base:
         return base.rstrip("/")
@@ -54,10 +54,10 @@ def setup_info_command():
     """Print the admin setup URL and one-time code while no admin exists."""
     if admin_exists():
         discard_setup_code()
-        click.echo("waken: admin already set up; log in at " + _base_url() + "/admin/login")
+        click.echo("waken: admin already set up; log in at " + base_url() + "/admin/login")
         return
     click.echo("waken: no admin account yet. To claim this instance, open")
-    click.echo(f"    {_base_url()}/admin/setup")
+    click.echo(f"    {base_url()}/admin/setup")
     click.echo(f"and enter the setup code {setup_code()}")
     click.echo("(or run: flask --app waken create-admin USERNAME)")
 

@@ -17,7 +17,8 @@ SECTIONS = (
                           "report_app_icon", "save_app_records", "media_play_source_blocklist")),
     ("Agent activity", ("agent_ingest_open",)),
     ("Admin sign-in", ("admin_session_days",)),
-    ("Retention and limits", ("agent_retention_days", "activity_retention_days", "sse_max_streams")),
+    ("Retention and limits", ("agent_retention_days", "activity_retention_days", "media_max_mb",
+                              "rate_limit_per_minute", "sse_max_streams", "sse_max_agent_streams")),
 )
 CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
                                    ("pending", "pending: unknown keys wait for approval"),

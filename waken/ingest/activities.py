@@ -1,7 +1,7 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
 from flask import current_app, request, url_for
 
-from waken import agents, settings
+from waken import agents, limits, settings
 from waken.auth import bearer_plaintext, require_token, touch_token
 from waken.db import begin_write, db
 from waken.ingest import bp
@@ -19,7 +19,9 @@ def _authorise_write():
     agent ingest lets an anonymous caller in (to create only: PATCH calls require_token itself)."""
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
         return None
-    return require_token("agents:write")
+    token = require_token("agents:write")
+    limits.charge_token(token.id)
+    return token
 
 
 def _body(schema, extra=None):

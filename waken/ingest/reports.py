@@ -1,7 +1,7 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
 from flask import current_app, jsonify
 
-from waken import reporting
+from waken import limits, reporting
 from waken.auth import require_token
 from waken.db import begin_write, db
 from waken.errors import error_body
@@ -20,6 +20,7 @@ def _pending(device):
 def report_activity():
     """Store a device report: merge into its current activity or start a new one."""
     token = require_token("report")   # before the body is read: no token, no parsing
+    limits.charge_token(token.id)
     report = parse(report_schema)
     images = reporting.prepare_images(report)
     begin_write()
@@ -37,6 +38,7 @@ def report_activity():
 def verify_device():
     """Check a token and device key for a reporter's onboarding; stores no activity."""
     token = require_token("report")
+    limits.charge_token(token.id)
     probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
     begin_write()
     device = reporting.verify_device(probe, token)

@@ -10,7 +10,7 @@ from waken.db import db
 from waken.errors import ApiError
 from waken.payload import load
 from waken.query import bp
-from waken.query.streams import sse_response, take_slot
+from waken.query.streams import sse_response, take_agent_slot
 from waken.schemas.agents import (
     activity_list_schema,
     activity_query_schema,
@@ -89,7 +89,7 @@ def agent_activity_stream():
     last_event = load(stream_query_schema, query).get("lastEventId")
     latest = agents.latest_id()
     start = latest if last_event is None else min(latest, max(last_event, latest - REPLAY_LIMIT))
-    slot = take_slot()
+    slot = take_agent_slot()
     db.session.remove()    # hold no connection while the stream idles
     return sse_response(_events(current_app._get_current_object(), start, slot), slot)
 
@@ -121,6 +121,8 @@ def _events(app, last_id, slot):
                 yield ": keep-alive\n\n"
                 sent_at = time.monotonic()
             time.sleep(poll)
+            if slot.client_gone():
+                return   # frees the slot now, not at the next event or keep-alive
     finally:
         slot.release()
 

@@ -55,6 +55,8 @@ def _events(app, limit, first, slot):
         sent_at = time.monotonic()
         while True:
             time.sleep(poll)
+            if slot.client_gone():
+                return   # frees the slot now, not at the next event or keep-alive
             with app.app_context():
                 # A rendering up to half a poll old will do: a viewer sees news within a
                 # poll anyway, and a process renders at most twice per poll under load.

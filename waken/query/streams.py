@@ -1,23 +1,35 @@
-"""What both live streams share: the cap on open streams and the SSE response."""
+"""What both live streams share: the caps on open streams, disconnect checks and the SSE response."""
 import fcntl
 import os
+import socket
 import threading
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from waken import settings
 from waken.errors import ApiError
+from waken.limits import client_address
 
 RETRY_AFTER_SECONDS = 15
+PUBLIC_PER_ADDRESS = 4   # public streams one client address may hold at once
 
 
 def take_slot():
-    """A stream slot for this request, or 503 with Retry-After when sse_max_streams are open."""
-    slot = StreamSlot.acquire(os.path.join(current_app.instance_path, "sse-slots"),
-                              settings.get("sse_max_streams"))
+    """A public feed stream slot: sse_max_streams in all, PUBLIC_PER_ADDRESS per address, else 503."""
+    return _take("public", settings.get("sse_max_streams"), client_address(), PUBLIC_PER_ADDRESS)
+
+
+def take_agent_slot():
+    """An agent log stream slot, capped by sse_max_agent_streams apart from the public ones."""
+    return _take("agent", settings.get("sse_max_agent_streams"), client_address(), None)
+
+
+def _take(kind, cap, client, per_client):
+    slot, reason = StreamSlot.acquire(os.path.join(current_app.instance_path, "sse-slots"),
+                                      kind, cap, client, per_client)
     if slot is None:
-        raise ApiError(503, "Too many live streams are open; try again shortly.",
-                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        raise ApiError(503, reason, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    slot.watch(request.environ.get("gunicorn.socket"))
     return slot
 
 
@@ -32,26 +44,65 @@ def sse_response(events, slot):
 
 
 class StreamSlot:
-    """One of N lock files in the instance folder: the stream cap holds across all processes."""
+    """One lock file per slot in the instance folder: the caps hold across all processes."""
 
     def __init__(self, fd):
         self._fd = fd
         self._lock = threading.Lock()
+        self._sock = None
 
     @classmethod
-    def acquire(cls, directory, cap):
-        """A free slot, or None when `cap` streams are open. The kernel frees it if a process dies."""
+    def acquire(cls, directory, kind, cap, client, per_client):
+        """(slot, None), or (None, a sentence why). The kernel frees a slot if its process dies."""
         os.makedirs(directory, exist_ok=True)
-        for index in range(cap):
-            fd = os.open(os.path.join(directory, f"slot-{index}.lock"),
-                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            return cls(fd)
-        return None
+        guard = os.open(os.path.join(directory, "acquire.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            # One acquirer at a time in every process, so two cannot both take an address's last slot.
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            free, mine = None, 0
+            for index in range(cap):
+                fd = os.open(os.path.join(directory, f"{kind}-{index}.lock"),
+                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    # Held: the file names the address that holds it.
+                    mine += os.pread(fd, 256, 0).decode(errors="replace") == client
+                    os.close(fd)
+                    continue
+                if free is None:
+                    free = fd
+                else:
+                    os.close(fd)   # closing drops the lock taken above
+                if per_client is None:
+                    break
+            if per_client is not None and mine >= per_client:
+                if free is not None:
+                    os.close(free)
+                return None, (f"Your address already has {per_client} live streams open; "
+                              "close one and try again.")
+            if free is None:
+                return None, "Too many live streams are open; try again shortly."
+            os.ftruncate(free, 0)
+            os.pwrite(free, client.encode()[:256], 0)
+            return cls(free), None
+        finally:
+            os.close(guard)
+
+    def watch(self, sock):
+        """Remember the client's socket, so that client_gone() can notice a hang-up between events."""
+        self._sock = sock
+
+    def client_gone(self):
+        """True once the client closed its side (checked without blocking, without reading data)."""
+        if self._sock is None:
+            return False
+        try:
+            return self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
 
     def release(self):
         """Give the slot back (safe to call twice)."""

@@ -1,0 +1,62 @@
+"""Helpers for the limit tests: clients from other loopback addresses, worker pids, admin forms."""
+import subprocess
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from tests.admin_support import csrf_of
+
+USERNAME, PASSWORD = "owner", "correct horse battery"
+
+
+class _FromAddress(HTTPAdapter):
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_from(address):
+    """A requests session whose connections come from `address` (any of 127.0.0.0/8),
+    one connection per request so that both gunicorn workers see them."""
+    session = requests.Session()
+    session.mount("http://", _FromAddress(address))
+    session.mount("https://", _FromAddress(address))
+    session.headers["Connection"] = "close"
+    session.trust_env = False   # else REQUESTS_CA_BUNDLE overrides session.verify
+    return session
+
+
+def worker_pids(server):
+    """The gunicorn worker processes of a LiveServer."""
+    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def has_open(pid, name):
+    """Whether process pid holds a file called `name` open."""
+    fds = Path(f"/proc/{pid}/fd")
+    return any(Path(str(link.readlink())).name == name for link in fds.iterdir() if link.is_symlink())
+
+
+def create_admin(server):
+    server.cli("create-admin", USERNAME, "--password-stdin", input=PASSWORD + "\n")
+
+
+def login(session, url, password, headers=None):
+    """POST the login form (with its CSRF token) and return the response, redirects not followed."""
+    page = session.get(url + "/admin/login", headers=headers, timeout=10)
+    csrf = csrf_of(page.text)
+    # As a browser does; over https the CSRF check wants a Referer from this site.
+    headers = {"Referer": url + "/admin/login", **(headers or {})}
+    return session.post(url + "/admin/login", data={"csrf_token": csrf, "username": USERNAME,
+                                                    "password": password},
+                        headers=headers, allow_redirects=False, timeout=30)
+
+
+def run(*args, **kwargs):
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, **kwargs)

@@ -1,0 +1,103 @@
+"""The per-token rate limit and the login limiter, counted once for both gunicorn workers."""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.admin_support import csrf_of
+from tests.conftest import DEVICE_KEY
+from tests.limits_support import (
+    PASSWORD,
+    client_from,
+    create_admin,
+    has_open,
+    login,
+    worker_pids,
+)
+
+
+def test_two_workers_share_one_rate_budget_per_token(start_server):
+    server = start_server()
+    server.cli("settings", "set", "rate_limit_per_minute", "30")
+    token, other = server.token("phone"), server.token("laptop")
+    server.device("Desk", DEVICE_KEY)
+    report = {"generatedHashKey": DEVICE_KEY, "process_name": "Editor"}
+    session = client_from("127.0.0.1")
+
+    def send(_):
+        return session.post(server.url + "/api/activity", json=report, timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(send, range(50)))
+    statuses = sorted(r.status_code for r in responses)
+    # One budget of 30 (a few more may drain back in while the burst runs), not 30 per worker.
+    assert 30 <= statuses.count(200) <= 33 and statuses.count(429) == 50 - statuses.count(200)
+    assert all(has_open(pid, "limits.sqlite") for pid in worker_pids(server)), "both workers counted"
+    refused = next(r for r in responses if r.status_code == 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.json()["success"] is False and "30 a minute" in refused.json()["error"]
+    with server.db() as conn:
+        assert conn.execute("SELECT report_count FROM device_activity").fetchone()[0] == statuses.count(200)
+    # Another token has its own budget; agent writes count too.
+    assert session.post(server.url + "/api/activity", json=report, timeout=10,
+                        headers={"Authorization": f"Bearer {other}"}).status_code == 200
+    agent = session.post(server.url + "/api/activities", timeout=10, headers={"Authorization": f"Bearer {token}"},
+                         json={"type": "command", "description": "ls", "status": "success"})
+    assert agent.status_code == 429
+    # The bucket drains at 30 a minute: one write is allowed again after two seconds.
+    time.sleep(int(agent.headers["Retry-After"]) + 0.2)
+    assert send(0).status_code == 200
+    # 0 turns the limit off.
+    server.cli("settings", "set", "rate_limit_per_minute", "0")
+    with ThreadPoolExecutor(8) as pool:
+        assert {r.status_code for r in pool.map(send, range(80))} == {200}
+
+
+def test_setup_code_and_login_guesses_count_ten_across_workers_and_spare_the_owner(start_server):
+    server = start_server()
+    code = server.cli("setup-info").split("setup code ")[1].split()[0]
+
+    def claim(session, given):
+        page = session.get(server.url + "/admin/setup", timeout=10)
+        return session.post(server.url + "/admin/setup", allow_redirects=False, timeout=30, data={
+            "csrf_token": csrf_of(page.text), "code": given, "username": "owner",
+            "password": PASSWORD, "confirm": PASSWORD})
+
+    stranger, owner = client_from("127.0.0.2"), client_from("127.0.0.1")
+    for n in range(10):
+        assert claim(stranger, f"AAAA-BBBB-{n:04d}").status_code == 400
+    assert claim(stranger, code).status_code == 429
+    assert claim(owner, code).status_code == 302
+
+    # Then the login form, from a new stranger address.
+    stranger = client_from("127.0.0.5")
+    for _ in range(10):
+        assert login(stranger, server.url, "guess").status_code == 401
+    # The eleventh attempt from that address is refused, even with the right password.
+    refused = login(stranger, server.url, PASSWORD)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert all(has_open(pid, "limits.sqlite") for pid in worker_pids(server)), "both workers counted"
+    # The owner, from another address, still gets in.
+    assert login(owner, server.url, PASSWORD).status_code == 302
+    assert owner.get(server.url + "/admin/", allow_redirects=False, timeout=10).status_code == 200
+    with server.db() as conn:   # failures are never written to the main database
+        assert {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}.isdisjoint(
+            {"login_failure", "token_bucket"})
+
+
+def test_failed_logins_are_counted_while_the_main_database_is_write_locked(start_server):
+    server = start_server()
+    create_admin(server)
+    stranger = client_from("127.0.0.2")
+    holder = server.db()
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")   # a long write elsewhere holds the main database's lock
+    try:
+        started = time.monotonic()
+        for _ in range(10):
+            assert login(stranger, server.url, "guess").status_code == 401
+        assert login(stranger, server.url, PASSWORD).status_code == 429
+        # Eleven attempts, each with its password hash, and none waited for the lock (15 s each).
+        assert time.monotonic() - started < 10
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -1,0 +1,31 @@
+"""WAKEN_TRUSTED_PROXIES: forwarded headers count for exactly that many hops, and not at all by default."""
+from tests.limits_support import PASSWORD, client_from, create_admin, login
+
+
+def test_forwarded_headers_are_ignored_by_default(start_server):
+    server = start_server()
+    create_admin(server)
+    attacker, owner = client_from("127.0.0.3"), client_from("127.0.0.1")
+    for n in range(10):   # a new forged address each time does not dodge the limiter
+        assert login(attacker, server.url, "guess", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code == 401
+    assert login(attacker, server.url, PASSWORD, headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 429
+    # Nor does a forged X-Forwarded-Proto make waken think the visitor used https.
+    signed_in = login(owner, server.url, PASSWORD, headers={"X-Forwarded-Proto": "https"})
+    assert signed_in.status_code == 302 and "Secure" not in signed_in.headers["Set-Cookie"]
+
+
+def test_one_trusted_hop_keys_the_limiter_on_the_forwarded_address(start_server):
+    server = start_server(env={"WAKEN_TRUSTED_PROXIES": "1"})
+    create_admin(server)
+    proxy = client_from("127.0.0.1")   # everybody arrives from the proxy's address
+    stranger = {"X-Forwarded-For": "203.0.113.9"}
+    for _ in range(10):
+        assert login(proxy, server.url, "guess", headers=stranger).status_code == 401
+    assert login(proxy, server.url, PASSWORD, headers=stranger).status_code == 429
+    # Only the last hop counts: an address the client wrote in front of it is not believed.
+    forged = {"X-Forwarded-For": "198.51.100.4, 203.0.113.9"}
+    assert login(proxy, server.url, PASSWORD, headers=forged).status_code == 429
+    assert login(proxy, server.url, PASSWORD, headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 302
+    # The proxy's X-Forwarded-Proto counts: the session cookie of an https visitor is Secure.
+    page = client_from("127.0.0.1").get(server.url + "/admin/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in page.headers["Set-Cookie"]
