@@ -123,6 +123,46 @@ AFTER UPDATE OF type, status, timestamp, agent, tokens_used, duration_ms ON agen
         duration_ms = duration_ms + excluded.duration_ms, durations = durations + excluded.durations;
 END;
 
+-- List totals read this one: agent_activity_rollup per UTC day, counts only (30 days
+-- of every type/status/agent mix is a few thousand rows, where the 15-minute rollup
+-- has hundreds of thousands). Kept exact by triggers like the rollup's.
+CREATE TABLE IF NOT EXISTS agent_activity_daily (
+    day    INTEGER NOT NULL,                        -- timestamp floored to a UTC day
+    type   TEXT    NOT NULL,
+    status TEXT    NOT NULL,
+    agent  TEXT    NOT NULL DEFAULT '',             -- '' for no agent
+    count  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, type, status, agent)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_daily_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_activity_daily VALUES (
+        NEW.timestamp - NEW.timestamp % 86400000, NEW.type, NEW.status, coalesce(NEW.agent, ''), 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_daily_delete AFTER DELETE ON agent_activity BEGIN
+    UPDATE agent_activity_daily SET count = count - 1
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_activity_daily
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '') AND count <= 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_daily_update
+AFTER UPDATE OF type, status, timestamp, agent ON agent_activity BEGIN
+    UPDATE agent_activity_daily SET count = count - 1
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_activity_daily
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type
+      AND status = OLD.status AND agent = coalesce(OLD.agent, '') AND count <= 0;
+    INSERT INTO agent_activity_daily VALUES (
+        NEW.timestamp - NEW.timestamp % 86400000, NEW.type, NEW.status, coalesce(NEW.agent, ''), 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+
 CREATE TABLE IF NOT EXISTS app_record (
     id           INTEGER PRIMARY KEY,
     app_group    TEXT    NOT NULL CHECK (app_group IN ('pc', 'mobile')),
@@ -183,3 +223,61 @@ CREATE TABLE IF NOT EXISTS admin_session (
     created_at   INTEGER NOT NULL                   -- expires admin_session_days after this
 );
 CREATE INDEX IF NOT EXISTS admin_session_admin ON admin_session (admin_id);
+
+-- The public feed's change counter. The feed, the home page and the feed stream are
+-- rendered once per value of n (waken/feed_cache.py) and read n on every request, so
+-- every table they read bumps it in the same transaction as the change, whoever
+-- writes. A table that joins the public feed gets three triggers like those of
+-- `setting` below (AFTER INSERT, AFTER UPDATE, AFTER DELETE, each running the same
+-- upsert); the upsert also creates the row in a database that has none yet.
+CREATE TABLE IF NOT EXISTS feed_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+
+CREATE TRIGGER IF NOT EXISTS feed_version_activity_insert AFTER INSERT ON device_activity BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_activity_update AFTER UPDATE ON device_activity BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_activity_delete AFTER DELETE ON device_activity BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+-- A device's last_seen_at is not shown; its name, type and status are (every report
+-- sets name and type again, mostly to the same values).
+CREATE TRIGGER IF NOT EXISTS feed_version_device_update
+AFTER UPDATE OF name, device_type, status ON device
+WHEN OLD.name IS NOT NEW.name OR OLD.device_type IS NOT NEW.device_type OR OLD.status IS NOT NEW.status BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_device_delete AFTER DELETE ON device BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_setting_insert AFTER INSERT ON setting BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_setting_update AFTER UPDATE ON setting BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_setting_delete AFTER DELETE ON setting BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_insert AFTER INSERT ON media_source_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_update AFTER UPDATE ON media_source_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_source_rule_delete AFTER DELETE ON media_source_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_insert AFTER INSERT ON app_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_update AFTER UPDATE ON app_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_delete AFTER DELETE ON app_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;

@@ -33,11 +33,19 @@ AGENTS = ("planner", "coder", "reviewer", "ops", "scribe")
 APPS = ("Code.exe", "chrome.exe", "Spotify.exe", "WindowsTerminal.exe", "Discord.exe", "explorer.exe")
 TARGETS = (  # (label, result key, comparison, limit)
     ("device ingest / healthz", "device_ratio", ">=", 0.50),
+    ("GET /api/activity (20 devices) / healthz", "feed_ratio", ">=", 0.80),
+    ("GET / (20 devices) / healthz", "home_ratio", ">=", 0.70),
+    ("conditional GET /api/activity answered 304 / healthz", "not_modified_ratio", ">=", 0.90),
+    ("GET /api/activity p99, one client (ms)", "feed_p99_ms", "<=", 20),
+    ("GET / p99, one client (ms)", "home_p99_ms", "<=", 20),
     ("agent ingest / healthz", "agent_ratio", ">=", 0.60),
     ("stats p50 on 1M rows (ms)", "stats_p50_ms", "<=", 250),
     ("filtered list p50 (ms)", "list_p50_ms", "<=", 25),
     ("ingest p99 with 32 streams (ms)", "streams_ingest_p99_ms", "<=", 50),
     ("peak RSS per server process (MB)", "rss_max_mb", "<=", 80),
+    ("gunicorn master peak RSS (MB)", "master_hwm_mb", "<=", 30),
+    ("worker RSS at idle (MB)", "worker_idle_mb", "<=", 45),
+    ("worker RSS after the run (MB)", "worker_after_mb", "<=", 80),
 )
 
 
@@ -94,6 +102,7 @@ class Conn:
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
         headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        self.last_headers = headers
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = b""
             while True:
@@ -207,7 +216,7 @@ def otlp_request(rng, auth, n):
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def _load_worker(kind, port, token, keys, start_at, warmup, seconds, interval, out):
+def _load_worker(kind, port, token, keys, start_at, warmup, seconds, interval, out, raw_get=None):
     rng = random.Random(os.urandom(8))
     auth = {"Authorization": f"Bearer {token}"}
     reporter = Reporter(keys, auth, rng) if kind == "device" else None
@@ -231,7 +240,9 @@ def _load_worker(kind, port, token, keys, start_at, warmup, seconds, interval, o
             break
         n += 1
         cover = False
-        if kind == "healthz":
+        if raw_get is not None:
+            raw = raw_get
+        elif kind == "healthz":
             raw = get("/healthz")
         elif kind == "device":
             raw, cover = reporter.next()
@@ -249,14 +260,14 @@ def _load_worker(kind, port, token, keys, start_at, warmup, seconds, interval, o
     out.put((times, statuses))
 
 
-def run_load(kind, port, token, keys, seconds, clients=4, rate=None, warmup=0.5):
+def run_load(kind, port, token, keys, seconds, clients=4, rate=None, warmup=0.5, raw_get=None):
     """Drive one kind of request from `clients` processes: closed loop, or paced at `rate` req/s in all."""
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     start_at = time.time() + 1.0   # after the workers have drawn their covers
     procs = [ctx.Process(target=_load_worker, args=(
         kind, port, token, keys[i::clients], start_at, warmup, seconds,
-        clients / rate if rate else None, out)) for i in range(clients)]
+        clients / rate if rate else None, out, raw_get)) for i in range(clients)]
     for p in procs:
         p.start()
     parts = [out.get(timeout=seconds + 120) for _ in procs]
@@ -336,11 +347,28 @@ class Server:
         return [self.proc.pid, *children]
 
 
-def peak_rss_mb(pid):
+def memory_mb(pid):
+    """{"rss", "hwm", "threads", "sqlite"}: VmRSS and VmHWM in MB, threads, open SQLite connections."""
+    fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            fields[line[2:5].lower()] = round(int(line.split()[1]) / 1024, 1)
+        elif line.startswith("Threads:"):
+            fields["threads"] = int(line.split()[1])
+    links = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except OSError:
+            continue
+    fields["sqlite"] = sum(link.endswith("waken.sqlite") for link in links)   # one per connection
+    return fields
+
+
+def memory(server):
+    """Each gunicorn process's memory: {"master": {...}, "workers": [{...}, ...]}."""
+    master, *workers = server.pids()
+    return {"master": memory_mb(master), "workers": [memory_mb(pid) for pid in workers]}
 
 
 def file_mb(path):
@@ -518,8 +546,11 @@ def main():
         server.start()
         try:
             port, auth = server.port, {"Authorization": f"Bearer {token}"}
-            res["feed"] = {"limit50": latency(port, get("/api/activity"), 100),
-                           "limit200": latency(port, get("/api/activity?limit=200"), 60)}
+            time.sleep(2)    # let both workers finish booting before "idle" is measured
+            res["memory_idle"] = memory(server)
+            res["feed"] = {"limit50": latency(port, get("/api/activity"), 200),
+                           "limit200": latency(port, get("/api/activity?limit=200"), 100),
+                           "home": latency(port, get("/"), 200)}
             print("measured the public feed", flush=True)
             res["agents_query"] = query_latencies(port, auth, now_ms, notes)
             print("measured agent list and stats", flush=True)
@@ -530,7 +561,8 @@ def main():
                 res["streams"] = measure_streams(port, token, keys, max(20, round(device_rps * 0.4)))
             else:
                 notes.append("GET /api/activity/stream is not built yet: streams not measured.")
-            res["rss_mb"] = {str(pid): round(peak_rss_mb(pid), 1) for pid in server.pids()}
+            res["memory_after"] = memory(server)
+            res["rss_mb"] = {str(pid): memory_mb(pid)["hwm"] for pid in server.pids()}
         finally:
             server.stop()
     res["notes"] = notes
@@ -561,20 +593,27 @@ def query_latencies(port, auth, now_ms, notes):
 
 
 def throughput(port, token, keys, notes):
-    """Interleaved slices of /healthz, device ingest and agent ingest, summed per kind."""
-    kinds = ["healthz", "device"]
+    """Interleaved slices of /healthz, the public reads, device and agent ingest, summed per kind.
+
+    The reads go first, while the feed still shows the 20 seeded devices (ingest adds its own).
+    """
+    write_kinds = ["healthz", "device"]
     if exists(port, post("/api/activities", b"{}", {"Authorization": f"Bearer {token}"})):
-        kinds.append("agent")
+        write_kinds.append("agent")
     else:
         notes.append("POST /api/activities is not built yet: agent ingest not measured.")
     if exists(port, post("/v1/logs", b"{}", {"Authorization": f"Bearer {token}"})):
-        kinds.append("otlp")
+        write_kinds.append("otlp")
     else:
         notes.append("POST /v1/logs is not built yet: OTLP ingest not measured.")
-    slices = {kind: [] for kind in kinds}
-    for _ in range(ROUNDS):
-        for kind in kinds:
-            slices[kind].append(run_load(kind, port, token, keys, SLICE_SECONDS, clients=CLIENTS))
+    # Each block has its own /healthz slices, and its ratios are taken against them.
+    slices = {kind: [] for kind in ["healthz_reads", *READS, "healthz", *write_kinds[1:]]}
+    for block in (["healthz_reads", *READS], write_kinds):
+        for _ in range(ROUNDS):
+            for name in block:
+                kind = "healthz" if name.startswith("healthz") else name
+                raw = READS[kind](port) if kind in READS else None
+                slices[name].append(run_load(kind, port, token, keys, SLICE_SECONDS, clients=CLIENTS, raw_get=raw))
     out = {}
     for kind, parts in slices.items():
         times = [t for part in parts for t in part["latencies"]]
@@ -587,10 +626,30 @@ def throughput(port, token, keys, notes):
     return out
 
 
+def _conditional_feed(port):
+    """GET /api/activity with the ETag the server gives right now (ingest slices change it)."""
+    conn = Conn(port)
+    conn.request(get("/api/activity"))
+    etag = conn.last_headers["etag"]
+    conn.close()
+    return get("/api/activity", {"If-None-Match": etag})
+
+
+READS = {"feed": lambda port: get("/api/activity"), "home": lambda port: get("/"),
+         "feed304": _conditional_feed}
+
+
 def summarise(res):
     t, q, s = res["throughput"], res.get("agents_query") or {}, res.get("streams")
-    summary = {"device_ratio": round(t["device"]["rps"] / t["healthz"]["rps"], 2),
-               "rss_max_mb": max(res["rss_mb"].values())}
+    h, hr = t["healthz"]["rps"], t["healthz_reads"]["rps"]
+    summary = {"device_ratio": round(t["device"]["rps"] / h, 2),
+               "feed_ratio": round(t["feed"]["rps"] / hr, 2), "home_ratio": round(t["home"]["rps"] / hr, 2),
+               "not_modified_ratio": round(t["feed304"]["rps"] / hr, 2),
+               "feed_p99_ms": res["feed"]["limit50"]["p99_ms"], "home_p99_ms": res["feed"]["home"]["p99_ms"],
+               "rss_max_mb": max(res["rss_mb"].values()),
+               "master_hwm_mb": res["memory_after"]["master"]["hwm"],
+               "worker_idle_mb": max(w["rss"] for w in res["memory_idle"]["workers"]),
+               "worker_after_mb": max(w["rss"] for w in res["memory_after"]["workers"])}
     if "agent" in t:
         summary["agent_ratio"] = round(t["agent"]["rps"] / t["healthz"]["rps"], 2)
     if "otlp" in t:
@@ -614,11 +673,13 @@ def summarise(res):
 
 def print_table(res):
     t, rows = res["throughput"], []
-    h = t["healthz"]["rps"]
-    for kind, label in (("healthz", "GET /healthz"), ("device", "POST /api/activity (reporter mix)"),
-                        ("agent", "POST /api/activities")):
+    for kind, label in (("healthz_reads", "GET /healthz (beside the reads)"), ("feed", "GET /api/activity (20 devices)"),
+                        ("home", "GET / (20 devices)"), ("feed304", "GET /api/activity, If-None-Match: 304"),
+                        ("healthz", "GET /healthz (beside the ingest)"),
+                        ("device", "POST /api/activity (reporter mix)"), ("agent", "POST /api/activities")):
         if kind in t:
             r = t[kind]
+            h = t["healthz_reads" if kind in ("healthz_reads", *READS) else "healthz"]["rps"]
             rows.append((label, f"{r['rps']:.0f} req/s ({r['rps'] / h:.0%} of healthz)",
                          f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}", _codes(r["statuses"])))
     if "otlp" in t:
@@ -629,7 +690,8 @@ def print_table(res):
                      f"{r['rps'] * OTLP_BATCH:.0f} records/s ({r['rps']:.0f} req/s{versus})",
                      f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}", _codes(r["statuses"])))
     for name, r in res["feed"].items():
-        rows.append((f"GET /api/activity {name} (20 devices)", "", f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}",
+        path = "GET /" if name == "home" else f"GET /api/activity {name}"
+        rows.append((f"{path} (20 devices, one client)", "", f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}",
                      _codes(r["statuses"])))
     q = res.get("agents_query") or {}
     for group, label in (("list", "GET /api/activities"), ("stats", "GET /api/activities/stats")):
@@ -643,7 +705,11 @@ def print_table(res):
                          f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}", _codes(r["statuses"])))
         rows.append(("stream 33 (over the cap)", f"HTTP {s['over_cap_status']}", "",
                      f"{s['events_received']} events read"))
-    rows.append(("peak RSS, master + workers (MB)", " / ".join(f"{v:.0f}" for v in res["rss_mb"].values()), "", ""))
+    for moment, label in (("memory_idle", "at idle"), ("memory_after", "after the run")):
+        m = res[moment]
+        rows.append((f"VmRSS / VmHWM {label} (MB)", "master " + _mem(m["master"]),
+                     "workers " + ", ".join(_mem(w) for w in m["workers"]),
+                     "threads / SQLite connections " + ", ".join(f"{w['threads']} / {w['sqlite']}" for w in m["workers"])))
     seed = res["seed"]
     rows.append(("database size per million rows (MB)",
                  f"agent {seed['agent_mb_per_million']:.0f}, device {seed['device_activity_mb_per_million']:.0f}",
@@ -661,6 +727,10 @@ def print_table(res):
 
 
 _HEAD = ("measurement", "throughput", "p50 / p99 ms", "statuses")
+
+
+def _mem(m):
+    return f"{m['rss']:.0f} / {m['hwm']:.0f}"
 
 
 def _codes(statuses):

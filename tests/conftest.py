@@ -152,9 +152,9 @@ def start_server(tmp_path):
     servers = []
 
     def start(env=None, name="server"):
-        server = LiveServer(tmp_path / name, env).start()
-        servers.append(server)
-        return server
+        server = LiveServer(tmp_path / name, env)
+        servers.append(server)     # stopped at teardown even when start() fails half-way
+        return server.start()
 
     yield start
     for server in servers:

@@ -296,7 +296,7 @@ def test_single_record_is_readable(client, auth, log):
     "&startDate=2026-03-30&endDate=2026-03-30",
 ])
 def test_totals_with_several_filters_are_exact_at_any_bounds(get, add, clock, window):
-    # agent with type or status is counted from the 15-minute rollup plus the edges.
+    # Totals come from the day and 15-minute rollups plus the rows at the edges.
     posted = [add(f"2026-03-30T{8 + m // 60:02d}:{m % 60:02d}:00Z", agent=("main", "scout")[m % 2],
                   type=("tool_call", "command")[m // 7 % 2], status=("success", "error")[m // 3 % 2])
               for m in range(0, 180, 7)]
@@ -305,6 +305,6 @@ def test_totals_with_several_filters_are_exact_at_any_bounds(get, add, clock, wi
                         ("main", "type=command&status=success,error")):
         listed = get(f"?agent={agent}&{rest}{window}&limit=500").json
         assert listed["total"] == len(listed["activities"])
-        # The same filters without agent are counted from the table; pick the agent here.
+        # The same filters without agent, with the agent picked here, list the same rows.
         broader = get(f"?{rest}{window}&limit=500").json["activities"]
         assert listed["activities"] == [a for a in broader if a["agent"] == agent]

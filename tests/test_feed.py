@@ -231,8 +231,9 @@ def test_feed_query_count_does_not_grow_with_devices(app, client, auth):
     one = queries_for_feed()
     for n in range(1, 6):
         report(client, auth, f"wwd-device-{n:04d}", metadata={"media": PLAYING})
+    many = queries_for_feed()    # the first read after the reports renders anew
     assert len(feed(client)["activeStatuses"]) == 6
-    assert queries_for_feed() == one <= 6
+    assert many == one <= 6
 
 
 @pytest.mark.parametrize("extra, expected", [

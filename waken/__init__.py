@@ -1,14 +1,19 @@
 """waken: what am I doing right now, and what have my agents been doing."""
 import os
 
-from flask import Flask
-
-from waken import admin, cli, db, errors, ingest, query, security, sweeps
-from waken.config import finalize
+# Nothing is imported at module level: gunicorn's master reads waken.gunicorn_conf,
+# which imports this package, and the master must stay small (it never serves a
+# request). The blueprints, extensions and their libraries load in create_app, in
+# the workers.
 
 
 def create_app(config=None):
     """Build the application: config layers, instance folder, extensions, blueprints."""
+    from flask import Flask
+
+    from waken import admin, cli, db, errors, ingest, query, security, sweeps
+    from waken.config import finalize
+
     config = dict(config or {})
     instance = config.pop("INSTANCE_PATH", None) or os.environ.get("WAKEN_INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from waken import settings
+from waken import agent_totals, settings
 from waken.db import raw_connection
 from waken.errors import ApiError
 from waken.payload import stored_json
@@ -152,32 +152,6 @@ def _where(args, lower, upper):
     return " AND ".join(clauses + more), params + more_params
 
 
-def _count(args, lower, upper):
-    """Rows matching the filters in [lower, upper).
-
-    agent together with type or status has no covering index, so whole 15-minute
-    buckets are summed from the rollup and only the partial buckets at the edges are
-    counted from the table. Every other filter is counted from a covering index.
-    """
-    conn = raw_connection()
-    first = -(-lower // BUCKET_MS) * BUCKET_MS
-    last = None if upper is None else upper // BUCKET_MS * BUCKET_MS
-    if not (args.get("agent") and (args.get("type") or args.get("status"))) or (last is not None and last <= first):
-        where, params = _where(args, lower, upper)
-        return conn.execute(f"SELECT count(*) FROM agent_activity WHERE {where}", params).fetchone()[0]
-    clauses, params = filters(args)
-    extra = "".join(" AND " + c for c in clauses)
-    whole = conn.execute(
-        f"SELECT coalesce(sum(count), 0) FROM agent_activity_rollup WHERE bucket >= ?"
-        f"{'' if last is None else ' AND bucket < ?'}{extra}",
-        (first, *([] if last is None else [last]), *params)).fetchone()[0]
-    for edge in [(lower, first)] + ([] if upper is None else [(last, upper)]):
-        if edge[0] < edge[1]:
-            where, params = _where(args, *edge)
-            whole += conn.execute(f"SELECT count(*) FROM agent_activity WHERE {where}", params).fetchone()[0]
-    return whole
-
-
 def list_activities(args, at):
     """{activities, total, limit, offset, hasMore} for validated query args."""
     lower, upper = _range(args, at)
@@ -186,7 +160,7 @@ def list_activities(args, at):
     rows = raw_connection().execute(f"SELECT {COLUMNS} FROM agent_activity WHERE {where} "
                                     f"ORDER BY timestamp {order}, id {order} LIMIT ? OFFSET ?",
                                     (*params, args["limit"], args["offset"])).fetchall()
-    total = _count(args, lower, upper)
+    total = agent_totals.count(args, lower, upper, _where, filters)
     return {"activities": [_record(r) for r in rows], "total": total, "limit": args["limit"],
             "offset": args["offset"], "hasMore": args["offset"] + len(rows) < total}
 

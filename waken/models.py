@@ -93,6 +93,17 @@ class AgentActivityRollup(db.Model):
     durations: Mapped[int] = mapped_column(default=0)
 
 
+class AgentActivityDaily(db.Model):
+    """Per-UTC-day counts kept by triggers in schema.sql; read by the list totals."""
+
+    __tablename__ = "agent_activity_daily"
+    day: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String, primary_key=True)
+    status: Mapped[str] = mapped_column(String, primary_key=True)
+    agent: Mapped[str] = mapped_column(String, primary_key=True, default="")
+    count: Mapped[int] = mapped_column(default=0)
+
+
 class AppRecord(db.Model):
     __tablename__ = "app_record"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +156,14 @@ class AdminUser(db.Model):
     username: Mapped[str] = mapped_column(String, unique=True)
     password_hash: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(Millis)
+
+
+class FeedVersion(db.Model):
+    """The public feed's change counter, bumped by triggers in schema.sql; read by waken.feed_cache."""
+
+    __tablename__ = "feed_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column()
 
 
 class AdminSession(db.Model):

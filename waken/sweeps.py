@@ -7,7 +7,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import click
-from apscheduler.schedulers.background import BackgroundScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -197,6 +196,9 @@ class Sweeper:
         return True
 
     def _scheduler(self):
+        # Imported here: only the one process that wins the lock pays for APScheduler.
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         config = self.app.config
         scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
         first = datetime.now(UTC)

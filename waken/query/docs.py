@@ -2,7 +2,6 @@
 from flask import current_app, make_response, render_template
 
 from waken import settings
-from waken.openapi import build_spec
 from waken.query import bp
 from waken.query.pages import with_page_headers
 
@@ -15,6 +14,8 @@ def openapi_document():
     """The document for this app, built once (the routes do not change while it runs)."""
     cached = current_app.extensions.get("waken.openapi")
     if cached is None:
+        from waken.openapi import build_spec  # apispec loads only when someone asks
+
         cached = current_app.extensions["waken.openapi"] = build_spec(current_app)
     return {**cached, "servers": [{"url": settings.public_base()}]}
 

@@ -1,31 +1,34 @@
 """GET /api/activity and /api/activity/stream: the public feed, once or live over SSE."""
 import json
-import threading
 import time
 
 from flask import current_app, request
 
-from waken.feed import build_feed
+from waken import feed_cache
+from waken.feed import DEFAULT_LIMIT
 from waken.payload import load
 from waken.query import bp
 from waken.query.streams import sse_response, take_slot
-from waken.schemas.feed import feed_query_schema, feed_response_schema
+from waken.schemas.feed import feed_query_schema
 
 RECONNECT_MS = 5000
 
 
 def feed_payload(limit):
-    """The feed as the JSON body both routes send."""
-    return feed_response_schema.dump({"data": build_feed(limit)})
+    """The feed as the JSON body both routes send (rendered once per change, see waken.feed_cache)."""
+    return feed_cache.current(limit).feed
 
 
 @bp.get("/api/activity")
 def public_feed():
     """What every device is doing now, and what they did within the history window."""
-    args = load(feed_query_schema, request.args.to_dict())
-    response = current_app.json.response(feed_payload(args["limit"]))
-    response.cache_control.no_cache = True
-    return response
+    # Most reads carry no query at all: spare them the schema.
+    limit = load(feed_query_schema, request.args.to_dict())["limit"] if request.args else DEFAULT_LIMIT
+    rendering = feed_cache.current(limit)
+    if feed_cache.not_modified(rendering):
+        return feed_cache.conditional(current_app.response_class(status=304), rendering)
+    body = rendering.part("json", feed_cache.json_bytes)
+    return feed_cache.conditional(current_app.response_class(body, mimetype="application/json"), rendering)
 
 
 @bp.get("/api/activity/stream")
@@ -34,7 +37,7 @@ def activity_stream():
     args = load(feed_query_schema, request.args.to_dict())
     slot = take_slot()
     try:
-        first = _rendered(feed_payload(args["limit"]))
+        first = feed_cache.current(args["limit"]).part("sse", _event)
     except BaseException:
         slot.release()
         raise
@@ -55,7 +58,9 @@ def _events(app, limit, first, slot):
             if slot.client_gone():
                 return   # frees the slot now, not at the next event or keep-alive
             with app.app_context():
-                fingerprint, text = _shared_payload(app, limit, poll)
+                # A rendering up to half a poll old will do: a viewer sees news within a
+                # poll anyway, and a process renders at most twice per poll under load.
+                fingerprint, text = feed_cache.current(limit, max_age=poll / 2).part("sse", _event)
             if fingerprint != last:
                 last, sent_at = fingerprint, time.monotonic()
                 yield text
@@ -64,6 +69,10 @@ def _events(app, limit, first, slot):
                 yield ": keep-alive\n\n"
     finally:
         slot.release()
+
+
+def _event(rendering):
+    return _rendered(rendering.feed)
 
 
 def _rendered(payload):
@@ -80,14 +89,3 @@ def _fingerprint(payload):
              for item in data["activeStatuses"] + data["recentActivities"]]
     return json.dumps([items, data["historyWindowMinutes"], data["processStaleSeconds"]],
                       sort_keys=True)
-
-
-def _shared_payload(app, limit, poll):
-    """(fingerprint, event text): one feed build per process and poll, however many streams are open."""
-    cache = app.extensions.setdefault("waken.stream_cache", {"lock": threading.Lock(), "entries": {}})
-    with cache["lock"]:
-        built_at, rendered = cache["entries"].get(limit, (None, None))
-        if built_at is None or time.monotonic() - built_at >= poll / 2:
-            rendered = _rendered(feed_payload(limit))
-            cache["entries"][limit] = (time.monotonic(), rendered)
-        return rendered

@@ -1,11 +1,10 @@
 """GET /: the public home page, server-rendered from the same feed as the API."""
 from zoneinfo import ZoneInfo
 
-from flask import make_response, render_template
+from flask import current_app, make_response, render_template
 
-from waken import settings
+from waken import feed_cache
 from waken.query import bp
-from waken.query.feed import feed_payload
 from waken.timeutil import parse_iso
 
 # The page's own script and stylesheet satisfy it; covers are plain remote URLs
@@ -17,6 +16,7 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; "
 # Under this a duration reads "just now" rather than a count of seconds.
 JUST_NOW_SECONDS = 5
 JUST_NOW = "just now"
+HOME_LIMIT = 50
 
 
 def with_page_headers(response):
@@ -29,27 +29,40 @@ def with_page_headers(response):
 
 @bp.get("/")
 def home():
-    """Profile, current status of every device and the recent activity."""
-    values = settings.load()
-    data = feed_payload(50)["data"]
-    at = parse_iso(data["generatedAt"])
+    """Profile, current status of every device and the recent activity (rendered once per change)."""
+    rendering = feed_cache.current(HOME_LIMIT)
+    if feed_cache.not_modified(rendering):
+        response = current_app.response_class(status=304)
+    else:
+        response = make_response(rendering.part("html", _page))
+    return with_page_headers(feed_cache.conditional(response, rendering))
+
+
+def _page(rendering):
+    # Settings bump the feed's change counter, so the page is kept with the rendering.
+    values = rendering.settings
     zone = ZoneInfo(values["timezone"])
-    html = render_template("home.html", s=values, feed=data, **_formatters(at, zone))
-    return with_page_headers(make_response(html))
+    return render_template("home.html", s=values, feed=rendering.feed["data"], **_formatters(zone))
 
 
-def _formatters(at, zone):
-    """Display helpers for the template: clock times in the site's zone, ages, durations."""
+def _formatters(zone):
+    """Display helpers for the template: clock times in the site's zone, ages, durations.
+
+    The page is kept until its data changes, so nothing in it may depend on the
+    moment it is served: ages and running durations are written as clock times,
+    which home.js turns into "N ago" from the visitor's clock.
+    """
 
     def clock(text):
         return parse_iso(text).astimezone(zone).strftime("%H:%M") if text else ""
 
     def ago(text):
-        age = span(at - parse_iso(text))
-        return "updated " + (age if age == JUST_NOW else age + " ago")
+        return "updated at " + clock(text)
 
     def lasted(item):
-        end = item["endedAt"] or (at.isoformat() if item["online"] else item["updatedAt"])
+        if item["online"] and not item["endedAt"]:
+            return "since " + clock(item["startedAt"])
+        end = item["endedAt"] or item["updatedAt"]
         return span(parse_iso(end) - parse_iso(item["startedAt"]))
 
     def mmss(ms):

@@ -5,7 +5,10 @@
   "use strict";
   var body = document.body;
   var zone = body.dataset.timezone || "UTC";
-  var skew = Date.parse(body.dataset.generatedAt) - Date.now() || 0;
+  // The page and the feed are snapshots taken at generatedAt and kept until the data
+  // changes, so their age says nothing about the server's clock: ages are counted on
+  // the visitor's clock, and a playing track advances from the snapshot's moment.
+  var generatedAt = Date.parse(body.dataset.generatedAt) || Date.now();
   var JUST_NOW_S = 5;
   var clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: zone });
 
@@ -34,7 +37,7 @@
     var s = Math.max(0, Math.floor((ms || 0) / 1000));
     return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   }
-  function now() { return Date.now() + skew; }
+  function now() { return Date.now(); }
 
   function music(np) {
     var row = el("div", "music"), track = el("div", "track"), line = el("div", "track-line");
@@ -42,7 +45,7 @@
     row.dataset.status = np.status || "";
     row.dataset.position = np.positionMs === null ? "" : np.positionMs;
     row.dataset.duration = np.durationMs || "";
-    row.dataset.received = Date.now();
+    row.dataset.received = generatedAt;
     if (np.coverUrl) row.appendChild(img("cover", np.coverUrl));
     if (np.appIconUrl) line.appendChild(img("app-icon", np.appIconUrl));
     line.appendChild(el("span", "track-title", np.title));
@@ -111,7 +114,7 @@
   }
 
   function render(data) {
-    skew = Date.parse(data.generatedAt) - Date.now() || 0;
+    generatedAt = Date.parse(data.generatedAt) || Date.now();
     var current = document.getElementById("current-list"), recent = document.getElementById("recent-list");
     current.replaceChildren.apply(current, data.activeStatuses.length ? data.activeStatuses.map(card)
       : [el("p", "empty", "No device is reporting right now.")]);
@@ -128,7 +131,7 @@
     document.querySelectorAll(".music").forEach(function (row) {
       var progress = row.querySelector("progress"), label = row.querySelector(".progress-time");
       if (!progress || row.dataset.position === "") return;
-      if (!row.dataset.received) row.dataset.received = Date.now();
+      if (!row.dataset.received) row.dataset.received = generatedAt;
       var position = Number(row.dataset.position), duration = Number(row.dataset.duration);
       if (row.dataset.status === "playing") position += Date.now() - Number(row.dataset.received);
       position = Math.min(position, duration);

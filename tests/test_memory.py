@@ -1,0 +1,45 @@
+"""The gunicorn master started like `make run` stays small: it never imports the app."""
+from pathlib import Path
+
+MASTER_MAX_MB = 30
+
+
+def status(pid):
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def children(pid):
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def mapped_files(pid):
+    return {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+            if len(line.split()) >= 6}
+
+
+def test_the_master_stays_small_and_leaves_the_app_to_the_workers(start_server):
+    server = start_server()
+    master = server.proc.pid
+    workers = children(master)
+    assert len(workers) == 2
+    # The app's C extensions (SQLAlchemy's, MarkupSafe's) show in a process's memory map once it
+    # has imported them: the workers have, the master must not.
+    def loads_app(pid):
+        return any("/sqlalchemy/" in f or "/markupsafe/" in f for f in mapped_files(pid))
+    assert all(loads_app(w) for w in workers)
+    assert not loads_app(master)
+    peak_kb = int(status(master)["VmHWM"].split()[0])
+    assert peak_kb <= MASTER_MAX_MB * 1024, f"master peak RSS {peak_kb // 1024} MB"
