@@ -46,7 +46,7 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
-# The reverse-proxy test runs Debian's nginx with deploy/nginx-waken.conf and an
+# The reverse-proxy test runs Debian's nginx with the README's site config and an
 # openssl certificate; install them when missing.
 proxy:
 	@{ [ -x /usr/sbin/nginx ] && command -v openssl; } >/dev/null || { \

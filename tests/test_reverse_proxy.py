@@ -1,5 +1,6 @@
-"""waken behind Debian's nginx with deploy/nginx-waken.conf: HTTPS, real client addresses, live streams."""
+"""waken behind Debian's nginx with the README's site config: HTTPS, real client addresses, live streams."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is 
 
 
 def _site_config(waken_port, http_port, https_port, cert, key):
-    """deploy/nginx-waken.conf with this test's ports and certificate, nothing else changed."""
-    text = (ROOT / "deploy" / "nginx-waken.conf").read_text()
+    """The README's nginx block with this test's ports and certificate, nothing else changed."""
+    text = re.search(r"```nginx\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
     for old, new in (("listen [::]:80;", ""), ("listen [::]:443 ssl;", ""),
                      ("listen 80;", f"listen 127.0.0.1:{http_port};"),
                      ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
