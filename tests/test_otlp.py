@@ -507,3 +507,17 @@ def test_the_openapi_document_lists_both_endpoints(server):
         assert set(operation["responses"]["200"]["content"]) == {PROTOBUF, "application/json"}
         assert {"200", "400", "401", "413", "415"} <= set(operation["responses"])
         assert "x-undocumented" not in operation
+
+
+def test_exports_past_the_rate_limit_are_429_with_retry_after(start_server):
+    server = start_server(name="limited")
+    server.cli("settings", "set", "rate_limit_per_minute", "2")
+    token = server.token("busy-agent")
+    for _ in range(2):
+        assert post(server, "/v1/logs", b"{}", token, **{"Content-Type": "application/json"}).status_code == 200
+    body = encode_logs(claude_code_logs("over-budget")).SerializeToString()
+    response = post(server, "/v1/logs", body, token, **{"Content-Type": PROTOBUF})
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert response.headers["Content-Type"] == PROTOBUF
+    with server.db() as conn:
+        assert conn.execute("SELECT count(*) FROM agent_activity WHERE agent = 'over-budget'").fetchone()[0] == 0
