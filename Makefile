@@ -8,7 +8,7 @@ export WAKEN_PORT ?= 8000
 # WAKEN_HOST is set in the environment or on the command line.
 DEV_HOST := $(if $(filter environment command line,$(origin WAKEN_HOST)),$(WAKEN_HOST),127.0.0.1)
 
-.PHONY: install run dev test bench lint clean browser lock proxy
+.PHONY: install run dev test test-quick bench lint clean browser lock proxy
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,10 @@ proxy:
 
 test: install browser proxy
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests that start gunicorn (marked `live` in tests/conftest.py).
+test-quick: install
+	$(BIN)/python -m pytest -q -m 'not live'
 
 bench: install
 	$(BIN)/python -m tests.bench

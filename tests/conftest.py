@@ -161,6 +161,17 @@ def start_server(tmp_path):
         server.stop()
 
 
+# Fixtures that start gunicorn; a test that uses one is marked `live`, so that
+# `make test-quick` (-m "not live") runs everything else in well under a minute.
+LIVE_FIXTURES = {"server", "start_server", "live"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One running server shared by a test module."""
