@@ -8,7 +8,7 @@ from typing import Optional
 
 from flask import request
 
-from waken.db import db, raw_connection
+from waken.db import db, quick_read, raw_connection
 from waken.errors import ApiError
 from waken.models import ApiToken
 from waken.timeutil import from_ms, now, to_ms
@@ -80,9 +80,10 @@ def require_token(scope):
     if plaintext is None:
         raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.")
     digest = hash_token(plaintext)
-    row = raw_connection().execute(
-        "SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token WHERE token_hash = ?",
-        (digest,)).fetchone()
+    # Outside the session: the check holds no transaction while the body is then read.
+    rows = quick_read("SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token "
+                      "WHERE token_hash = ?", (digest,))
+    row = rows[0] if rows else None
     # compare_digest keeps the check constant-time even though the lookup is by hash.
     if row is None or not hmac.compare_digest(row[4], digest):
         raise ApiError(401, "Invalid API token.")

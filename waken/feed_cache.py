@@ -18,8 +18,6 @@ makes them valid across processes.
 """
 import hashlib
 import os
-import queue
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from datetime import datetime, timedelta
 from flask import current_app, request
 
 from waken import settings
-from waken.db import raw_connection
+from waken.db import quick_read, raw_connection
 from waken.feed import build_feed
 from waken.schemas.feed import feed_response_schema
 from waken.timeutil import from_ms, now, to_ms
@@ -104,38 +102,11 @@ def feed_version():
     return row[0] if row else 0
 
 
-class VersionReaders:
-    """Plain SQLite connections that only read the change counter, shared by a process's threads.
-
-    Cheaper than the session (no pool checkout, no BEGIN, no rollback) for the one
-    query a cached read makes. As many exist as reads ever ran at once (each costs
-    ~200 KB), not one per thread.
-    """
-
-    def __init__(self, path):
-        self.path = path
-        self.idle = queue.SimpleQueue()
-
-    def read(self):
-        try:
-            conn = self.idle.get_nowait()
-        except queue.Empty:
-            conn = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA cache_size=-64")     # one table of one row
-        try:
-            row = conn.execute(VERSION_SQL).fetchall()
-        finally:
-            self.idle.put(conn)
-        return row[0][0] if row else 0
-
-
 def latest_version():
     """The change counter as last committed; a rendering is still labelled by feed_version(),
     read in the transaction that renders it."""
-    readers = current_app.extensions.get("waken.feed_versions")
-    if readers is None or readers.path != current_app.config["DATABASE"]:
-        readers = current_app.extensions["waken.feed_versions"] = VersionReaders(current_app.config["DATABASE"])
-    return readers.read()
+    rows = quick_read(VERSION_SQL)
+    return rows[0][0] if rows else 0
 
 
 def current(limit, max_age=None):
@@ -165,6 +136,7 @@ def _render(limit):
     # The session's transaction begins here, after latest_version() was read, so the
     # data it shows is at least as new as the counter the request saw.
     version = feed_version()
+    settings.forget()   # settings read before this transaction may predate the version
     feed = build_feed(limit)
     payload = feed_response_schema.dump({"data": feed})
     return Rendering(version, limit, valid_until(feed), payload, dict(settings.load()))

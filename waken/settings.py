@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g
 
-from waken.db import db, raw_connection
+from waken.db import db, quick_read, raw_connection
 from waken.models import Setting as SettingRow
 
 
@@ -125,7 +125,11 @@ def load():
     """Every setting (stored value or default), read once per request."""
     if "settings" not in g:
         values = {key: s.default for key, s in SETTINGS.items()}
-        for key, value in raw_connection().execute("SELECT key, value FROM setting"):
+        # Inside a transaction, read through it (it may have changed a setting); before
+        # one, a plain read spares the request a session transaction of its own.
+        sql = "SELECT key, value FROM setting"
+        rows = raw_connection().execute(sql) if db.session().in_transaction() else quick_read(sql)
+        for key, value in rows:
             if key in values:
                 values[key] = json.loads(value)
         g.settings = values
@@ -137,11 +141,16 @@ def get(key):
     return load()[key]
 
 
+def forget():
+    """Drop this request's copy, so that the next read sees the current transaction."""
+    g.pop("settings", None)
+
+
 def put(key, value):
     """Validate and store one setting (the caller commits); returns the stored value."""
     value = validate(key, value)
     db.session.merge(SettingRow(key=key, value=value))
-    g.pop("settings", None)
+    forget()
     return value
 
 
