@@ -35,12 +35,17 @@ class Clock:
         return self.now
 
 
+def make_app(instance, **config):
+    """A test app (no scheduler) over a fresh database in the folder `instance`; config adds to it."""
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "SECRET_KEY": "test-secret",
+                      "SCHEDULER": False, **config})
+    init_db(app.config["DATABASE"])
+    return app
+
+
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "SECRET_KEY": "test-secret", "SCHEDULER": False})
-    init_db(app.config["DATABASE"])
-    yield app
+    return make_app(tmp_path / "instance")
 
 
 @pytest.fixture

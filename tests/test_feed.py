@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import Clock
-from waken import create_app
-from waken.db import db, init_db
+from tests.conftest import Clock, make_app
+from waken.db import db
 from waken.devices import create_device
 
 START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -23,10 +22,7 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "SECRET_KEY": "test-secret", "SCHEDULER": False, "CLOCK": clock})
-    init_db(app.config["DATABASE"])
-    yield app
+    return make_app(tmp_path / "instance", CLOCK=clock)
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.conftest import Clock
-from waken import create_app
-from waken.db import db, init_db
+from tests.conftest import Clock, make_app
+from waken.db import db
 from waken.devices import create_device
 from waken.feed import build_feed
 from waken.schemas.feed import feed_response_schema
@@ -24,9 +23,7 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "SECRET_KEY": "test-secret", "SCHEDULER": False, "CLOCK": clock})
-    init_db(app.config["DATABASE"])
+    app = make_app(tmp_path / "instance", CLOCK=clock)
     with app.app_context():
         create_device("Desk", key=KEY)
         create_device("Phone", key=OTHER)

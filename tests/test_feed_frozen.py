@@ -1,10 +1,8 @@
 """GET /api/activity: the track of an ended or offline activity stays where its last report left it."""
 import pytest
 
-from tests.conftest import Clock
+from tests.conftest import Clock, make_app
 from tests.test_feed import PLAYING, START, START_MS, feed, report
-from waken import create_app
-from waken.db import init_db
 
 
 @pytest.fixture
@@ -14,10 +12,7 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "SECRET_KEY": "test-secret", "SCHEDULER": False, "CLOCK": clock})
-    init_db(app.config["DATABASE"])
-    yield app
+    return make_app(tmp_path / "instance", CLOCK=clock)
 
 
 def _recent(client, process):

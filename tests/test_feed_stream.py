@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.conftest import Clock
-from waken import create_app
-from waken.db import db, init_db
+from tests.conftest import Clock, make_app
+from waken.db import db
 
 
 @pytest.fixture
@@ -18,11 +17,7 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "SECRET_KEY": "test-secret", "SCHEDULER": False, "CLOCK": clock,
-                      "SSE_POLL_SECONDS": 0.01, "SSE_KEEPALIVE_SECONDS": 0.05})
-    init_db(app.config["DATABASE"])
-    yield app
+    return make_app(tmp_path / "instance", CLOCK=clock, SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)
 
 
 def parse(block):

@@ -7,10 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.admin_support import Admin, create_admin
-from tests.conftest import Clock
-from waken import create_app
+from tests.conftest import Clock, make_app
 from waken.auth import create_token
-from waken.db import db, init_db
+from waken.db import db
 from waken.devices import create_device
 
 KEY = "wwd-stored-values-0001"
@@ -48,10 +47,8 @@ STREAMS = ["/api/activity/stream", "/api/activities/stream"]
 def site(tmp_path_factory):
     """An app with a token, a device and a signed-in admin, shared by every example."""
     clock = Clock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path_factory.mktemp("stored") / "instance"),
-                      "SECRET_KEY": "test-secret", "SCHEDULER": False, "CLOCK": clock,
-                      "SSE_POLL_SECONDS": 0.01, "SSE_KEEPALIVE_SECONDS": 0.05})
-    init_db(app.config["DATABASE"])
+    app = make_app(tmp_path_factory.mktemp("stored") / "instance", CLOCK=clock,
+                   SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)
     with app.app_context():
         _, plaintext = create_token("stored values")
         create_device("Desk", key=KEY)
