@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from waken import create_app
-from waken.auth import create_token
 from waken.db import db, init_db
 from waken.devices import create_device
+from waken.tokens import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICE_KEY = "wwd-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"

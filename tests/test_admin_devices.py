@@ -86,7 +86,7 @@ def test_pending_device_from_its_approval_link(app, admin, token):
 
 
 def test_bind_to_a_token_then_unbind(app, admin, token):
-    from waken.auth import create_token
+    from waken.tokens import create_token
     with app.app_context():
         other = create_token("other")[1]
         db.session.commit()

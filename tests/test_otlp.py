@@ -37,8 +37,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
-from waken.auth import create_token
 from waken.db import db
+from waken.tokens import create_token
 
 PROTOBUF = "application/x-protobuf"
 

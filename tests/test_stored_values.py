@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from tests.admin_support import Admin, create_admin
 from tests.conftest import Clock, make_app
-from waken.auth import create_token
 from waken.db import db
 from waken.devices import create_device
+from waken.tokens import create_token
 
 KEY = "wwd-stored-values-0001"
 

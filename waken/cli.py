@@ -11,7 +11,6 @@ from sqlalchemy import select
 from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.app_rules import app_rule_cli
-from waken.auth import SCOPES, create_token
 from waken.db import begin_write, db, init_db, make_private
 from waken.devices import (
     bind_device,
@@ -24,6 +23,7 @@ from waken.devices import (
 from waken.models import ApiToken, Device
 from waken.rules import rule_cli
 from waken.timeutil import iso
+from waken.tokens import SCOPES, create_token
 
 token_cli = AppGroup("token", help="Manage API tokens.")
 device_cli = AppGroup("device", help="Manage devices.")

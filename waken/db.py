@@ -5,6 +5,7 @@ import os
 import queue
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app, g
@@ -153,6 +154,74 @@ def raw_connection():
     raw = session.connection().connection.driver_connection
     g.raw_connection = (session.get_transaction(), raw)
     return raw
+
+
+# The API every module uses: `from waken import db`, then db.query / db.query_one /
+# db.value / db.execute for SQL (rows are sqlite3.Row, read by column name), and
+# `with db.write():` around the statements that change data. Views and commands own the
+# transaction; domain functions never commit.
+
+def connection():
+    """The request's sqlite3 connection."""
+    return raw_connection()
+
+
+def execute(sql, params=()):
+    """Run one statement; the cursor's rows are sqlite3.Row (read them by column name)."""
+    cursor = connection().cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params)
+
+
+def query(sql, params=()):
+    """Every row of a query, as sqlite3.Row."""
+    return execute(sql, params).fetchall()
+
+
+def query_one(sql, params=()):
+    """The first row of a query, or None."""
+    return execute(sql, params).fetchone()
+
+
+def value(sql, params=()):
+    """The first column of the first row, or None when there is no row."""
+    row = connection().execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
+@contextmanager
+def write():
+    """Hold the write lock for the block: commit at its end, roll back if it raises.
+
+    Enter it after parsing, validation, hashing and image decoding, right before the
+    reads that feed the writes, so none of that work holds the lock.
+    """
+    begin_write()
+    try:
+        yield connection()
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+@contextmanager
+def snapshot():
+    """Run the block's reads against one moment of the database (a deferred read transaction)."""
+    conn = connection()
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def release():
+    """Hand the request's connection back early (a stream that idles holds none)."""
+    db.session.remove()
 
 
 class PlainReaders:

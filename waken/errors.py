@@ -32,6 +32,43 @@ class ApiError(Exception):
         self.extra = extra
 
 
+class DomainError(Exception):
+    """A rule of the domain was broken; the message is a sentence for whoever sent the data.
+
+    Domain modules raise the subclasses below and never speak HTTP; each maps to its
+    status here, once. `field` names the input the sentence is about, when there is one.
+    """
+
+    status = 400
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Invalid(DomainError):
+    """The data breaks a rule (400)."""
+
+
+class Forbidden(DomainError):
+    """The caller may not do this (403)."""
+
+    status = 403
+
+
+class NotFound(DomainError):
+    """What the request names does not exist (404)."""
+
+    status = 404
+
+
+class Conflict(DomainError):
+    """The data clashes with what is stored (409)."""
+
+    status = 409
+
+
 def error_body(message, fields=None, **extra):
     """The JSON envelope of a failure."""
     body = {"success": False, "error": message}
@@ -44,6 +81,7 @@ def error_body(message, fields=None, **extra):
 def init_app(app):
     """Answer every error in the audience's shape."""
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -56,6 +94,11 @@ def _api_error(err):
     if not _wants_json():
         return render_template_string(_PAGE, code=err.status, message=err.message), err.status, err.headers
     return jsonify(error_body(err.message, err.fields, **err.extra)), err.status, err.headers
+
+
+def _domain_error(err):
+    fields = {err.field: err.message} if err.field else None
+    return _api_error(ApiError(err.status, err.message, fields))
 
 
 def _http_error(err):

@@ -8,13 +8,13 @@ from urllib.parse import quote
 from flask import current_app
 
 from waken import media_quota, settings
-from waken.auth import touch_token
 from waken.db import raw_connection
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device, usable_name
 from waken.errors import ApiError
 from waken.media import MediaError, is_data_url, store_data_url, stored_path
 from waken.payload import stored_json
 from waken.timeutil import from_ms, now, to_ms
+from waken.tokens import touch_token
 
 ICON_DATA_KEYS = ("appIconDataUrl", "iconDataUrl", "sourceIconDataUrl", "playerIconDataUrl",
                   "programIconDataUrl")

@@ -5,8 +5,8 @@ from marshmallow import ValidationError
 from waken import agent_stats
 from waken import agents as agents_domain
 from waken.admin import bp, svg
-from waken.admin.auth import login_required
 from waken.admin.forms import sentence
+from waken.admin.login import login_required
 from waken.errors import ApiError
 from waken.schemas.agents import SORTS, STATUSES, activity_query_schema
 from waken.schemas.fields import flat_fields

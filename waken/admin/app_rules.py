@@ -4,8 +4,8 @@ from flask import flash, redirect, render_template, request, url_for
 from waken import app_rules as domain
 from waken.admin import bp
 from waken.admin.apps import app_groups
-from waken.admin.auth import login_required
 from waken.admin.forms import sentence
+from waken.admin.login import login_required
 from waken.db import begin_write, db
 
 CHECKED = ("on", "true", "1")

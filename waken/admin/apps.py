@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from waken import settings
 from waken.admin import api_bp, bp
-from waken.admin.auth import api_login_required, login_required
+from waken.admin.login import api_login_required, login_required
 from waken.db import db
 from waken.models import AppRecord
 from waken.schemas.fields import IsoTime

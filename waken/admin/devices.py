@@ -3,8 +3,8 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import case, select
 
 from waken.admin import bp
-from waken.admin.auth import login_required
 from waken.admin.forms import bind_form, device_form, read_form, rename_form, sentence
+from waken.admin.login import login_required
 from waken.db import begin_write, db
 from waken.devices import (
     DEVICE_TYPES,

@@ -1,5 +1,5 @@
 """Schemas of the admin forms: posted text in, clean values or per-field sentences out."""
-from flask import request
+from flask import flash, redirect, request
 from marshmallow import (
     EXCLUDE,
     Schema,
@@ -10,8 +10,10 @@ from marshmallow import (
 )
 from marshmallow.validate import Length, OneOf, Range
 
+from waken import db
 from waken.admin.accounts import PASSWORD_MIN
 from waken.devices import DEVICE_TYPES
+from waken.errors import DomainError
 from waken.schemas.fields import flat_fields
 
 REQUIRED = {"required": "is required"}
@@ -127,6 +129,45 @@ def read_form(schema):
         return schema.load(request.form.to_dict()), {}
     except ValidationError as err:
         return None, field_errors(err.messages)
+
+
+def _of(outcome, result):
+    return outcome(result) if callable(outcome) else outcome
+
+
+def post_action(change, *, done, back):
+    """A button's POST: change() under the write lock, flash `done`, 303 to `back`.
+
+    `done` and `back` are a sentence and a URL, or functions of change()'s result giving
+    them. A DomainError changes nothing: it is flashed and the owner goes back.
+    """
+    try:
+        with db.write():
+            result = change()
+    except DomainError as err:
+        flash(f"Nothing changed. {sentence(err.message)}", "error")
+        return redirect(_of(back, None), 303)
+    flash(_of(done, result), "success")
+    return redirect(_of(back, result), 303)
+
+
+def post_form(schema, change, *, page, done, back):
+    """A form's POST: validate it, change(values) under the write lock, flash `done`, 303 to `back`.
+
+    Invalid fields, or a DomainError naming one, re-render page(errors, values) with a
+    sentence per field and status 400; `done` and `back` are as for post_action.
+    """
+    values, errors = read_form(schema)
+    if not errors:
+        try:
+            with db.write():
+                result = change(values)
+        except DomainError as err:
+            errors = {err.field or "form": sentence(err.message)}
+        else:
+            flash(_of(done, result), "success")
+            return redirect(_of(back, result), 303)
+    return page(errors, request.form), 400
 
 
 login_form = LoginForm()

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from waken import agent_stats, agents
 from waken.admin import bp
-from waken.admin.auth import login_required
+from waken.admin.login import login_required
 from waken.db import db
 from waken.feed import build_feed
 from waken.models import ApiToken, Device

@@ -4,8 +4,8 @@ from marshmallow import ValidationError
 
 from waken import reporting
 from waken.admin import bp
-from waken.admin.auth import login_required
 from waken.admin.forms import field_errors, quick_add_form, read_form
+from waken.admin.login import login_required
 from waken.db import begin_write, db
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, find_device, random_key
 from waken.errors import ApiError

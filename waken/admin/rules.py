@@ -4,8 +4,8 @@ from flask import flash, redirect, render_template, request, url_for
 from waken import rules as rules_domain
 from waken import settings
 from waken.admin import bp
-from waken.admin.auth import login_required
 from waken.admin.forms import read_form, rule_form, sentence
+from waken.admin.login import login_required
 from waken.db import begin_write, db
 
 ACTION_OPTIONS = (("block", "block: hide its media"), ("rename", "rename: show the label instead"))

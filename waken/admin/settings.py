@@ -3,12 +3,12 @@ from flask import flash, redirect, render_template, request, url_for
 
 from waken import settings
 from waken.admin import bp
-from waken.admin.auth import login_required
 from waken.admin.forms import read_form, sentence, token_form
 from waken.admin.integration import encode, integration_config
-from waken.auth import create_token
+from waken.admin.login import login_required
 from waken.db import begin_write, db
 from waken.timeutil import now
+from waken.tokens import create_token
 
 SECTIONS = (
     ("Web", ("site_name", "bio", "avatar_url", "currently_text", "recent_text",

@@ -3,13 +3,13 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from waken.admin import bp
-from waken.admin.auth import login_required
 from waken.admin.forms import read_form, sentence, token_form
 from waken.admin.integration import encode, token_bundle
-from waken.auth import SCOPES, create_token
+from waken.admin.login import login_required
 from waken.db import begin_write, db
 from waken.devices import delete_token, set_token_enabled
 from waken.models import ApiToken, Device
+from waken.tokens import SCOPES, create_token
 
 
 def _page(errors=None, values=None, status=200):

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("ingest", __name__)
 
-from waken.ingest import activities, otlp, reports  # noqa: E402,F401  (attach the routes)
+from waken.ingest import agent_log, otlp, reports  # noqa: E402,F401  (attach the routes)

@@ -6,14 +6,14 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from waken import agents
-from waken.auth import touch_token
 from waken.db import begin_write, db
 from waken.errors import ApiError
 from waken.ingest import bp
-from waken.ingest.activities import _authorise_write
+from waken.ingest.agent_log import _authorise_write
 from waken.schemas.agents import activity_create_schema
 from waken.security import csrf
 from waken.timeutil import now
+from waken.tokens import touch_token
 
 MEDIA = ("application/x-protobuf", "application/json")
 REASONS_CHARS = 1000     # error_message lists the reasons up to about this length

@@ -2,12 +2,12 @@
 from flask import current_app, jsonify
 
 from waken import limits, reporting
-from waken.auth import require_token
 from waken.db import begin_write, db
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.payload import parse
 from waken.schemas.reports import activity_item_schema, report_schema, verify_schema
+from waken.tokens import require_token
 
 
 def _pending(device):

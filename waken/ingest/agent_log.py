@@ -2,7 +2,6 @@
 from flask import current_app, request, url_for
 
 from waken import agents, limits, settings
-from waken.auth import bearer_plaintext, require_token, touch_token
 from waken.db import begin_write, db
 from waken.ingest import bp
 from waken.payload import parse
@@ -12,6 +11,7 @@ from waken.schemas.agents import (
     activity_update_schema,
 )
 from waken.timeutil import now
+from waken.tokens import bearer_plaintext, require_token, touch_token
 
 
 def _authorise_write():

@@ -5,7 +5,6 @@ import time
 from flask import Response, current_app, request, stream_with_context
 
 from waken import agent_stats, agents
-from waken.auth import require_reader
 from waken.db import db
 from waken.errors import ApiError
 from waken.payload import load
@@ -22,6 +21,7 @@ from waken.schemas.agents import (
     stream_query_schema,
 )
 from waken.timeutil import now
+from waken.tokens import require_reader
 
 REPLAY_LIMIT = 1000     # at most this many missed records are replayed on reconnect
 BATCH = 200             # records read per poll; a full batch is followed at once by the next
