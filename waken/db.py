@@ -156,10 +156,13 @@ def raw_connection():
     return raw
 
 
-# The API every module uses: `from waken import db`, then db.query / db.query_one /
-# db.value / db.execute for SQL (rows are sqlite3.Row, read by column name), and
-# `with db.write():` around the statements that change data. Views and commands own the
-# transaction; domain functions never commit.
+# When SQL, when the ORM. Plain SQL through the functions below (rows are sqlite3.Row,
+# read by column name) on the paths that run per report, per visitor or per agent call:
+# reports, the feed, the agent log, OTLP, token checks, sweeps; and wherever a statement
+# reads better as SQL (aggregates, upserts). The ORM (models.py) for the owner's pages
+# and commands, which edit one row at a time. Both run on the request's one connection
+# and in its one transaction. `with db.write():` wraps every change, ORM or SQL: views
+# and commands own the transaction; domain functions never commit.
 
 def connection():
     """The request's sqlite3 connection."""
