@@ -2,7 +2,7 @@
 import re
 
 from waken.admin.accounts import save_admin
-from waken.db import db
+from waken.db import orm
 
 USERNAME = "owner"
 PASSWORD = "correct horse battery"
@@ -19,7 +19,7 @@ def csrf_of(html):
 def create_admin(app, username=USERNAME, password=PASSWORD):
     with app.app_context():
         save_admin(username, password)
-        db.session.commit()
+        orm.session.commit()
 
 
 class Admin:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from waken import create_app
-from waken.db import db, init_db
+from waken.db import init_db, orm
 from waken.devices import create_device
 from waken.tokens import create_token
 
@@ -63,7 +63,7 @@ def token(app):
     """Plaintext of an enabled API token."""
     with app.app_context():
         _, plaintext = create_token("test")
-        db.session.commit()
+        orm.session.commit()
     return plaintext
 
 
@@ -77,7 +77,7 @@ def device(app):
     """Key of an active device bound to no token."""
     with app.app_context():
         create_device("Desk", key=DEVICE_KEY)
-        db.session.commit()
+        orm.session.commit()
     return DEVICE_KEY
 
 

@@ -2,7 +2,7 @@
 import pytest
 from admin_support import form_values, signed_in_admin
 
-from waken.db import db
+from waken.db import orm
 from waken.devices import create_device
 
 PHONE, TABLET, LAPTOP = "phone-key-0001", "tablet-key-0001", "laptop-key-0001"
@@ -15,7 +15,7 @@ def devices(app):
         create_device("Phone", key=PHONE, device_type="mobile")
         create_device("Tablet", key=TABLET, device_type="tablet")
         create_device("Laptop", key=LAPTOP)
-        db.session.commit()
+        orm.session.commit()
 
 
 def report(client, auth, key, process, title=None):

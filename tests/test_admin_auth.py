@@ -14,7 +14,7 @@ from admin_support import (
 )
 
 from waken import settings
-from waken.db import db
+from waken.db import orm
 
 PAGES = ["/admin/", "/admin/tokens", "/admin/devices", "/admin/quick-add", "/admin/settings",
          "/admin/rules", "/admin/apps"]
@@ -182,7 +182,7 @@ def test_session_cookie_is_httponly_lax_and_secure_behind_https(app):
     assert "Secure" in over_https.headers["Set-Cookie"]
     with app.app_context():
         settings.put("public_url", "https://status.example")
-        db.session.commit()
+        orm.session.commit()
     behind_proxy = app.test_client().get("/admin/login").headers["Set-Cookie"]
     assert "Secure" in behind_proxy
 

@@ -9,7 +9,7 @@ import pytest
 from tests.admin_support import Admin, create_admin
 from tests.test_agents_ingest import Clock, record
 from waken import settings
-from waken.db import db
+from waken.db import orm
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)
 
@@ -193,7 +193,7 @@ def test_csv_export_quotes_and_neutralises(get, add, runner, clock):
 def test_csv_follows_the_filters_and_streams_many_rows(app, get, client, auth, clock):
     with app.app_context():   # more writes in a moment than the default rate limit allows
         settings.put("rate_limit_per_minute", 0)
-        db.session.commit()
+        orm.session.commit()
     for n in range(1203):
         client.post("/api/activities", headers=auth,
                     json=record(description=f"call {n}", type="command" if n % 3 else "tool_call"))

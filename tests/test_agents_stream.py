@@ -12,7 +12,7 @@ from tests.admin_support import Admin, create_admin
 from tests.conftest import Clock
 from tests.test_agents_ingest import START, record
 from waken import settings
-from waken.db import db
+from waken.db import orm
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_last_event_id_replays_what_was_missed(client, auth, add, how):
 def test_replay_is_bounded(app, client, auth, add):
     with app.app_context():   # more writes in a moment than the default rate limit allows
         settings.put("rate_limit_per_minute", 0)
-        db.session.commit()
+        orm.session.commit()
     for n in range(1005):
         client.post("/api/activities", headers=auth, json=record(description=f"call {n}"))
     stream = open_stream(client, {**auth, "Last-Event-ID": "0"})

@@ -10,8 +10,8 @@ from waken.db import (
     SCHEMA_PATH,
     begin_write,
     connect_sqlite,
-    db,
     init_db,
+    orm,
     raw_connection,
 )
 
@@ -21,7 +21,7 @@ from waken.db import (
     ("cache_size", -1024)])
 def test_pragmas_on_every_connection(app, pragma, expected):
     with app.app_context():
-        engine = db.engine
+        engine = orm.engine
         connections = [engine.connect() for _ in range(3)]   # distinct pooled connections
         try:
             for conn in connections:
@@ -44,8 +44,8 @@ def _schema_tables():
 
 def test_models_match_schema_sql(app):
     tables = _schema_tables()
-    assert set(db.metadata.tables) == set(tables)
-    for name, table in db.metadata.tables.items():
+    assert set(orm.metadata.tables) == set(tables)
+    for name, table in orm.metadata.tables.items():
         columns = tables[name]
         assert set(table.columns.keys()) == set(columns), name
         for column in table.columns:
@@ -150,7 +150,7 @@ def test_writers_take_turns_and_the_next_starts_as_soon_as_one_commits(app):
             started[name] = time.monotonic()
             raw_connection().execute("INSERT INTO setting (key, value) VALUES (?, '1')", (name,))
             time.sleep(hold)
-            db.session.commit()
+            orm.session.commit()
             committed[name] = time.monotonic()
             time.sleep(0.3)     # still inside the app context: the turn must already be free
 

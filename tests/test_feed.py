@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import Clock, make_app
-from waken.db import db
+from waken.db import orm
 from waken.devices import create_device
 
 START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ def app(tmp_path, clock):
 def phone(app):
     with app.app_context():
         create_device("Phone", key=PHONE_KEY)
-        db.session.commit()
+        orm.session.commit()
     return PHONE_KEY
 
 
@@ -219,10 +219,10 @@ def test_feed_query_count_does_not_grow_with_devices(app, client, auth):
         return len(statements)
 
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
+        event.listen(orm.engine, "before_cursor_execute", count)
         for n in range(6):
             create_device(f"Device {n}", key=f"wwd-device-{n:04d}")
-        db.session.commit()
+        orm.session.commit()
     report(client, auth, "wwd-device-0000")
     one = queries_for_feed()
     for n in range(1, 6):

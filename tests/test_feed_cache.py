@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import Clock, make_app
-from waken.db import db
+from waken.db import orm
 from waken.devices import create_device
 from waken.feed import build_feed
 from waken.schemas.feed import feed_response_schema
@@ -27,7 +27,7 @@ def app(tmp_path, clock):
     with app.app_context():
         create_device("Desk", key=KEY)
         create_device("Phone", key=OTHER)
-        db.session.commit()
+        orm.session.commit()
     return app
 
 
@@ -52,7 +52,7 @@ def assert_same_as_fresh(app, client, query=""):
     with app.test_request_context():
         limit = int(query.split("=")[1]) if query else 50
         fresh = feed_response_schema.dump({"data": build_feed(limit)})["data"]
-        db.session.rollback()
+        orm.session.rollback()
     assert comparable(served.get_json()["data"]) == comparable(fresh)
     return served.get_json()["data"]
 

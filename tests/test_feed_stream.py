@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.conftest import Clock, make_app
-from waken.db import db
+from waken.db import orm
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_stream_sends_feed_on_connect_on_report_and_on_timeout(app, client, auth
         # Nothing changes: only keep-alive comments, and no database connection is held.
         assert parse(next(chunks).decode()) == (None, ": keep-alive")
         with app.app_context():
-            assert db.engine.pool.checkedout() == 0
+            assert orm.engine.pool.checkedout() == 0
 
         client.post("/api/activity", headers=auth, json={
             "generatedHashKey": device, "process_name": "Code", "device": "Desk",

@@ -37,7 +37,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
-from waken.db import db
+from waken.db import orm
 from waken.tokens import create_token
 
 PROTOBUF = "application/x-protobuf"
@@ -489,7 +489,7 @@ def test_otlp_records_appear_in_csv_stats_and_the_stream(server, token):
 def test_otlp_records_appear_on_the_admin_page(app, client, admin):
     with app.app_context():     # this module's `token` belongs to the live server, not to this app
         _, plaintext = create_token("in-process")
-        db.session.commit()
+        orm.session.commit()
     body = encode_logs(claude_code_logs("claude-code-admin")).SerializeToString()
     response = client.post("/v1/logs", data=body, headers={"Authorization": f"Bearer {plaintext}",
                                                              "Content-Type": PROTOBUF})

@@ -2,7 +2,7 @@
 import pytest
 
 from waken import rules
-from waken.db import db
+from waken.db import orm
 
 
 def run(runner, *args):
@@ -45,12 +45,12 @@ def test_bad_commands_explain_themselves(runner, args, message):
 def test_functions_for_the_admin_form(app):
     with app.app_context():
         rule = rules.add_rule(" Spotify ", "Block", "ignored label")
-        db.session.commit()
+        orm.session.commit()
         assert (rule.source, rule.action, rule.label) == ("Spotify", "block", None)
 
         rules.update_rule(rule.id, "spotify", "rename", "Spotify Music")
         other = rules.add_rule("vlc", "block")
-        db.session.commit()
+        orm.session.commit()
         assert [(r.source, r.action, r.label) for r in rules.list_rules()] == [
             ("spotify", "rename", "Spotify Music"), ("vlc", "block", None)]
         assert rules.active_rules().label("SPOTIFY") == "Spotify Music"
@@ -58,9 +58,9 @@ def test_functions_for_the_admin_form(app):
 
         with pytest.raises(ValueError, match="already has a rule"):
             rules.update_rule(other.id, "Spotify", "block")
-        db.session.rollback()
+        orm.session.rollback()
         rules.delete_rule(other.id)
-        db.session.commit()
+        orm.session.commit()
         with pytest.raises(ValueError, match="no media source rule with id"):
             rules.delete_rule(other.id)
         assert not rules.active_rules().is_blocked("vlc")

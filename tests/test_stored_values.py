@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tests.admin_support import Admin, create_admin
 from tests.conftest import Clock, make_app
-from waken.db import db
+from waken.db import orm
 from waken.devices import create_device
 from waken.tokens import create_token
 
@@ -52,7 +52,7 @@ def site(tmp_path_factory):
     with app.app_context():
         _, plaintext = create_token("stored values")
         create_device("Desk", key=KEY)
-        db.session.commit()
+        orm.session.commit()
     create_admin(app)
     admin = Admin(app.test_client()).login()
     return app, clock, {"Authorization": f"Bearer {plaintext}"}, admin.client

@@ -9,7 +9,7 @@ from PIL import Image
 
 from tests.conftest import DEVICE_KEY, Clock
 from waken import sweeps
-from waken.db import connect_sqlite, db
+from waken.db import connect_sqlite, orm
 from waken.devices import create_device
 from waken.timeutil import from_ms, iso
 
@@ -149,7 +149,7 @@ def test_agent_retention_follows_the_setting(app, client, auth, clock, runner):
 def test_device_rows_past_retention_are_deleted_but_never_a_live_one(app, client, auth, device, clock):
     with app.app_context():
         create_device("Tablet", key="tablet-key-0001")
-        db.session.commit()
+        orm.session.commit()
     start = clock.now
     old = report(client, auth, process_name="Old")
     pinned = report(client, auth, key="tablet-key-0001", process_name="Reader", push_mode="active")

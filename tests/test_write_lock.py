@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from waken import settings
-from waken.db import begin_write, connect_sqlite, db, raw_connection
+from waken.db import begin_write, connect_sqlite, orm, raw_connection
 from waken.models import ApiToken
 
 
@@ -34,7 +34,7 @@ def test_a_write_after_a_read_that_another_writer_outdated_succeeds(app):
         other_writer(app)                        # ... and another writer commits meanwhile
         begin_write()                            # upgraded in place, this would be SQLITE_BUSY_SNAPSHOT
         raw_connection().execute("UPDATE setting SET value = '\"UTC\"' WHERE key = 'timezone'")
-        db.session.commit()
+        orm.session.commit()
     with app.app_context():
         assert settings.load()["timezone"] == "UTC"
 
@@ -42,22 +42,22 @@ def test_a_write_after_a_read_that_another_writer_outdated_succeeds(app):
 def test_a_post_request_reads_without_the_write_lock_until_begin_write(app):
     with app.test_request_context("/admin/login", method="POST"):
         settings.load()
-        db.session.scalar(db.select(ApiToken).limit(1))
+        orm.session.scalar(orm.select(ApiToken).limit(1))
         assert lock_is_free(app)
         begin_write()
         assert not lock_is_free(app)
         begin_write()                            # a second call in the same transaction changes nothing
-        db.session.rollback()
+        orm.session.rollback()
         assert lock_is_free(app)
 
 
 def test_begin_write_after_an_unsaved_change_is_a_programming_error(app):
     with app.test_request_context("/", method="POST"):
         settings.load()
-        db.session.add(ApiToken(name="x", token_hash="0" * 64, prefix="00000000", enabled=True))
+        orm.session.add(ApiToken(name="x", token_hash="0" * 64, prefix="00000000", enabled=True))
         with pytest.raises(RuntimeError, match="before the first change"):
             begin_write()
-        db.session.rollback()
+        orm.session.rollback()
 
 
 def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped(app, token, device):
@@ -78,7 +78,7 @@ def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped
         stored_path(app.config["MEDIA_DIR"], image).unlink()   # as the media sweep would
         begin_write()
         outcome = reporting.submit_report(report_schema.load(body), caller, images)
-        db.session.commit()
+        orm.session.commit()
     assert "coverUrl" not in outcome.activity.meta["media"]
     assert outcome.warnings == ["coverUrl was dropped: its stored file was cleaned up meanwhile; "
                                 "send the image again."]

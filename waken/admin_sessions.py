@@ -8,7 +8,7 @@ from flask import g, session
 from sqlalchemy import text
 
 from waken import settings
-from waken.db import db, raw_connection
+from waken.db import orm, raw_connection
 from waken.timeutil import from_ms, now, to_ms
 
 
@@ -36,7 +36,7 @@ def current_admin_id():
     secret = session.get("sid")
     if isinstance(secret, str) and secret:
         # Its own connection, so that a later begin_write() in the view still starts the session.
-        with db.engine.connect() as conn:
+        with orm.engine.connect() as conn:
             row = conn.execute(text("SELECT admin_id, created_at FROM admin_session WHERE secret_hash = :h"),
                                {"h": _digest(secret)}).fetchone()
             if row is not None and now() - from_ms(row[1]) < _max_age(conn):
@@ -73,4 +73,4 @@ def end_session():
 
 def end_all_sessions(admin_id):
     """End every session of an admin, in the open write transaction (the caller commits)."""
-    db.session.execute(text("DELETE FROM admin_session WHERE admin_id = :a"), {"a": admin_id})
+    orm.session.execute(text("DELETE FROM admin_session WHERE admin_id = :a"), {"a": admin_id})

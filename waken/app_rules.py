@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.models import AppRule
 
 MAX_PROCESS = 256
@@ -48,7 +48,7 @@ class AppRules:
 
 def active_app_rules():
     """Every stored app rule, in one query."""
-    return AppRules(db.session.scalars(select(AppRule)))
+    return AppRules(orm.session.scalars(select(AppRule)))
 
 
 def clean(process_name, label=None, hide_title=False, hide=False):
@@ -66,12 +66,12 @@ def clean(process_name, label=None, hide_title=False, hide=False):
 
 def find(process_name):
     """The rule for this process name (case-insensitive), or None."""
-    return db.session.scalar(select(AppRule).where(AppRule.process_name == (process_name or "").strip()))
+    return orm.session.scalar(select(AppRule).where(AppRule.process_name == (process_name or "").strip()))
 
 
 def list_app_rules():
     """Every rule, by process name."""
-    return list(db.session.scalars(select(AppRule).order_by(AppRule.process_name)))
+    return list(orm.session.scalars(select(AppRule).order_by(AppRule.process_name)))
 
 
 def save_app_rule(process_name, label=None, hide_title=False, hide=False):
@@ -80,9 +80,9 @@ def save_app_rule(process_name, label=None, hide_title=False, hide=False):
     rule = find(process_name)
     if rule is None:
         rule = AppRule(process_name=process_name)
-        db.session.add(rule)
+        orm.session.add(rule)
     rule.process_name, rule.label, rule.hide_title, rule.hide = process_name, label, hide_title, hide
-    db.session.flush()
+    orm.session.flush()
     return rule
 
 
@@ -91,7 +91,7 @@ def delete_app_rule(process_name):
     rule = find(process_name)
     if rule is None:
         raise ValueError(f"there is no app rule for '{(process_name or '').strip()}'")
-    db.session.delete(rule)
+    orm.session.delete(rule)
     return rule
 
 
@@ -117,7 +117,7 @@ def add_command(process, label, hide_title, hide):
         raise click.ClickException(f"{err}.") from None
     begin_write()
     rule = save_app_rule(*values)
-    db.session.commit()
+    orm.session.commit()
     click.echo(f"{rule.process_name}\t{describe(rule)}")
 
 
@@ -136,7 +136,7 @@ def delete_command(process):
     try:
         rule = delete_app_rule(process)
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         raise click.ClickException(f"{err}.") from None
-    db.session.commit()
+    orm.session.commit()
     click.echo(f"Deleted the app rule for {rule.process_name}")

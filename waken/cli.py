@@ -11,7 +11,7 @@ from sqlalchemy import select
 from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.app_rules import app_rule_cli
-from waken.db import begin_write, db, init_db, make_private
+from waken.db import begin_write, init_db, make_private, orm
 from waken.devices import (
     bind_device,
     create_device,
@@ -35,10 +35,10 @@ def _commit_or_fail(action, *args):
     try:
         begin_write()
         result = action(*args)
-        db.session.commit()
+        orm.session.commit()
         return result
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         raise click.ClickException(f"{err}.") from None
 
 
@@ -68,7 +68,7 @@ def token_create(name, scopes):
 @token_cli.command("list")
 def token_list():
     """List tokens (never their secrets)."""
-    for t in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
+    for t in orm.session.scalars(select(ApiToken).order_by(ApiToken.id)):
         state = "enabled" if t.enabled else "disabled"
         click.echo(f"{t.id}\t{t.name}\t{t.prefix}…\t{state}\tscopes {','.join(t.scopes.split())}"
                    f"\tcreated {iso(t.created_at)}"
@@ -113,7 +113,7 @@ def device_create(name, key, token_id):
 @device_cli.command("list")
 def device_list():
     """List devices."""
-    for d in db.session.scalars(select(Device).order_by(Device.id)):
+    for d in orm.session.scalars(select(Device).order_by(Device.id)):
         click.echo(f"{d.hash_key}\t{d.name}\t{d.status}\ttoken {d.token_id or '-'}"
                    f"\t{d.device_type or '-'}\tlast seen {iso(d.last_seen_at) or 'never'}")
 

@@ -34,7 +34,7 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+orm = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def _dumps(value):
@@ -52,10 +52,10 @@ def init_app(app):
         "pool_size": 8,
         "max_overflow": 40,
     })
-    db.init_app(app)
+    orm.init_app(app)
     turn_path = app.config["DATABASE"] + "-writelock"
     with app.app_context():
-        engine = db.engine
+        engine = orm.engine
     event.listen(engine, "connect", lambda dbapi_conn, record: _on_connect(dbapi_conn, record, turn_path))
     event.listen(engine, "begin", _on_begin)
     event.listen(engine.pool, "checkin", _on_checkin)
@@ -135,7 +135,7 @@ def begin_write():
     once another writer had committed. Calling it again in the same transaction does
     nothing; commit or roll back to release the lock.
     """
-    session = db.session()
+    session = orm.session()
     if session.in_transaction():
         if session.connection().info.get("writing"):
             return
@@ -147,7 +147,7 @@ def begin_write():
 
 def raw_connection():
     """The sqlite3 connection under the session's transaction, for plain SQL on hot paths."""
-    session = db.session()
+    session = orm.session()
     transaction, cached = session.get_transaction(), g.get("raw_connection")
     if transaction is not None and cached is not None and cached[0] is transaction:
         return cached[1]   # same transaction: skip the session's bookkeeping
@@ -203,9 +203,9 @@ def write():
     try:
         yield connection()
     except BaseException:
-        db.session.rollback()
+        orm.session.rollback()
         raise
-    db.session.commit()
+    orm.session.commit()
 
 
 @contextmanager
@@ -224,7 +224,7 @@ def snapshot():
 
 def release():
     """Hand the request's connection back early (a stream that idles holds none)."""
-    db.session.remove()
+    orm.session.remove()
 
 
 class PlainReaders:

@@ -3,7 +3,7 @@ import secrets
 
 from sqlalchemy import select
 
-from waken.db import db
+from waken.db import orm
 from waken.models import ApiToken, Device
 from waken.timeutil import now
 
@@ -24,7 +24,7 @@ def usable_name(name):
 def neutral_name(device_type):
     """A name for a device that sent none, from its type ("Desktop 2"): never its key."""
     label = {"desktop": "Desktop", "tablet": "Tablet", "mobile": "Mobile"}.get(device_type, "Device")
-    taken = set(db.session.scalars(select(Device.name).where(Device.name.like(f"{label} %"))))
+    taken = set(orm.session.scalars(select(Device.name).where(Device.name.like(f"{label} %"))))
     number = 1
     while f"{label} {number}" in taken:
         number += 1
@@ -48,12 +48,12 @@ def check_key(key):
 
 def find_device(key):
     """The device with exactly this key, or None."""
-    return db.session.scalar(select(Device).where(Device.hash_key == key))
+    return orm.session.scalar(select(Device).where(Device.hash_key == key))
 
 
 def find_token(token_id):
     """The token with this id, or ValueError."""
-    token = db.session.get(ApiToken, token_id)
+    token = orm.session.get(ApiToken, token_id)
     if token is None:
         raise ValueError(f"there is no token with id {token_id}")
     return token
@@ -69,8 +69,8 @@ def create_device(name, key=None, token_id=None, status="active", device_type=No
         find_token(token_id)
     device = Device(name=name, hash_key=key, status=status, token_id=token_id,
                     device_type=device_type, created_at=now())
-    db.session.add(device)
-    db.session.flush()
+    orm.session.add(device)
+    orm.session.flush()
     return device
 
 
@@ -91,7 +91,7 @@ def set_device_status(key, status):
 
 def delete_device(key):
     """Delete a device and its activity history."""
-    db.session.delete(get_device(key))
+    orm.session.delete(get_device(key))
 
 
 def set_token_enabled(token_id, enabled):
@@ -111,4 +111,4 @@ def bind_device(key, token_id):
 
 def delete_token(token_id):
     """Delete a token; its devices are marked orphaned (schema.sql) and get 403 until re-bound."""
-    db.session.delete(find_token(token_id))
+    orm.session.delete(find_token(token_id))

@@ -2,7 +2,7 @@
 from flask import current_app, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from waken.db import db
+from waken.db import orm
 
 _PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{{ code }} · waken</title>
 <link rel="stylesheet" href="{{ url_for('static', filename='style.css') }}">
@@ -115,6 +115,6 @@ def _http_error(err):
 def _unexpected(err):
     # Anything here is our fault: roll back so the connection stays usable, log it,
     # and answer without internals.
-    db.session.rollback()
+    orm.session.rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError())

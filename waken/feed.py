@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 
 from waken import settings
 from waken.app_rules import AppRules, active_app_rules
-from waken.db import db
+from waken.db import orm
 from waken.models import DeviceActivity
 from waken.reporting import is_live
 from waken.rules import active_rules
@@ -55,13 +55,13 @@ def build_feed(limit=DEFAULT_LIMIT, public=True):
     rules = active_rules()
     apps = active_app_rules() if public else AppRules(())
     cutoff = at - timedelta(minutes=window)
-    open_rows = db.session.scalars(select(DeviceActivity).where(DeviceActivity.ended_at.is_(None))
+    open_rows = orm.session.scalars(select(DeviceActivity).where(DeviceActivity.ended_at.is_(None))
                                    .order_by(DeviceActivity.updated_at.desc(), DeviceActivity.id.desc()))
     recent = select(DeviceActivity).where(or_(DeviceActivity.updated_at >= cutoff, DeviceActivity.ended_at >= cutoff))
     if apps.hidden():
         # Hidden apps leave the history altogether (filtered here, so `limit` rows remain).
         recent = recent.where(DeviceActivity.process_name.collate("NOCASE").not_in(apps.hidden()))
-    recent_rows = db.session.scalars(
+    recent_rows = orm.session.scalars(
         recent.order_by(DeviceActivity.updated_at.desc(), DeviceActivity.id.desc()).limit(limit))
 
     def item(activity):

@@ -5,7 +5,7 @@ from typing import Optional
 from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from waken.db import db
+from waken.db import orm
 from waken.timeutil import from_ms, to_ms
 
 
@@ -22,7 +22,7 @@ class Millis(TypeDecorator):
         return None if value is None else from_ms(value)
 
 
-class ApiToken(db.Model):
+class ApiToken(orm.Model):
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String)
@@ -34,7 +34,7 @@ class ApiToken(db.Model):
     scopes: Mapped[str] = mapped_column(String, default="report agents:write agents:read")
 
 
-class Device(db.Model):
+class Device(orm.Model):
     __tablename__ = "device"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String)
@@ -47,7 +47,7 @@ class Device(db.Model):
     orphaned: Mapped[bool] = mapped_column(default=False)
 
 
-class DeviceActivity(db.Model):
+class DeviceActivity(orm.Model):
     __tablename__ = "device_activity"
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
@@ -64,7 +64,7 @@ class DeviceActivity(db.Model):
     device: Mapped[Device] = relationship(lazy="joined", innerjoin=True)
 
 
-class AgentActivity(db.Model):
+class AgentActivity(orm.Model):
     __tablename__ = "agent_activity"
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(String)
@@ -79,7 +79,7 @@ class AgentActivity(db.Model):
     created_at: Mapped[datetime] = mapped_column(Millis)
 
 
-class AgentActivityRollup(db.Model):
+class AgentActivityRollup(orm.Model):
     """Per-15-minute counts kept by triggers in schema.sql; read by the statistics."""
 
     __tablename__ = "agent_activity_rollup"
@@ -93,7 +93,7 @@ class AgentActivityRollup(db.Model):
     durations: Mapped[int] = mapped_column(default=0)
 
 
-class AgentActivityDaily(db.Model):
+class AgentActivityDaily(orm.Model):
     """Per-UTC-day counts kept by triggers in schema.sql; read by the list totals."""
 
     __tablename__ = "agent_activity_daily"
@@ -104,7 +104,7 @@ class AgentActivityDaily(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
-class AppRecord(db.Model):
+class AppRecord(orm.Model):
     __tablename__ = "app_record"
     id: Mapped[int] = mapped_column(primary_key=True)
     app_group: Mapped[str] = mapped_column(String)
@@ -113,7 +113,7 @@ class AppRecord(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(Millis)
 
 
-class MediaAsset(db.Model):
+class MediaAsset(orm.Model):
     __tablename__ = "media_asset"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String)
@@ -127,7 +127,7 @@ class MediaAsset(db.Model):
     last_used_at: Mapped[datetime] = mapped_column(Millis)
 
 
-class MediaSourceRule(db.Model):
+class MediaSourceRule(orm.Model):
     __tablename__ = "media_source_rule"
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(collation="NOCASE"), unique=True)
@@ -135,7 +135,7 @@ class MediaSourceRule(db.Model):
     label: Mapped[Optional[str]] = mapped_column(String)
 
 
-class AppRule(db.Model):
+class AppRule(orm.Model):
     __tablename__ = "app_rule"
     id: Mapped[int] = mapped_column(primary_key=True)
     process_name: Mapped[str] = mapped_column(String(collation="NOCASE"), unique=True)
@@ -144,13 +144,13 @@ class AppRule(db.Model):
     hide: Mapped[bool] = mapped_column(default=False)
 
 
-class Setting(db.Model):
+class Setting(orm.Model):
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[object] = mapped_column(JSON)
 
 
-class AdminUser(db.Model):
+class AdminUser(orm.Model):
     __tablename__ = "admin_user"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String, unique=True)
@@ -158,7 +158,7 @@ class AdminUser(db.Model):
     created_at: Mapped[datetime] = mapped_column(Millis)
 
 
-class FeedVersion(db.Model):
+class FeedVersion(orm.Model):
     """The public feed's change counter, bumped by triggers in schema.sql; read by waken.feed_cache."""
 
     __tablename__ = "feed_version"
@@ -166,7 +166,7 @@ class FeedVersion(db.Model):
     n: Mapped[int] = mapped_column()
 
 
-class AdminSession(db.Model):
+class AdminSession(orm.Model):
     __tablename__ = "admin_session"
     id: Mapped[int] = mapped_column(primary_key=True)
     admin_id: Mapped[int] = mapped_column(ForeignKey("admin_user.id", ondelete="CASCADE"))

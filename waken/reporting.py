@@ -167,7 +167,7 @@ def prepare_images(report):
 
 
 def submit_report(report, token, images, *, allow_reserved=False):
-    """Store a validated report in the open write transaction (see db.begin_write); caller commits.
+    """Store a validated report in the open write transaction (see db.write); caller commits.
 
     images comes from prepare_images(report), so no image is decoded under the write lock.
     """

@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from waken import settings
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.models import MediaSourceRule
 
 ACTIONS = ("block", "rename")
@@ -33,7 +33,7 @@ def _key(source):
 def active_rules():
     """Stored rules plus the legacy blocklist setting (one query; a blocked source stays blocked)."""
     blocked, labels = set(), {}
-    for source, action, label in db.session.execute(
+    for source, action, label in orm.session.execute(
             select(MediaSourceRule.source, MediaSourceRule.action, MediaSourceRule.label)):
         if action == "block":
             blocked.add(_key(source))
@@ -60,18 +60,18 @@ def _clean(source, action, label):
 
 def _find_source(source, exclude_id=None):
     query = select(MediaSourceRule).where(MediaSourceRule.source == source)
-    rule = db.session.scalar(query)
+    rule = orm.session.scalar(query)
     return rule if rule is not None and rule.id != exclude_id else None
 
 
 def list_rules():
     """Every stored rule, by source."""
-    return list(db.session.scalars(select(MediaSourceRule).order_by(MediaSourceRule.source)))
+    return list(orm.session.scalars(select(MediaSourceRule).order_by(MediaSourceRule.source)))
 
 
 def get_rule(rule_id):
     """The rule with this id, or ValueError."""
-    rule = db.session.get(MediaSourceRule, rule_id)
+    rule = orm.session.get(MediaSourceRule, rule_id)
     if rule is None:
         raise ValueError(f"there is no media source rule with id {rule_id}")
     return rule
@@ -83,8 +83,8 @@ def add_rule(source, action, label=None):
     if _find_source(source) is not None:
         raise ValueError(f"the play source '{source}' already has a rule")
     rule = MediaSourceRule(source=source, action=action, label=label)
-    db.session.add(rule)
-    db.session.flush()
+    orm.session.add(rule)
+    orm.session.flush()
     return rule
 
 
@@ -95,13 +95,13 @@ def update_rule(rule_id, source, action, label=None):
     if _find_source(source, exclude_id=rule.id) is not None:
         raise ValueError(f"the play source '{source}' already has a rule")
     rule.source, rule.action, rule.label = source, action, label
-    db.session.flush()
+    orm.session.flush()
     return rule
 
 
 def delete_rule(rule_id):
     """Delete a rule (the caller commits)."""
-    db.session.delete(get_rule(rule_id))
+    orm.session.delete(get_rule(rule_id))
 
 
 rule_cli = AppGroup("rule", help="Media source rules: hide or relabel what a play source reports.")
@@ -119,7 +119,7 @@ def add_command(source, block, label):
         rule = add_rule(source, "block" if block else "rename", label)
     except ValueError as err:
         raise click.ClickException(f"{err}.") from None
-    db.session.commit()
+    orm.session.commit()
     click.echo(f"{rule.id}\t{rule.source}\t{_describe(rule)}")
 
 
@@ -141,7 +141,7 @@ def delete_command(source):
     if rule is None:
         raise click.ClickException(f"there is no rule for the play source '{source}'.")
     delete_rule(rule.id)
-    db.session.commit()
+    orm.session.commit()
     click.echo(f"Deleted the rule for {rule.source}")
 
 

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from waken import settings
 from waken.agents import retention_cutoff
-from waken.db import begin_write, db, raw_connection
+from waken.db import begin_write, orm, raw_connection
 from waken.media import FILENAME_RE, KINDS
 from waken.timeutil import now as clock_now
 from waken.timeutil import to_ms
@@ -46,7 +46,7 @@ def expire_activities(now):
     ended = raw_connection().execute(
         f"UPDATE device_activity SET ended_at = updated_at WHERE ended_at IS NULL AND ({NOT_LIVE})",
         _liveness_bounds(now)).rowcount
-    db.session.commit()
+    orm.session.commit()
     return ended
 
 
@@ -57,7 +57,7 @@ def _delete_in_batches(table, condition, params):
         count = raw_connection().execute(
             f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {condition} LIMIT {DELETE_BATCH})",
             params).rowcount
-        db.session.commit()
+        orm.session.commit()
         deleted += count
         if count < DELETE_BATCH:
             return deleted
@@ -66,7 +66,7 @@ def _delete_in_batches(table, condition, params):
 def apply_retention(now):
     """Delete agent and device activities past their retention, then the media only they used."""
     settings.load()
-    db.session.commit()     # end that read, so that every batch below begins with the write lock
+    orm.session.commit()     # end that read, so that every batch below begins with the write lock
     agent_cutoff = {"cutoff": to_ms(retention_cutoff(now))}
     agents = _delete_in_batches("agent_activity", "timestamp < :cutoff", agent_cutoff)
     # An open activity past retention is deleted only when it is no longer live (a
@@ -138,7 +138,7 @@ def remove_orphaned_media(now):
     # Files go before the commit: were the commit to fail, the next sweep deletes the
     # rows of files already gone, whereas a file unlinked after the lock is released
     # might just have been reused by a report.
-    db.session.commit()
+    orm.session.commit()
     return {"media records deleted": rows, "media files deleted": files}
 
 

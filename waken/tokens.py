@@ -8,7 +8,7 @@ from typing import Optional
 
 from flask import request
 
-from waken.db import db, quick_read, raw_connection
+from waken.db import orm, quick_read, raw_connection
 from waken.errors import ApiError
 from waken.models import ApiToken
 from waken.timeutil import from_ms, now, to_ms
@@ -50,8 +50,8 @@ def create_token(name, scopes=None):
     plaintext = secrets.token_hex(32)
     token = ApiToken(name=name, token_hash=hash_token(plaintext), prefix=plaintext[:8],
                      enabled=True, created_at=now(), scopes=" ".join(scopes))
-    db.session.add(token)
-    db.session.flush()
+    orm.session.add(token)
+    orm.session.flush()
     return token, plaintext
 
 

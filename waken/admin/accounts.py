@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.models import AdminUser
 from waken.timeutil import now
 
@@ -57,7 +57,7 @@ def admin_exists(admin_id=None):
     if admin_id is not None:
         query = query.where(AdminUser.id == admin_id)
     # Its own connection, so that a later begin_write() in the view still starts the session.
-    with db.engine.connect() as conn:
+    with orm.engine.connect() as conn:
         return bool(conn.scalar(query))
 
 
@@ -78,7 +78,7 @@ def check_password(password):
 
 def find_admin(username):
     """The admin with this username, or None."""
-    return db.session.scalar(select(AdminUser).where(AdminUser.username == username))
+    return orm.session.scalar(select(AdminUser).where(AdminUser.username == username))
 
 
 def save_admin(username, password, *, first=False):
@@ -92,15 +92,15 @@ def save_admin(username, password, *, first=False):
     username, password = check_username(username), check_password(password)
     password_hash = generate_password_hash(password)
     begin_write()
-    if first and db.session.scalar(select(func.count()).select_from(AdminUser)):
+    if first and orm.session.scalar(select(func.count()).select_from(AdminUser)):
         return None, False
     admin = find_admin(username)
     created = admin is None
     if created:
         admin = AdminUser(username=username, created_at=now())
-        db.session.add(admin)
+        orm.session.add(admin)
     admin.password_hash = password_hash
-    db.session.flush()
+    orm.session.flush()
     if not created:
         end_all_sessions(admin.id)
     return admin, created

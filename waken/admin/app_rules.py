@@ -6,7 +6,7 @@ from waken.admin import bp
 from waken.admin.apps import app_groups
 from waken.admin.forms import sentence
 from waken.admin.login import login_required
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 
 CHECKED = ("on", "true", "1")
 
@@ -43,7 +43,7 @@ def save_app_rule():
         return _page(sentence(err), form, 400)
     begin_write()
     rule = domain.save_app_rule(*values)
-    db.session.commit()
+    orm.session.commit()
     flash(f"App rule for “{rule.process_name}” saved: {domain.describe(rule)}.", "success")
     return redirect(url_for("admin.app_rules"), 303)
 
@@ -56,9 +56,9 @@ def delete_app_rule():
     try:
         rule = domain.delete_app_rule(request.form.get("process_name"))
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         flash(f"Nothing changed: {err}.", "error")
         return redirect(url_for("admin.app_rules"), 303)
-    db.session.commit()
+    orm.session.commit()
     flash(f"App rule for “{rule.process_name}” deleted.", "success")
     return redirect(url_for("admin.app_rules"), 303)

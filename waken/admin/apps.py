@@ -6,7 +6,7 @@ from sqlalchemy import select
 from waken import settings
 from waken.admin import api_bp, bp
 from waken.admin.login import api_login_required, login_required
-from waken.db import db
+from waken.db import orm
 from waken.models import AppRecord
 from waken.schemas.fields import IsoTime
 from waken.timeutil import now
@@ -32,7 +32,7 @@ apps_export_schema = AppsExportSchema()
 def app_groups():
     """App records by group, most recently seen first."""
     groups = {group: [] for group in GROUPS}
-    for record in db.session.scalars(select(AppRecord).order_by(
+    for record in orm.session.scalars(select(AppRecord).order_by(
             AppRecord.last_seen_at.desc(), AppRecord.process_name)):
         groups.setdefault(record.app_group, []).append(record)
     return groups

@@ -14,7 +14,7 @@ from waken.admin.accounts import (
     setup_code,
 )
 from waken.admin.forms import sentence
-from waken.db import db
+from waken.db import orm
 
 
 def base_url():
@@ -41,9 +41,9 @@ def create_admin_command(username, password_stdin):
     try:
         admin, created = save_admin(username, password)
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         raise click.ClickException(sentence(err)) from None
-    db.session.commit()
+    orm.session.commit()
     discard_setup_code()
     click.echo(f"{'Created admin' if created else 'New password set for admin'} '{admin.username}'.")
 

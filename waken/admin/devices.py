@@ -5,7 +5,7 @@ from sqlalchemy import case, select
 from waken.admin import bp
 from waken.admin.forms import bind_form, device_form, read_form, rename_form, sentence
 from waken.admin.login import login_required
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.devices import (
     DEVICE_TYPES,
     WEB_ADMIN_KEY,
@@ -22,8 +22,8 @@ STATUS_ORDER = case({"pending": 0, "active": 1, "revoked": 2}, value=Device.stat
 
 
 def _page(errors=None, values=None, status=200):
-    devices = db.session.scalars(select(Device).order_by(STATUS_ORDER, Device.name, Device.id)).all()
-    tokens = db.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+    devices = orm.session.scalars(select(Device).order_by(STATUS_ORDER, Device.name, Device.id)).all()
+    tokens = orm.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
     values = values if values is not None else {"key": request.args.get("new_key", "")}
     return render_template("admin/devices.html", devices=devices, tokens=tokens,
                            token_options=[("", "any enabled token")] + [(t.id, t.name) for t in tokens],
@@ -52,10 +52,10 @@ def add_device():
         device = create_device(values["name"], key=values["key"], token_id=values["token_id"],
                                device_type=values["device_type"])
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         field = "token_id" if "token" in str(err) else "key"
         return _page({field: sentence(err)}, request.form, 400)
-    db.session.commit()
+    orm.session.commit()
     flash(f"Device “{device.name}” added. Its GeneratedHashKey is {device.hash_key}", "success")
     return redirect(url_for("admin.devices", _anchor=f"device-{device.id}"), 303)
 
@@ -112,17 +112,17 @@ def remove_device(device_id):
 
 def _change(device_id, action, verb):
     begin_write()
-    device = db.session.get(Device, device_id)
+    device = orm.session.get(Device, device_id)
     try:
         if device is None:
             raise ValueError(f"there is no device with id {device_id}")
         action(device)
-        db.session.flush()
+        orm.session.flush()
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         flash(f"Nothing changed: {err}.", "error")
         return redirect(url_for("admin.devices"), 303)
-    db.session.commit()
+    orm.session.commit()
     flash(f"Device “{device.name}” {verb}.", "success")
     anchor = None if verb == "deleted" else f"device-{device.id}"
     return redirect(url_for("admin.devices", _anchor=anchor), 303)

@@ -5,7 +5,7 @@ import json
 from sqlalchemy import select
 
 from waken import settings
-from waken.db import db
+from waken.db import orm
 from waken.models import ApiToken
 from waken.timeutil import iso, now
 
@@ -41,7 +41,7 @@ def token_bundle(token, plaintext):
 def integration_config(minted=None):
     """The integration config; `minted` = (token, plaintext) puts a usable token first."""
     values = settings.load()
-    tokens = list(db.session.scalars(select(ApiToken).order_by(ApiToken.id)))
+    tokens = list(orm.session.scalars(select(ApiToken).order_by(ApiToken.id)))
     if minted is not None:
         tokens = [minted[0]] + [t for t in tokens if t.id != minted[0].id]
 

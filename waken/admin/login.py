@@ -24,7 +24,7 @@ from waken.admin.accounts import (
 from waken.admin.commands import base_url
 from waken.admin.forms import login_form, read_form, sentence, setup_form
 from waken.admin_sessions import current_admin_id, end_session, start_session
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.errors import ApiError
 from waken.security import (
     check_login_allowed,
@@ -75,7 +75,7 @@ def announce_setup():
     current_app.logger.warning("No admin account yet. Open %s/admin/setup and enter the setup code %s",
                                base_url(), setup_code())
     # Reading the settings began a transaction; end it so the view can still begin_write().
-    db.session.rollback()
+    orm.session.rollback()
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -96,13 +96,13 @@ def setup():
     try:
         admin, _ = save_admin(values["username"], values["password"], first=True)
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         return render_template("admin/setup.html", errors={"username": sentence(err)}, values=request.form), 400
     if admin is None:
-        db.session.rollback()   # someone finished setup a moment ago
+        orm.session.rollback()   # someone finished setup a moment ago
         return redirect(url_for("admin.login"))
     start_session(admin.id)
-    db.session.commit()
+    orm.session.commit()
     discard_setup_code()
     record_login_success()
     flash(f"Welcome, {admin.username}. Next: create an API token for your devices.", "success")
@@ -128,10 +128,10 @@ def login():
                                next=_safe_next()), status
     record_login_success()
     admin_id = admin.id
-    db.session.rollback()   # end the read; the session row is written in its own transaction
+    orm.session.rollback()   # end the read; the session row is written in its own transaction
     begin_write()
     start_session(admin_id)
-    db.session.commit()
+    orm.session.commit()
     return redirect(_safe_next() or url_for("admin.overview"))
 
 
@@ -140,7 +140,7 @@ def logout():
     """Sign out for good: the old cookie no longer opens anything (a POST, so no link can do it)."""
     begin_write()
     end_session()
-    db.session.commit()
+    orm.session.commit()
     flash("Signed out.", "success")
     return redirect(url_for("admin.login"))
 

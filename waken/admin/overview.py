@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from waken import agent_stats, agents
 from waken.admin import bp
 from waken.admin.login import login_required
-from waken.db import db
+from waken.db import orm
 from waken.feed import build_feed
 from waken.models import ApiToken, Device
 from waken.timeutil import now
@@ -19,8 +19,8 @@ AGENT_RECENT = 5
 def overview():
     """What is happening now, at a glance."""
     feed = build_feed(RECENT_LIMIT, public=False)
-    counts = dict(db.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
-    tokens = db.session.scalar(select(func.count()).select_from(ApiToken))
+    counts = dict(orm.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
+    tokens = orm.session.scalar(select(func.count()).select_from(ApiToken))
     at = now()
     agent_today = agent_stats.stats({}, at)["today"]
     agent_recent = agents.list_activities({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)

@@ -6,7 +6,7 @@ from waken import reporting
 from waken.admin import bp
 from waken.admin.forms import field_errors, quick_add_form, read_form
 from waken.admin.login import login_required
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, find_device, random_key
 from waken.errors import ApiError
 from waken.schemas.reports import report_schema
@@ -48,16 +48,16 @@ def submit_quick_add():
     if report["generatedHashKey"] != WEB_ADMIN_KEY:
         device = find_device(report["generatedHashKey"])
         if device is None or device.status != "active":
-            db.session.rollback()
+            orm.session.rollback()
             problem = "is not a device" if device is None else f"belongs to a {device.status} device"
             return _page({"key": f"This key {problem}: use the key of an active device from Device "
                                  "Management, or leave it empty."}, request.form, 400)
     try:
         outcome = reporting.submit_report(report, None, images, allow_reserved=True)
     except ApiError as err:
-        db.session.rollback()
+        orm.session.rollback()
         return _page({"form": err.message}, request.form, err.status if err.status < 500 else 400)
-    db.session.commit()
+    orm.session.commit()
     flash(f"Stored: {outcome.device.name} is now in {outcome.activity.process_name}.", "success")
     return redirect(url_for("admin.quick_add"), 303)
 

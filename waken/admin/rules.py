@@ -6,7 +6,7 @@ from waken import settings
 from waken.admin import bp
 from waken.admin.forms import read_form, rule_form, sentence
 from waken.admin.login import login_required
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 
 ACTION_OPTIONS = (("block", "block: hide its media"), ("rename", "rename: show the label instead"))
 
@@ -36,9 +36,9 @@ def add_rule():
     try:
         rule = rules_domain.add_rule(values["source"], values["action"], values["label"])
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         return _page({"form": sentence(err)}, request.form, 400)
-    db.session.commit()
+    orm.session.commit()
     flash(f"Rule for “{rule.source}” added.", "success")
     return redirect(url_for("admin.rules"), 303)
 
@@ -67,9 +67,9 @@ def _change(action, *args, message):
     try:
         action(*args)
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         flash(f"Nothing changed: {err}.", "error")
         return redirect(url_for("admin.rules"), 303)
-    db.session.commit()
+    orm.session.commit()
     flash(message, "success")
     return redirect(url_for("admin.rules"), 303)

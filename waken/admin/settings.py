@@ -6,7 +6,7 @@ from waken.admin import bp
 from waken.admin.forms import read_form, sentence, token_form
 from waken.admin.integration import encode, integration_config
 from waken.admin.login import login_required
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.timeutil import now
 from waken.tokens import create_token
 
@@ -81,12 +81,12 @@ def save_settings():
         except ValueError as err:
             errors[key] = sentence(setting.label + str(err)[len(key):])
     if errors:
-        db.session.rollback()
+        orm.session.rollback()
         return _page(posted, errors, 400)
     begin_write()
     for key, value in clean.items():
         settings.put(key, value)
-    db.session.commit()
+    orm.session.commit()
     flash("Settings saved.", "success")
     return redirect(url_for("admin.settings_page"), 303)
 
@@ -103,9 +103,9 @@ def mint_integration_config():
     try:
         minted = create_token(values["name"], ("report",))   # the config goes to a reporter
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         flash(f"No token minted: {err}.", "error")
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
-    db.session.commit()
+    orm.session.commit()
     return render_template("admin/integration.html", token=minted[0],
                            config_b64=encode(integration_config(minted)))

@@ -6,14 +6,14 @@ from waken.admin import bp
 from waken.admin.forms import read_form, sentence, token_form
 from waken.admin.integration import encode, token_bundle
 from waken.admin.login import login_required
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.devices import delete_token, set_token_enabled
 from waken.models import ApiToken, Device
 from waken.tokens import SCOPES, create_token
 
 
 def _page(errors=None, values=None, status=200):
-    rows = db.session.execute(
+    rows = orm.session.execute(
         select(ApiToken, func.count(Device.id)).outerjoin(Device, Device.token_id == ApiToken.id)
         .group_by(ApiToken.id).order_by(ApiToken.id)).all()
     return render_template("admin/tokens.html", rows=rows, errors=errors or {}, values=values or {},
@@ -48,9 +48,9 @@ def create_api_token():
     try:
         token, plaintext = create_token(values["name"], scopes)
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         return _page({"name": sentence(err)}, values, 400)
-    db.session.commit()
+    orm.session.commit()
     # The reporter bundle goes to devices: only a report-only token belongs in it.
     bundle = encode(token_bundle(token, plaintext)) if token.scopes == "report" else None
     return render_template("admin/token_created.html", token=token, plaintext=plaintext, bundle=bundle)
@@ -83,9 +83,9 @@ def _change(action, *args, message):
     try:
         action(*args)
     except ValueError as err:
-        db.session.rollback()
+        orm.session.rollback()
         flash(f"Nothing changed: {err}.", "error")
         return redirect(url_for("admin.tokens"), 303)
-    db.session.commit()
+    orm.session.commit()
     flash(message, "success")
     return redirect(url_for("admin.tokens"), 303)

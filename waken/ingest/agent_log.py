@@ -2,7 +2,7 @@
 from flask import current_app, request, url_for
 
 from waken import agents, limits, settings
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.ingest import bp
 from waken.payload import parse
 from waken.schemas.agents import (
@@ -42,7 +42,7 @@ def create_agent_activity():
     if token is not None:
         touch_token(token, at)
     record, created = agents.create_activity(data, at)
-    db.session.commit()
+    orm.session.commit()
     location = url_for("query.get_agent_activity", activity_id=record["id"])
     if not created and (token is None or "agents:read" not in token.scopes):
         return {"id": record["id"], "duplicate": True}, 200, {"Location": location}
@@ -61,7 +61,7 @@ def update_agent_activity(activity_id):
     at = now()
     touch_token(token, at)
     record = agents.update_activity(activity_id, changes, at)
-    db.session.commit()
+    orm.session.commit()
     if "agents:read" not in token.scopes:
         return {"id": record["id"]}
     return activity_schema.dump(record)

@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from waken import agents
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.errors import ApiError
 from waken.ingest import bp
 from waken.ingest.agent_log import _authorise_write
@@ -48,16 +48,16 @@ def _export(signal, noun):
         if token is not None:
             touch_token(token, at)
         reasons += _store(activities, at)
-        db.session.commit()
+        orm.session.commit()
     except wire.WireError as err:
-        db.session.rollback()
+        orm.session.rollback()
         return wire.status_body(err.status, err.message, media), err.status, {"Content-Type": media}
     except ApiError as err:
-        db.session.rollback()
+        orm.session.rollback()
         return (wire.status_body(err.status, err.message, media), err.status,
                 {**(err.headers or {}), "Content-Type": media})
     except HTTPException as err:   # e.g. the server-wide body limit; Retry-After and the like are kept
-        db.session.rollback()
+        orm.session.rollback()
         headers = {name: value for name, value in err.get_headers() if name != "Content-Type"}
         return wire.status_body(err.code, err.description, media), err.code, {**headers, "Content-Type": media}
     body = wire.answer(signal, media, len(reasons), _reasons_sentence(reasons, noun))

@@ -2,7 +2,7 @@
 from flask import current_app, jsonify
 
 from waken import limits, reporting
-from waken.db import begin_write, db
+from waken.db import begin_write, orm
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.payload import parse
@@ -25,7 +25,7 @@ def report_activity():
     images = reporting.prepare_images(report)
     begin_write()
     outcome = reporting.submit_report(report, token, images)
-    db.session.commit()
+    orm.session.commit()
     if outcome.pending:
         return _pending(outcome.device)
     body = {"success": True, "data": activity_item_schema.dump(outcome.activity)}
@@ -42,7 +42,7 @@ def verify_device():
     probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
     begin_write()
     device = reporting.verify_device(probe, token)
-    db.session.commit()
+    orm.session.commit()
     if device.status == "pending":
         return _pending(device)
     return {"success": True, "data": {

@@ -5,7 +5,7 @@ import time
 from flask import Response, current_app, request, stream_with_context
 
 from waken import agent_stats, agents
-from waken.db import db
+from waken.db import orm
 from waken.errors import ApiError
 from waken.payload import load
 from waken.query import bp
@@ -90,7 +90,7 @@ def agent_activity_stream():
     latest = agents.latest_id()
     start = latest if last_event is None else min(latest, max(last_event, latest - REPLAY_LIMIT))
     slot = take_agent_slot()
-    db.session.remove()    # hold no connection while the stream idles
+    orm.session.remove()    # hold no connection while the stream idles
     return sse_response(_events(current_app._get_current_object(), start, slot), slot)
 
 
@@ -110,7 +110,7 @@ def _events(app, last_id, slot):
         while True:
             with app.app_context():
                 batch = agents.activities_after(last_id, now(), BATCH)
-                db.session.remove()
+                orm.session.remove()
             for record in batch:
                 last_id = record["id"]
                 yield _event({"type": "new", "activity": activity_schema.dump(record)}, last_id)

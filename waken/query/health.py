@@ -1,7 +1,7 @@
 """GET /healthz: cheap liveness and database check."""
 from sqlalchemy import text
 
-from waken.db import db
+from waken.db import orm
 from waken.errors import ApiError
 from waken.query import bp
 
@@ -10,7 +10,7 @@ from waken.query import bp
 def healthz():
     """200 when the process answers and the database reads."""
     try:
-        db.session.execute(text("SELECT 1"))
+        orm.session.execute(text("SELECT 1"))
     except Exception as err:  # any database failure means "not healthy"
         raise ApiError(503, "The database cannot be read.") from err
     return {"status": "ok"}
