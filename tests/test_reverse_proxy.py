@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
 from tests.limits_support import PASSWORD, client_from, create_admin, login, run
+from tests.support import ROOT, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is installed by `make proxy`")
