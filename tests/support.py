@@ -20,6 +20,8 @@ from waken.db import connect_sqlite, init_db
 ROOT = Path(__file__).resolve().parent.parent
 DEVICE_KEY = "wwd-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 CLOCK_START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)   # the `clock` fixture's start unless marked
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 class Clock:
@@ -75,6 +77,16 @@ def set_setting(runner, key, value):
 def record(**fields):
     """An agent record as POST /api/activities takes it; fields add to it or replace its values."""
     return {"type": "tool_call", "description": "read_file path=src/app/page.tsx", "status": "success", **fields}
+
+
+def wait_for(check, seconds=5):
+    """Poll a condition from Python (the page's CSP forbids the eval that wait_for_function uses)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def free_port():
