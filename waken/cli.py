@@ -116,45 +116,43 @@ def device_list():
 @click.argument("token_id", type=int)
 def device_bind(key, token_id):
     """Bind a device to a token: only that token may report for it."""
-    with db.write():
-        set_device_token(get_device(key), token_id)
-    click.echo(f"Device {key} bound to token {token_id}.")
+    _on_device(key, lambda device: set_device_token(device, token_id), f"bound to token {token_id}")
 
 
 @device_cli.command("unbind")
 @click.argument("key")
 def device_unbind(key):
     """Unbind a device: any token with the report scope may report for it."""
-    with db.write():
-        set_device_token(get_device(key), None)
-    click.echo(f"Device {key} unbound: any token with the report scope may report for it.")
+    _on_device(key, lambda device: set_device_token(device, None),
+               "unbound: any token with the report scope may report for it")
 
 
 @device_cli.command("approve")
 @click.argument("key")
 def device_approve(key):
     """Approve a pending (or revoked) device."""
-    with db.write():
-        set_device_status(get_device(key), "active")
-    click.echo(f"Device {key} approved.")
+    _on_device(key, lambda device: set_device_status(device, "active"), "approved")
 
 
 @device_cli.command("revoke")
 @click.argument("key")
 def device_revoke(key):
     """Revoke a device: its reports get 403."""
-    with db.write():
-        set_device_status(get_device(key), "revoked")
-    click.echo(f"Device {key} revoked.")
+    _on_device(key, lambda device: set_device_status(device, "revoked"), "revoked")
 
 
 @device_cli.command("delete")
 @click.argument("key")
 def device_delete(key):
     """Delete a device and its activity history."""
+    _on_device(key, delete_device, "deleted")
+
+
+def _on_device(key, change, done):
+    """change(device) for the device with this key, then say what was `done` to it."""
     with db.write():
-        delete_device(get_device(key))
-    click.echo(f"Device {key} deleted.")
+        change(get_device(key))
+    click.echo(f"Device {key} {done}.")
 
 
 @settings_cli.command("get")
