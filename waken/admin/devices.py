@@ -87,8 +87,9 @@ def rename_device(device_id):
 @login_required
 def bind_device(device_id):
     """Bind the device to one token (only it may report for the device), or unbind it."""
-    return _on_device(device_id, lambda device, values: set_device_token(device, values["token_id"]),
-                      lambda device: "bound" if device.token_id else "unbound", form=bind_form)
+    verb = "bound" if request.form.get("token_id", "").strip() else "unbound"
+    return _on_device(device_id, lambda device, values: set_device_token(device, values["token_id"]), verb,
+                      form=bind_form)
 
 
 @bp.post("/devices/<int:device_id>/delete")
@@ -104,9 +105,7 @@ def _on_device(device_id, change, verb, form=None):
     """post_action on one device: change(device[, values]), then “Device … verb.” and back to its row."""
     def run(*values):
         return change(device_with_id(device_id), *values)
-    verb_of = verb if callable(verb) else lambda _: verb
-    return post_action(run, form=form, done=lambda device: f"Device “{device.name}” {verb_of(device)}.",
-                       back=_back)
+    return post_action(run, form=form, done=lambda device: f"Device “{device.name}” {verb}.", back=_back)
 
 
 def _back(device=None):
