@@ -41,12 +41,12 @@ def _export(signal, noun):
     media = request.mimetype if request.mimetype in MEDIA else wire.JSON
     try:
         token = authorise_write()      # 401 before a byte of the body is read
-        activities, reasons = _decode(signal, wire)
+        records, reasons = _decode(signal, wire)
         with db.write():
             at = now()
             if token is not None:
                 touch_token(token, at)
-            reasons += _store(activities, at)
+            reasons += _store(records, at)
     except wire.WireError as err:
         return wire.status_body(err.status, err.message, media), err.status, {"Content-Type": media}
     except ApiError as err:
@@ -60,7 +60,7 @@ def _export(signal, noun):
 
 
 def _decode(signal, wire):
-    """(activity fields validated like POST /api/activities, reasons for the rest); WireError if unreadable."""
+    """(agent record fields validated like POST /api/activities, reasons for the rest); WireError if unreadable."""
     from waken.otlp import mapping
     if request.mimetype not in MEDIA:
         raise wire.WireError(415, f"Send OTLP as application/x-protobuf or application/json, "
@@ -73,15 +73,15 @@ def _decode(signal, wire):
     if encoding == "gzip":
         raw = wire.gunzip(raw, limit)
     mapped, reasons = mapping.map_request(signal, wire.decode(signal, request.mimetype, raw))
-    activities = []
+    records = []
     for fields in mapped:
         try:
             data = record_create_schema.load({k: v for k, v in fields.items() if k != "timestamp"})
         except ValidationError as err:
             reasons.append("; ".join(f"{name} {_words(problem)}" for name, problem in err.messages.items()))
             continue
-        activities.append({**data, "timestamp": fields["timestamp"]})
-    return activities, reasons
+        records.append({**data, "timestamp": fields["timestamp"]})
+    return records, reasons
 
 
 def _words(problem):
@@ -102,10 +102,10 @@ def _body(wire, limit):
     return body
 
 
-def _store(activities, at):
+def _store(records, at):
     """Create each record in the open transaction; reasons for those the log refuses (timestamps, size)."""
     reasons = []
-    for data in activities:
+    for data in records:
         try:
             agent_log.create_record(data, at)   # a known idempotency key adds nothing
         except (Invalid, ApiError) as err:
