@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from waken import db
 from waken.agent_filters import STATUSES, conditions, local_zone, retention_cutoff
-from waken.agent_totals import BUCKET_MS
+from waken.agent_totals import BUCKET_MS, ceil_to
 from waken.timeutil import from_ms, to_ms
 
 HOURLY_DAYS = 30
@@ -21,7 +21,7 @@ def _stat_rows(args, cutoff_ms):
     through is counted from the table itself, so the totals match the list exactly.
     Grouping by the rollup's key prefix (bucket, type) needs no sort.
     """
-    first = -(-cutoff_ms // BUCKET_MS) * BUCKET_MS
+    first = ceil_to(cutoff_ms, BUCKET_MS)
     clauses, params = conditions(args)
     extra = "".join(" AND " + c for c in clauses)
     yield from db.execute(

@@ -19,7 +19,7 @@ def count(args, lower, upper):
 
     The rollups' keys hold every filter column, so the filters apply to them as to the table.
     """
-    first_day = _ceil(lower, DAY_MS)
+    first_day = ceil_to(lower, DAY_MS)
     last_day = None if upper is None else upper // DAY_MS * DAY_MS
     if last_day is not None and last_day <= first_day:
         return _buckets(args, lower, upper)
@@ -34,7 +34,7 @@ def _buckets(args, lower, upper):
     """Rows in [lower, upper), a span within one day: whole buckets from the rollup, edges from the table."""
     if lower >= upper:
         return 0
-    first = _ceil(lower, BUCKET_MS)
+    first = ceil_to(lower, BUCKET_MS)
     last = upper // BUCKET_MS * BUCKET_MS
     if last <= first:
         return _rows(args, lower, upper)
@@ -57,5 +57,6 @@ def _rows(args, lower, upper):
     return db.value(f"SELECT count(*) FROM agent_activity WHERE {clause}", params)
 
 
-def _ceil(ms, step):
+def ceil_to(ms, step):
+    """ms rounded up to a whole multiple of step (a bucket or day start)."""
     return -(-ms // step) * step
