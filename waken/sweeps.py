@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from waken import settings
-from waken.agents import retention_cutoff
+from waken.agent_filters import retention_cutoff
 from waken.db import begin_write, orm, raw_connection
 from waken.media import FILENAME_RE, KINDS
 from waken.timeutil import now as clock_now

@@ -7,6 +7,7 @@ from waken.admin.forms import read_form, sentence, token_form
 from waken.admin.integration import encode, integration_config
 from waken.admin.login import login_required
 from waken.db import begin_write, orm
+from waken.errors import Invalid
 from waken.timeutil import now
 from waken.tokens import create_token
 
@@ -102,9 +103,9 @@ def mint_integration_config():
     begin_write()
     try:
         minted = create_token(values["name"], ("report",))   # the config goes to a reporter
-    except ValueError as err:
+    except Invalid as err:
         orm.session.rollback()
-        flash(f"No token minted: {err}.", "error")
+        flash(f"No token minted. {err.message}", "error")
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
     orm.session.commit()
     return render_template("admin/integration.html", token=minted[0],
