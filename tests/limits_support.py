@@ -6,6 +6,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.admin_support import csrf_of
+from waken.bench.proc import children
 
 USERNAME, PASSWORD = "owner", "correct horse battery"
 
@@ -33,8 +34,7 @@ def client_from(address):
 
 def worker_pids(server):
     """The gunicorn worker processes of a LiveServer."""
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
+    return children(server.proc.pid)
 
 
 def has_open(pid, name):
