@@ -1,12 +1,11 @@
 """Helpers for the limit tests: clients from other loopback addresses, worker pids, admin forms."""
 import subprocess
-from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from tests.admin_support import csrf_of
-from waken.bench.proc import children
+from waken.bench.proc import children, open_count
 
 USERNAME, PASSWORD = "owner", "correct horse battery"
 
@@ -39,8 +38,7 @@ def worker_pids(server):
 
 def has_open(pid, name):
     """Whether process pid holds a file called `name` open."""
-    fds = Path(f"/proc/{pid}/fd")
-    return any(Path(str(link.readlink())).name == name for link in fds.iterdir() if link.is_symlink())
+    return open_count(pid, name) > 0
 
 
 def create_admin(server):

@@ -33,7 +33,7 @@ def open_count(pid, name):
     count = 0
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
-            count += os.readlink(fd).endswith(name)
+            count += os.path.basename(os.readlink(fd)) == name
         except OSError:   # closed while we looked
             continue
     return count
