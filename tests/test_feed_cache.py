@@ -13,8 +13,6 @@ from waken.schemas.feed import feed_response_schema
 START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 KEY = "wwd-cache-0000-1111-2222-333344445555"
 OTHER = "wwd-cache-9999-1111-2222-333344445555"
-
-
 pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 
 
