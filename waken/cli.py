@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from waken import settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
-from waken.app_rules import app_rule_cli
 from waken.db import begin_write, init_db, make_private, orm
 from waken.devices import (
     bind_device,
@@ -20,8 +19,9 @@ from waken.devices import (
     set_device_status,
     set_token_enabled,
 )
+from waken.errors import DomainError
 from waken.models import ApiToken, Device
-from waken.rules import rule_cli
+from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso
 from waken.tokens import SCOPES, create_token
 
@@ -31,15 +31,15 @@ settings_cli = AppGroup("settings", help="Read and change settings.")
 
 
 def _commit_or_fail(action, *args):
-    """Run a domain action and commit, turning its ValueError into a clean CLI error."""
+    """Run a domain action and commit, turning its ValueError or DomainError into a clean CLI error."""
     try:
         begin_write()
         result = action(*args)
         orm.session.commit()
         return result
-    except ValueError as err:
+    except (ValueError, DomainError) as err:
         orm.session.rollback()
-        raise click.ClickException(f"{err}.") from None
+        raise click.ClickException(f"{str(err).rstrip('.')}.") from None
 
 
 @click.command("init-db")
