@@ -1,17 +1,15 @@
 """The public feed: live statuses and recent activities, with media normalised and rules applied."""
+import json
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import or_, select
-
-from waken import settings
+from waken import db, settings
 from waken.app_rules import AppRules, active_app_rules
-from waken.db import orm
-from waken.models import DeviceActivity
 from waken.reporting import is_live
 from waken.rules import active_rules
-from waken.timeutil import LATEST, now, parse_iso, to_ms
+from waken.timeutil import LATEST, from_ms, now, parse_iso, to_ms
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -23,11 +21,33 @@ SECONDS_BELOW = 10**11
 LATEST_MS = to_ms(LATEST)   # stored numbers past this (year 9998) are no instant or length
 
 
+# The columns of an activity the feed and the admin overview show, with its device's.
+ACTIVITY_SQL = """
+    SELECT a.id, a.process_name, a.process_title, a.push_mode, a.metadata, a.started_at, a.updated_at,
+           a.ended_at, a.expires_at, a.report_count, d.name AS device_name, d.device_type
+    FROM device_activity a JOIN device d ON d.id = a.device_id"""
+NEWEST_FIRST = " ORDER BY a.updated_at DESC, a.id DESC"
+
+
+def _activity(row):
+    """A row as the feed reads it: times as aware datetimes, metadata parsed, the device by name."""
+    return SimpleNamespace(
+        id=row["id"], process_name=row["process_name"], process_title=row["process_title"],
+        push_mode=row["push_mode"], meta=json.loads(row["metadata"]) if row["metadata"] else None,
+        started_at=from_ms(row["started_at"]), updated_at=from_ms(row["updated_at"]),
+        ended_at=_time(row["ended_at"]), expires_at=_time(row["expires_at"]), report_count=row["report_count"],
+        device=SimpleNamespace(name=row["device_name"], device_type=row["device_type"]))
+
+
+def _time(ms):
+    return None if ms is None else from_ms(ms)
+
+
 @dataclass
 class FeedItem:
     """One activity as the public sees it; the stored row is only read, never changed."""
 
-    activity: DeviceActivity
+    activity: SimpleNamespace
     online: bool
     public_meta: dict
     now_playing: dict | None
@@ -54,22 +74,21 @@ def build_feed(limit=DEFAULT_LIMIT, public=True):
     window = values["history_window_minutes"]
     rules = active_rules()
     apps = active_app_rules() if public else AppRules(())
-    cutoff = at - timedelta(minutes=window)
-    open_rows = orm.session.scalars(select(DeviceActivity).where(DeviceActivity.ended_at.is_(None))
-                                   .order_by(DeviceActivity.updated_at.desc(), DeviceActivity.id.desc()))
-    recent = select(DeviceActivity).where(or_(DeviceActivity.updated_at >= cutoff, DeviceActivity.ended_at >= cutoff))
+    open_rows = db.query(ACTIVITY_SQL + " WHERE a.ended_at IS NULL" + NEWEST_FIRST)
+    cutoff = to_ms(at - timedelta(minutes=window))
+    recent, params = " WHERE (a.updated_at >= ? OR a.ended_at >= ?)", [cutoff, cutoff]
     if apps.hidden():
         # Hidden apps leave the history altogether (filtered here, so `limit` rows remain).
-        recent = recent.where(DeviceActivity.process_name.collate("NOCASE").not_in(apps.hidden()))
-    recent_rows = orm.session.scalars(
-        recent.order_by(DeviceActivity.updated_at.desc(), DeviceActivity.id.desc()).limit(limit))
+        recent += f" AND a.process_name COLLATE NOCASE NOT IN ({', '.join('?' * len(apps.hidden()))})"
+        params += apps.hidden()
+    recent_rows = db.query(ACTIVITY_SQL + recent + NEWEST_FIRST + " LIMIT ?", (*params, limit))
 
     def item(activity):
         return public_item(activity, at, stale, rules, values, apps)
 
     return {
-        "activeStatuses": [item(a) for a in open_rows if is_live(a, at, stale)],
-        "recentActivities": [item(a) for a in recent_rows],
+        "activeStatuses": [item(a) for a in map(_activity, open_rows) if is_live(a, at, stale)],
+        "recentActivities": [item(a) for a in map(_activity, recent_rows)],
         "historyWindowMinutes": window,
         "processStaleSeconds": stale,
         "generatedAt": at,
