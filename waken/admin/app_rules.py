@@ -21,10 +21,6 @@ def _page(errors=None, values=None):
                            errors=errors or {}, values=values, describe=app_rules.describe)
 
 
-def _back(_rule=None):
-    return url_for("admin.app_rules")
-
-
 @bp.get("/app-rules", endpoint="app_rules")   # the function has another name: `app_rules` is the domain module
 @login_required
 def app_rules_page():
@@ -38,7 +34,7 @@ def save_app_rule():
     """Add the rule for a process, or replace the one it has."""
     return post_form(app_rule_form, lambda values: app_rules.save_app_rule(**values), page=_page,
                      done=lambda rule: f"App rule for “{rule.process_name}” saved: {app_rules.describe(rule)}.",
-                     back=_back)
+                     back=url_for("admin.app_rules"))
 
 
 @bp.post("/app-rules/delete")
@@ -46,4 +42,4 @@ def save_app_rule():
 def delete_app_rule():
     """Delete the rule of a process."""
     return post_action(lambda: app_rules.delete_app_rule(request.form.get("process_name")),
-                       done=lambda rule: f"App rule for “{rule.process_name}” deleted.", back=_back)
+                       done=lambda rule: f"App rule for “{rule.process_name}” deleted.", back=url_for("admin.app_rules"))

@@ -16,10 +16,6 @@ def _page(errors=None, values=None):
                            options=ACTION_OPTIONS, errors=errors or {}, values=values)
 
 
-def _back(_rule=None):
-    return url_for("admin.rules")
-
-
 @bp.get("/rules", endpoint="rules")   # the function has another name: `rules` is the domain module
 @login_required
 def media_rules():
@@ -32,7 +28,7 @@ def media_rules():
 def add_rule():
     """Add a rule."""
     return post_form(rule_form, lambda values: rules.add_rule(values["source"], values["action"], values["label"]),
-                     page=_page, done=lambda rule: f"Rule for “{rule.source}” added.", back=_back)
+                     page=_page, done=lambda rule: f"Rule for “{rule.source}” added.", back=url_for("admin.rules"))
 
 
 @bp.post("/rules/<int:rule_id>")
@@ -41,11 +37,11 @@ def update_rule(rule_id):
     """Change a rule's source, action or label."""
     form = request.form
     return post_action(lambda: rules.update_rule(rule_id, form.get("source"), form.get("action"), form.get("label")),
-                       done="Rule saved.", back=_back)
+                       done="Rule saved.", back=url_for("admin.rules"))
 
 
 @bp.post("/rules/<int:rule_id>/delete")
 @login_required
 def delete_rule(rule_id):
     """Delete a rule."""
-    return post_action(lambda: rules.delete_rule(rule_id), done="Rule deleted.", back=_back)
+    return post_action(lambda: rules.delete_rule(rule_id), done="Rule deleted.", back=url_for("admin.rules"))
