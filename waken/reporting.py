@@ -10,7 +10,7 @@ from flask import current_app
 from waken import media_quota, settings
 from waken.db import raw_connection
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device, usable_name
-from waken.errors import ApiError
+from waken.errors import ApiError, Invalid
 from waken.media import MediaError, is_data_url, store_data_url, stored_path
 from waken.payload import stored_json
 from waken.timeutil import from_ms, now, to_ms
@@ -132,9 +132,9 @@ def _register(key, token, name, device_type):
         try:
             created = create_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
                                     status="pending" if mode == "pending" else "active")
-        except ValueError as err:
-            raise ApiError(400, f"Invalid generatedHashKey: {err}.",
-                           fields={"generatedHashKey": str(err)}) from None
+        except Invalid as err:
+            raise ApiError(400, f"Invalid generatedHashKey: {err.message}",
+                           fields={"generatedHashKey": err.message}) from None
     return DeviceRef(created.id, created.name, created.hash_key, created.status, created.token_id,
                      created.device_type)
 

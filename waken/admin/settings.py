@@ -97,7 +97,11 @@ def mint_integration_config():
     if errors:
         flash(f"No token minted. {errors['name']}", "error")
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
-    with db.write():
-        minted = create_token(values["name"], ("report",))   # the config goes to a reporter
+    try:
+        with db.write():
+            minted = create_token(values["name"], ("report",))   # the config goes to a reporter
+    except Invalid as err:
+        flash(f"No token minted. {err.message}", "error")
+        return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
     return render_template("admin/integration.html", token=minted[0],
                            config_b64=encode(integration_config(minted)))
