@@ -1,24 +1,11 @@
 """The `rule` and `app-rule` commands: media source rules and app rules from the shell."""
-from contextlib import contextmanager
-
 import click
-from flask.cli import AppGroup
 
 from waken import app_rules, db, rules, settings
-from waken.errors import DomainError, NotFound
+from waken.errors import NotFound, ShellGroup
 
-rule_cli = AppGroup("rule", help="Media source rules: hide or relabel what a play source reports.")
-app_rule_cli = AppGroup("app-rule", help="App rules: rename an app, hide its title, or hide it in public.")
-
-
-@contextmanager
-def _writing():
-    """db.write() for a command: a broken rule changes nothing and ends the command with its sentence."""
-    try:
-        with db.write():
-            yield
-    except DomainError as err:
-        raise click.ClickException(err.message) from None
+rule_cli = ShellGroup("rule", help="Media source rules: hide or relabel what a play source reports.")
+app_rule_cli = ShellGroup("app-rule", help="App rules: rename an app, hide its title, or hide it in public.")
 
 
 @rule_cli.command("add")
@@ -29,7 +16,7 @@ def add_rule_command(source, block, label):
     """Add a rule for SOURCE (matched case-insensitively)."""
     if block == bool(label):
         raise click.UsageError("give exactly one of --block or --rename LABEL")
-    with _writing():
+    with db.write():
         rule = rules.add_rule(source, "block" if block else "rename", label)
     click.echo(f"{rule.id}\t{rule.source}\t{rules.describe(rule)}")
 
@@ -47,7 +34,7 @@ def list_rules_command():
 @click.argument("source")
 def delete_rule_command(source):
     """Delete the rule for SOURCE."""
-    with _writing():
+    with db.write():
         rule = rules.find_rule(source)
         if rule is None:
             raise NotFound(f"There is no rule for the play source '{source}'.")
@@ -62,7 +49,7 @@ def delete_rule_command(source):
 @click.option("--hide", is_flag=True, help="Never show this app: its device shows online with no app.")
 def add_app_rule_command(process, label, hide_title, hide):
     """Add or replace the rule for PROCESS (matched case-insensitively)."""
-    with _writing():
+    with db.write():
         rule = app_rules.save_app_rule(process, label, hide_title, hide)
     click.echo(f"{rule.process_name}\t{app_rules.describe(rule)}")
 
@@ -78,6 +65,6 @@ def list_app_rules_command():
 @click.argument("process")
 def delete_app_rule_command(process):
     """Delete the rule for PROCESS."""
-    with _writing():
+    with db.write():
         rule = app_rules.delete_app_rule(process)
     click.echo(f"Deleted the app rule for {rule.process_name}")
