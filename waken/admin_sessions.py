@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from waken import db, settings
 from waken.db import orm
+from waken.errors import Invalid
 from waken.timeutil import from_ms, now, to_ms
 
 
@@ -23,7 +24,7 @@ def _max_age(conn):
     if row is not None:
         try:
             days = settings.validate("admin_session_days", json.loads(row.value))
-        except ValueError:
+        except (ValueError, Invalid):
             pass   # a hand-edited value out of range: keep the default rather than lock everyone out
     return timedelta(days=days)
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
-from waken.app_rules import app_rule_cli
 from waken.db import init_db, make_private, orm
 from waken.devices import (
     create_device,
@@ -21,7 +20,7 @@ from waken.devices import (
 )
 from waken.errors import ShellGroup
 from waken.models import ApiToken, Device
-from waken.rules import rule_cli
+from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso
 from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
@@ -174,10 +173,7 @@ def settings_get(key):
 @click.argument("value")
 def settings_set(key, value):
     """Change a setting; VALUE is JSON when it parses (true, 30, ["a"]), else text."""
-    try:
-        stored = settings.validate(key, settings.parse_cli_value(value))
-    except ValueError as err:
-        raise click.ClickException(f"{err}.") from None
+    stored = settings.validate(key, settings.parse_cli_value(value))
     with db.write():
         settings.put(key, stored)
     click.echo(f"{key} = {json.dumps(stored, ensure_ascii=False)}")

@@ -65,7 +65,7 @@ def build_spec(app):
                        "scopes: `report` (device reports and verify), `agents:write` (POST and PATCH "
                        "/api/activities), `agents:read` (every agent-log read); a call outside them is 403."})
     spec.components.security_scheme("adminSession", {
-        "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
+        "type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"],
         "description": "The admin panel's login session."})
     plugin.map_to_openapi_type(IsoTime, "string", "date-time")
     plugin.map_to_openapi_type(Timestamp, "string", "date-time")

@@ -101,6 +101,14 @@ class RuleForm(FormSchema):
     label = fields.String(load_default=None)
 
 
+class AppRuleForm(FormSchema):
+    # Lengths and "a rule needs something to do" are app_rules.clean's to check.
+    process_name = fields.String(load_default=None)
+    label = fields.String(load_default=None)
+    hide_title = fields.Boolean(load_default=False)
+    hide = fields.Boolean(load_default=False)
+
+
 # How the forms name their fields in messages.
 LABELS = {"code": "The setup code", "username": "The username", "password": "The password",
           "confirm": "The repeated password", "name": "The name", "key": "The GeneratedHashKey",
@@ -190,3 +198,4 @@ rename_form = RenameForm()
 bind_form = BindForm()
 quick_add_form = QuickAddForm()
 rule_form = RuleForm()
+app_rule_form = AppRuleForm()
