@@ -137,11 +137,16 @@ def query_latencies(port, auth, now_ms):
     return out
 
 
+def _from(n):
+    """A loopback source address of its own for stream n: the server caps streams per address."""
+    return (f"127.0.{n // 250}.{n % 250 + 2}", 0)
+
+
 def hold_streams(port, count, ready, stop):
-    """Child process: keep `count` SSE streams open and read them until told to stop."""
+    """Child process: keep `count` SSE streams open, as many visitors, and read them until told to stop."""
     socks, events = [], 0
-    for _ in range(count):
-        s = socket.create_connection(("127.0.0.1", port))
+    for n in range(count):
+        s = socket.create_connection(("127.0.0.1", port), source_address=_from(n))
         s.sendall(get("/api/activity/stream"))
         socks.append(s)
     buffers, opened_set = {s: b"" for s in socks}, set()
@@ -151,7 +156,7 @@ def hold_streams(port, count, ready, stop):
             buffers[s] += s.recv(65536)
             if buffers[s].startswith(b"HTTP/1.1 200") and b"event: activity" in buffers[s]:
                 opened_set.add(s)
-    extra = socket.create_connection(("127.0.0.1", port), timeout=10)
+    extra = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=_from(count))
     extra.sendall(get("/api/activity/stream"))
     over_cap = int(extra.recv(64).split()[1])
     extra.close()
