@@ -1,7 +1,8 @@
 """The Media Source Rules page: list, add, edit, delete; the feed follows."""
 import pytest
 from admin_support import signed_in_admin
-from conftest import DEVICE_KEY
+
+from tests.support import DEVICE_KEY
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 

@@ -5,7 +5,8 @@ import re
 
 import pytest
 from admin_support import signed_in_admin
-from conftest import DEVICE_KEY
+
+from tests.support import DEVICE_KEY
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 

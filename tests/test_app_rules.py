@@ -4,7 +4,8 @@ import json
 import pytest
 import requests
 from admin_support import signed_in_admin
-from conftest import DEVICE_KEY
+
+from tests.support import DEVICE_KEY
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 TITLE = "Chat with Alice — secret plans"

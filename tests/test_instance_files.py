@@ -6,6 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support import ROOT, free_port
@@ -80,6 +81,7 @@ def _make_dev(tmp_path, **env):
         proc.wait(timeout=15)
 
 
+@pytest.mark.live   # starts a real `make dev` server
 def test_make_dev_listens_on_loopback_unless_told(tmp_path):
     assert _make_dev(tmp_path) == ({"127.0.0.1"}, 200)
     assert _make_dev(tmp_path, WAKEN_HOST="0.0.0.0") == ({"0.0.0.0"}, 200)
