@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g
 
-from waken.db import orm, quick_read, raw_connection
+from waken.db import in_transaction, orm, quick_read, raw_connection
 from waken.models import Setting as SettingRow
 
 
@@ -128,7 +128,7 @@ def load():
         # Inside a transaction, read through it (it may have changed a setting); before
         # one, a plain read spares the request a session transaction of its own.
         sql = "SELECT key, value FROM setting"
-        rows = raw_connection().execute(sql) if orm.session().in_transaction() else quick_read(sql)
+        rows = raw_connection().execute(sql) if in_transaction() else quick_read(sql)
         for key, value in rows:
             if key in values:
                 values[key] = json.loads(value)

@@ -1,8 +1,7 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
 from flask import current_app, jsonify
 
-from waken import limits, reporting
-from waken.db import begin_write, orm
+from waken import db, limits, reporting
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.payload import parse
@@ -23,9 +22,8 @@ def report_activity():
     limits.charge_token(token.id)
     report = parse(report_schema)
     images = reporting.prepare_images(report)
-    begin_write()
-    outcome = reporting.submit_report(report, token, images)
-    orm.session.commit()
+    with db.write():
+        outcome = reporting.submit_report(report, token, images)
     if outcome.pending:
         return _pending(outcome.device)
     body = {"success": True, "data": activity_item_schema.dump(outcome.activity)}
@@ -40,9 +38,8 @@ def verify_device():
     token = require_token("report")
     limits.charge_token(token.id)
     probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
-    begin_write()
-    device = reporting.verify_device(probe, token)
-    orm.session.commit()
+    with db.write():
+        device = reporting.verify_device(probe, token)
     if device.status == "pending":
         return _pending(device)
     return {"success": True, "data": {
