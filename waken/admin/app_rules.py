@@ -3,9 +3,9 @@ from flask import flash, redirect, render_template, request, url_for
 
 from waken import app_rules as domain
 from waken.admin import bp
-from waken.admin.apps import app_groups
 from waken.admin.forms import sentence
 from waken.admin.login import login_required
+from waken.app_records import app_groups
 from waken.db import begin_write, orm
 
 CHECKED = ("on", "true", "1")

@@ -5,6 +5,7 @@ from waken import db, limits, reporting
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.payload import parse
+from waken.report_images import prepare_images
 from waken.schemas.reports import activity_item_schema, report_schema, verify_schema
 from waken.tokens import require_token
 
@@ -21,7 +22,7 @@ def report_activity():
     token = require_token("report")   # before the body is read: no token, no parsing
     limits.charge_token(token.id)
     report = parse(report_schema)
-    images = reporting.prepare_images(report)
+    images = prepare_images(report)
     with db.write():
         outcome = reporting.submit_report(report, token, images)
     if outcome.pending:
@@ -40,8 +41,8 @@ def verify_device():
     probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
     with db.write():
         device = reporting.verify_device(probe, token)
-    if device.status == "pending":
+    if device["status"] == "pending":
         return _pending(device)
     return {"success": True, "data": {
-        "tokenValid": True, "approved": True, "deviceStatus": device.status,
-        "generatedHashKey": device.hash_key, "displayName": device.name}}
+        "tokenValid": True, "approved": True, "deviceStatus": device["status"],
+        "generatedHashKey": device["hash_key"], "displayName": device["name"]}}
