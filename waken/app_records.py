@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from waken import db
-from waken.db import orm
+from waken.db import compact_json, orm
 from waken.models import AppRecord
 from waken.timeutil import from_ms, to_ms
 
@@ -21,13 +21,13 @@ def record_app(device_type, process_name, title, at):
                        (group, process_name))
     if row is None:
         db.execute("INSERT INTO app_record (app_group, process_name, titles, last_seen_at) VALUES (?, ?, ?, ?)",
-                   (group, process_name, _dumps([title] if title else []), to_ms(at)))
+                   (group, process_name, compact_json([title] if title else []), to_ms(at)))
         return
     titles = json.loads(row["titles"])
     if title and titles[:1] != [title]:
         titles = ([title] + [t for t in titles if t != title])[:3]
         db.execute("UPDATE app_record SET titles = ?, last_seen_at = ? WHERE id = ?",
-                   (_dumps(titles), to_ms(at), row["id"]))
+                   (compact_json(titles), to_ms(at), row["id"]))
     elif at - from_ms(row["last_seen_at"]) >= RECORD_INTERVAL:
         db.execute("UPDATE app_record SET last_seen_at = ? WHERE id = ?", (to_ms(at), row["id"]))
 
@@ -39,7 +39,3 @@ def app_groups():
             AppRecord.last_seen_at.desc(), AppRecord.process_name)):
         groups.setdefault(record.app_group, []).append(record)
     return groups
-
-
-def _dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

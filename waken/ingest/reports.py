@@ -6,7 +6,7 @@ from waken.errors import error_body
 from waken.ingest import bp
 from waken.payload import parse
 from waken.report_images import prepare_images
-from waken.schemas.reports import activity_item_schema, report_schema, verify_schema
+from waken.schemas.reports import dump_activity_item, report_schema, verify_schema
 from waken.tokens import require_token
 
 
@@ -27,7 +27,7 @@ def report_activity():
         outcome = reporting.submit_report(report, token, images)
     if outcome.pending:
         return _pending(outcome.device)
-    body = {"success": True, "data": activity_item_schema.dump(outcome.activity)}
+    body = {"success": True, "data": dump_activity_item(outcome.activity)}
     if outcome.warnings:
         body["warnings"] = outcome.warnings
     return body
