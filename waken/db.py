@@ -1,4 +1,4 @@
-"""The database: the SQLAlchemy instance, per-connection pragmas and init-db."""
+"""The database: the request's one connection and its transactions, the SQLAlchemy instance, pragmas and init-db."""
 import fcntl
 import json
 import os
