@@ -21,7 +21,7 @@ class MediaError(ValueError):
     """An image that cannot be accepted; str(err) is a clear English sentence for a human."""
 
 
-KINDS = {"cover": 512, "icon": 128}
+KINDS = {"cover": 512, "icon": 128}   # kind → longest side in pixels once stored
 
 FILENAME_RE = re.compile(r"\A[0-9a-f]{32}\.(?:png|jpg)\Z")
 ACCEPTED = "only PNG, JPEG, WebP, GIF and BMP are accepted"
@@ -76,7 +76,7 @@ def store_data_url(
     existing = _existing(directory, sha256, kind)
     if existing is not None:
         return existing
-    from waken.images import reencode
+    from waken.images import reencode   # Pillow loads with the first image, not at worker start
     encoded, ext, width, height = reencode(data, kind, max_pixels)
     filename = sha256[:32] + ext
     directory.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ def _decode_data_url(data_url, kind: str, max_input_bytes: int) -> bytes:
 
 def _existing(directory: Path, sha256: str, kind: str) -> StoredImage | None:
     """Return the already stored file for this content address, if it is readable."""
-    from waken.images import dimensions
+    from waken.images import dimensions   # imported here: see store_data_url
     for ext, mime in _MIMES.items():
         path = directory / (sha256[:32] + ext)
         try:
