@@ -1,6 +1,6 @@
 """The WSGI entry point (gunicorn): the app, and in one worker the sweep scheduler."""
 from waken import create_app
-from waken.sweeps import start_scheduler
+from waken.scheduler import start_scheduler
 
 app = create_app()
 if app.config["SCHEDULER"]:

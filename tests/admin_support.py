@@ -1,8 +1,8 @@
 """Helpers for the admin tests: sign in through the real forms, carry the CSRF token."""
 import re
 
-from waken.admin.accounts import save_admin
-from waken.db import orm
+from waken import db
+from waken.admin.accounts import credentials, save_admin
 
 USERNAME = "owner"
 PASSWORD = "correct horse battery"
@@ -18,8 +18,9 @@ def csrf_of(html):
 
 def create_admin(app, username=USERNAME, password=PASSWORD):
     with app.app_context():
-        save_admin(username, password)
-        orm.session.commit()
+        checked = credentials(username, password)
+        with db.write():
+            save_admin(checked)
 
 
 class Admin:

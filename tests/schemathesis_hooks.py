@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import schemathesis
 
-from waken.schemas.agents import DateOrTime
+from waken.schemas.fields import DateOrTime
 
 
 @schemathesis.hook

@@ -114,3 +114,11 @@ def test_rename_and_delete(admin, token):
 def test_a_prefilled_key_from_quick_add(admin):
     page = admin.get("/admin/devices?new_key=wwd-0123456789abcdef0123456789abcdef").text
     assert 'name="key" value="wwd-0123456789abcdef0123456789abcdef"' in page
+
+
+def test_actions_on_a_missing_device_say_so(admin, token):
+    response = admin.post("/admin/devices/42/token", data={"token_id": ""}, follow_redirects=True)
+    assert "Nothing changed. There is no device with id 42." in response.text
+    admin.post("/admin/devices", data={"name": "Laptop", "key": KEY})
+    refused = admin.post("/admin/devices/1/token", data={"token_id": "9"}, follow_redirects=True)
+    assert "Nothing changed. There is no token with id 9." in refused.text

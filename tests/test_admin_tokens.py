@@ -64,7 +64,7 @@ def test_disable_enable_and_delete(admin, device):
 
 def test_actions_on_a_missing_token_say_so(admin):
     response = admin.post("/admin/tokens/42/disable", follow_redirects=True)
-    assert "Nothing changed: there is no token with id 42." in response.text
+    assert "Nothing changed. There is no token with id 42." in response.text
 
 
 @pytest.mark.parametrize("name, message", [

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import Clock
-from waken.db import connect_sqlite, init_db
 
 # Not on any bucket or day boundary, so the retention cutoff falls inside a bucket.
 NOW = datetime(2026, 5, 10, 13, 37, 12, 345000, tzinfo=UTC)
@@ -98,36 +97,3 @@ def test_totals_equal_count_for_every_filter_and_date_edge(client, auth, rows):
         assert response.json["total"] == want, (query, response.json["total"], want)
         checked += want > 0
     assert checked > 50     # the ranges and filters are not mostly empty
-
-
-DAILY_FROM_TABLE = """
-    SELECT timestamp - timestamp % 86400000, type, status, coalesce(agent, ''), count(*)
-    FROM agent_activity GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
-
-
-def test_triggers_keep_the_daily_counts_exact_and_upgrades_build_them(tmp_path):
-    path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript("""
-        CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
-            description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL,
-            duration_ms INTEGER, tokens_used INTEGER, agent TEXT, metadata TEXT,
-            idempotency_key TEXT UNIQUE, created_at INTEGER NOT NULL);
-        INSERT INTO agent_activity (type, description, status, timestamp, agent, created_at)
-        VALUES ('tool_call', 'a', 'success', 1000, NULL, 0), ('tool_call', 'b', 'error', 90000000, 'x', 0);
-    """)
-    conn.close()
-    init_db(path)    # an older database gains the table, built from its rows
-    conn = connect_sqlite(path)
-    assert conn.execute("SELECT * FROM agent_activity_daily ORDER BY 1").fetchall() == [
-        (0, "tool_call", "success", "", 1), (86_400_000, "tool_call", "error", "x", 1)]
-    insert = "INSERT INTO agent_activity (type, description, status, timestamp, agent, created_at) VALUES (?, 'd', ?, ?, ?, 0)"
-    for n in range(300):
-        conn.execute(insert, (("tool_call", "command")[n % 2], ("success", "error", "running")[n % 3],
-                              n * 3_600_000, (None, "main")[n % 2]))
-    conn.execute("UPDATE agent_activity SET status = 'success' WHERE status = 'running'")
-    conn.execute("UPDATE agent_activity SET timestamp = timestamp + 50000000, agent = 'other' WHERE id % 7 = 0")
-    conn.execute("DELETE FROM agent_activity WHERE id % 3 = 0")
-    daily = conn.execute("SELECT * FROM agent_activity_daily ORDER BY 1, 2, 3, 4").fetchall()
-    assert daily == conn.execute(DAILY_FROM_TABLE).fetchall()
-    assert all(row[4] > 0 for row in daily)     # emptied days are removed

@@ -93,7 +93,7 @@ def test_the_page_offers_recorded_apps_and_explains_bad_input(admin, device, aut
     assert page.count('id="app-rule-') == 1 and "rename → WeChat, hide title" in page
     assert 'name="hide_title" value="true" checked' in admin.get("/admin/app-rules?process=com.tencent.mm").text
     missing = admin.post("/admin/app-rules/delete", data={"process_name": "nothing"}, follow_redirects=True)
-    assert "Nothing changed: there is no app rule for" in missing.text
+    assert "Nothing changed. There is no app rule for" in missing.text
 
 
 def test_rules_need_the_admin_and_its_csrf_token(client, admin):
@@ -115,10 +115,10 @@ def test_cli_add_list_delete(runner, client, device, auth):
     assert (live["processName"], live["processTitle"]) == ("WeChat", None)
 
     bad = runner.invoke(args=["app-rule", "add", "Steam"])
-    assert bad.exit_code != 0 and "a rule needs a label to show" in bad.output
+    assert bad.exit_code != 0 and "A rule needs a label to show" in bad.output
     assert runner.invoke(args=["app-rule", "delete", "COM.TENCENT.MM"]).exit_code == 0
     gone = runner.invoke(args=["app-rule", "delete", "com.tencent.mm"])
-    assert gone.exit_code != 0 and "there is no app rule for 'com.tencent.mm'" in gone.output
+    assert gone.exit_code != 0 and "There is no app rule for 'com.tencent.mm'." in gone.output
     assert public(client)[0][0]["processName"] == "com.tencent.mm"
 
 

@@ -59,7 +59,8 @@ def test_device_approve_revoke_delete(runner, app):
     assert db_rows(app, "SELECT status FROM device") == [("active",)]
     runner.invoke(args=["device", "delete", "my-own-key-1"])
     assert db_rows(app, "SELECT count(*) FROM device") == [(0,)]
-    assert runner.invoke(args=["device", "revoke", "my-own-key-1"]).exit_code != 0
+    missing = runner.invoke(args=["device", "revoke", "my-own-key-1"])
+    assert missing.exit_code == 1 and "There is no device with the key 'my-own-key-1'." in missing.output
 
 
 @pytest.mark.parametrize("key, raw, stored", [

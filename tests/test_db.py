@@ -102,26 +102,31 @@ ROLLUP_FROM_TABLE = """
     SELECT timestamp - timestamp % 900000, type, status, coalesce(agent, ''), count(*),
            coalesce(sum(tokens_used), 0), coalesce(sum(duration_ms), 0), count(duration_ms)
     FROM agent_activity GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
+DAILY_FROM_TABLE = """
+    SELECT timestamp - timestamp % 86400000, type, status, coalesce(agent, ''), count(*)
+    FROM agent_activity GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
 
 
-def test_triggers_keep_the_statistics_rollup_exact(tmp_path):
+def test_triggers_keep_the_rollups_exact(tmp_path):
     path = tmp_path / "w.sqlite"
     init_db(path)
     conn = connect_sqlite(path)
     insert = ("INSERT INTO agent_activity (type, description, status, timestamp, duration_ms, tokens_used, "
               "agent, created_at) VALUES (?, 'd', ?, ?, ?, ?, ?, 0)")
-    for n in range(200):
+    for n in range(300):    # every 25 minutes: many 15-minute buckets over five days
         conn.execute(insert, (("tool_call", "command")[n % 2], ("success", "error", "running")[n % 3],
-                              n * 400_000, None if n % 5 == 0 else n, n * 3, (None, "main")[n % 2]))
+                              n * 1_500_000, None if n % 5 == 0 else n, n * 3, (None, "main")[n % 2]))
     conn.execute("UPDATE agent_activity SET status = 'success', duration_ms = 7 WHERE status = 'running'")
-    conn.execute("UPDATE agent_activity SET timestamp = timestamp + 1000000, agent = 'other' WHERE id % 7 = 0")
+    conn.execute("UPDATE agent_activity SET timestamp = timestamp + 50000000, agent = 'other' WHERE id % 7 = 0")
     conn.execute("DELETE FROM agent_activity WHERE id % 3 = 0")
     rollup = conn.execute("SELECT * FROM agent_activity_rollup ORDER BY 1, 2, 3, 4").fetchall()
     assert rollup == conn.execute(ROLLUP_FROM_TABLE).fetchall()
-    assert all(row[4] > 0 for row in rollup)   # emptied buckets are removed
+    daily = conn.execute("SELECT * FROM agent_activity_daily ORDER BY 1, 2, 3, 4").fetchall()
+    assert daily == conn.execute(DAILY_FROM_TABLE).fetchall()
+    assert all(row[4] > 0 for row in rollup + daily)    # emptied buckets and days are removed
 
 
-def test_upgrade_builds_the_rollup_from_existing_rows(tmp_path):
+def test_upgrade_builds_the_rollups_from_existing_rows(tmp_path):
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
     conn.executescript("""
@@ -129,16 +134,16 @@ def test_upgrade_builds_the_rollup_from_existing_rows(tmp_path):
             description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL,
             duration_ms INTEGER, tokens_used INTEGER, agent TEXT, metadata TEXT,
             idempotency_key TEXT UNIQUE, created_at INTEGER NOT NULL);
-        INSERT INTO agent_activity (type, description, status, timestamp, duration_ms, created_at)
-        VALUES ('tool_call', 'a', 'success', 1000, 5, 0), ('tool_call', 'b', 'error', 2000, NULL, 0);
+        INSERT INTO agent_activity (type, description, status, timestamp, duration_ms, agent, created_at)
+        VALUES ('tool_call', 'a', 'success', 1000, 5, NULL, 0), ('tool_call', 'b', 'error', 90000000, NULL, 'x', 0);
     """)
     conn.close()
     init_db(path)
     conn = connect_sqlite(path)
-    assert conn.execute("SELECT * FROM agent_activity_rollup ORDER BY 3").fetchall() == [
-        (0, "tool_call", "error", "", 1, 0, 0, 0), (0, "tool_call", "success", "", 1, 0, 5, 1)]
-    assert conn.execute("SELECT * FROM agent_activity_rollup ORDER BY 3").fetchall() == \
-        conn.execute(ROLLUP_FROM_TABLE).fetchall()
+    assert conn.execute("SELECT * FROM agent_activity_rollup ORDER BY 1").fetchall() == [
+        (0, "tool_call", "success", "", 1, 0, 5, 1), (90_000_000, "tool_call", "error", "x", 1, 0, 0, 0)]
+    assert conn.execute("SELECT * FROM agent_activity_daily ORDER BY 1").fetchall() == [
+        (0, "tool_call", "success", "", 1), (86_400_000, "tool_call", "error", "x", 1)]
 
 
 def test_writers_take_turns_and_the_next_starts_as_soon_as_one_commits(app):

@@ -3,6 +3,7 @@ import pytest
 
 from waken import rules
 from waken.db import orm
+from waken.errors import Invalid, NotFound
 
 
 def run(runner, *args):
@@ -29,11 +30,11 @@ def test_add_list_delete(runner):
 @pytest.mark.parametrize("args, message", [
     (["add", "x"], "exactly one of --block or --rename"),
     (["add", "x", "--block", "--rename", "X"], "exactly one of --block or --rename"),
-    (["add", "  ", "--block"], "a play source is required"),
+    (["add", "  ", "--block"], "A play source is required"),
     (["add", "x", "--rename", "   "], "needs the label"),
     (["add", "x", "--rename", "L" * 129], "at most 128 characters"),
     (["add", "SPOTIFY.exe", "--block"], "already has a rule"),
-    (["delete", "nothing-here"], "there is no rule for the play source 'nothing-here'"),
+    (["delete", "nothing-here"], "There is no rule for the play source 'nothing-here'."),
 ])
 def test_bad_commands_explain_themselves(runner, args, message):
     assert run(runner, "add", "spotify.exe", "--block").exit_code == 0
@@ -56,11 +57,11 @@ def test_functions_for_the_admin_form(app):
         assert rules.active_rules().label("SPOTIFY") == "Spotify Music"
         assert rules.active_rules().is_blocked("VLC")
 
-        with pytest.raises(ValueError, match="already has a rule"):
+        with pytest.raises(Invalid, match="already has a rule"):
             rules.update_rule(other.id, "Spotify", "block")
         orm.session.rollback()
         rules.delete_rule(other.id)
         orm.session.commit()
-        with pytest.raises(ValueError, match="no media source rule with id"):
+        with pytest.raises(NotFound, match="no media source rule with id"):
             rules.delete_rule(other.id)
         assert not rules.active_rules().is_blocked("vlc")

@@ -2,6 +2,8 @@
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -13,6 +15,7 @@ from waken.db import init_db
 STARTED = re.compile(r"scheduler started in pid (\d+)")
 BOOTED = re.compile(r"Booting worker with pid: (\d+)")
 KEY = "sweeper-test-device-0001"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def wait_for(predicate, seconds):
@@ -86,3 +89,16 @@ def test_create_app_and_cli_commands_never_start_a_scheduler(tmp_path):
     assert result.exit_code == 0 and "device activities ended: 0" in result.output
     assert not (tmp_path / "instance" / "scheduler.lock").exists()
     assert "waken.sweeper" not in app.extensions
+
+
+def test_a_worker_without_the_scheduler_never_imports_apscheduler(tmp_path):
+    # A fresh interpreter: this test process may have imported it already.
+    script = ("import sys; from tests.conftest import make_app; app = make_app(sys.argv[1], SCHEDULER=True);"
+              "client = app.test_client(); assert client.get('/').status_code == 200;"
+              "assert client.get('/api/activity').status_code == 200;"
+              "assert app.test_cli_runner().invoke(args=['sweep']).exit_code == 0;"
+              "print(sorted(name for name in sys.modules if name.startswith('apscheduler')))")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "instance")],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

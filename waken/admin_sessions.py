@@ -7,8 +7,9 @@ from datetime import timedelta
 from flask import g, session
 from sqlalchemy import text
 
-from waken import settings
-from waken.db import orm, raw_connection
+from waken import db, settings
+from waken.db import orm
+from waken.errors import Invalid
 from waken.timeutil import from_ms, now, to_ms
 
 
@@ -22,8 +23,8 @@ def _max_age(conn):
     days = settings.SETTINGS["admin_session_days"].default
     if row is not None:
         try:
-            days = settings.validate("admin_session_days", json.loads(row[0]))
-        except ValueError:
+            days = settings.validate("admin_session_days", json.loads(row.value))
+        except (ValueError, Invalid):
             pass   # a hand-edited value out of range: keep the default rather than lock everyone out
     return timedelta(days=days)
 
@@ -35,12 +36,12 @@ def current_admin_id():
     admin_id = None
     secret = session.get("sid")
     if isinstance(secret, str) and secret:
-        # Its own connection, so that a later begin_write() in the view still starts the session.
+        # Its own connection: a guard's check opens no transaction in the request's session.
         with orm.engine.connect() as conn:
             row = conn.execute(text("SELECT admin_id, created_at FROM admin_session WHERE secret_hash = :h"),
                                {"h": _digest(secret)}).fetchone()
-            if row is not None and now() - from_ms(row[1]) < _max_age(conn):
-                admin_id = row[0]
+            if row is not None and now() - from_ms(row.created_at) < _max_age(conn):
+                admin_id = row.admin_id
     g.admin_session = admin_id
     return admin_id
 
@@ -48,13 +49,12 @@ def current_admin_id():
 def start_session(admin_id):
     """Sign this browser in as the admin, in the open write transaction (the caller commits)."""
     at = now()
-    conn = raw_connection()
     # Expired rows of this admin go as a new one arrives: the table stays as small as its use.
     cutoff = at - timedelta(days=settings.get("admin_session_days"))
-    conn.execute("DELETE FROM admin_session WHERE admin_id = ? AND created_at <= ?", (admin_id, to_ms(cutoff)))
+    db.execute("DELETE FROM admin_session WHERE admin_id = ? AND created_at <= ?", (admin_id, to_ms(cutoff)))
     secret = secrets.token_urlsafe(32)
-    conn.execute("INSERT INTO admin_session (admin_id, secret_hash, created_at) VALUES (?, ?, ?)",
-                 (admin_id, _digest(secret), to_ms(at)))
+    db.execute("INSERT INTO admin_session (admin_id, secret_hash, created_at) VALUES (?, ?, ?)",
+               (admin_id, _digest(secret), to_ms(at)))
     # A fresh cookie on every sign-in, so nothing set before it survives.
     session.clear()
     session["sid"] = secret
@@ -66,11 +66,11 @@ def end_session():
     """Sign this browser out, in the open write transaction (the caller commits)."""
     secret = session.get("sid")
     if isinstance(secret, str) and secret:
-        raw_connection().execute("DELETE FROM admin_session WHERE secret_hash = ?", (_digest(secret),))
+        db.execute("DELETE FROM admin_session WHERE secret_hash = ?", (_digest(secret),))
     session.clear()
     g.admin_session = None
 
 
 def end_all_sessions(admin_id):
     """End every session of an admin, in the open write transaction (the caller commits)."""
-    orm.session.execute(text("DELETE FROM admin_session WHERE admin_id = :a"), {"a": admin_id})
+    db.execute("DELETE FROM admin_session WHERE admin_id = ?", (admin_id,))

@@ -1,8 +1,9 @@
 """Statistics of the agent log: totals, by type and status, per local day and hour."""
 from datetime import timedelta
 
-from waken.agents import BUCKET_MS, STATUSES, filters, local_zone, retention_cutoff
-from waken.db import raw_connection
+from waken import db
+from waken.agent_filters import STATUSES, conditions, local_zone, retention_cutoff
+from waken.agent_totals import BUCKET_MS, ceil_to
 from waken.timeutil import from_ms, to_ms
 
 HOURLY_DAYS = 30
@@ -20,15 +21,14 @@ def _stat_rows(args, cutoff_ms):
     through is counted from the table itself, so the totals match the list exactly.
     Grouping by the rollup's key prefix (bucket, type) needs no sort.
     """
-    first = -(-cutoff_ms // BUCKET_MS) * BUCKET_MS
-    clauses, params = filters(args)
+    first = ceil_to(cutoff_ms, BUCKET_MS)
+    clauses, params = conditions(args)
     extra = "".join(" AND " + c for c in clauses)
-    conn = raw_connection()
-    yield from conn.execute(
+    yield from db.execute(
         "SELECT bucket, type, sum(count), sum(tokens_used), sum(duration_ms), sum(durations), "
         f"{_per_status('count')} FROM agent_activity_rollup WHERE bucket >= ?{extra} GROUP BY bucket, type",
         (first, *params))
-    yield from conn.execute(
+    yield from db.execute(
         "SELECT timestamp - timestamp % ?, type, count(*), coalesce(sum(tokens_used), 0), "
         f"coalesce(sum(duration_ms), 0), count(duration_ms), {_per_status(1)} FROM agent_activity "
         f"WHERE timestamp >= ? AND timestamp < ?{extra} GROUP BY 1, 2",

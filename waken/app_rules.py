@@ -1,11 +1,10 @@
-"""App rules: rename an app, hide its window title, or hide it from public output; `app-rule` commands."""
+"""App rules: rename an app, hide its window title, or hide it from public output."""
 from dataclasses import dataclass
 
-import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
-from waken.db import begin_write, orm
+from waken import db
+from waken.errors import Invalid, NotFound
 from waken.models import AppRule
 
 MAX_PROCESS = 256
@@ -34,8 +33,9 @@ class AppView:
 class AppRules:
     """The rules in force, keyed by process name (case-insensitive)."""
 
-    def __init__(self, rules):
-        self._by_key = {key(r.process_name): AppView(r.label, bool(r.hide_title), bool(r.hide)) for r in rules}
+    def __init__(self, rows):
+        self._by_key = {key(row["process_name"]): AppView(row["label"], bool(row["hide_title"]), bool(row["hide"]))
+                        for row in rows}
 
     def view(self, process_name):
         """The AppView for a process, or None when no rule names it."""
@@ -48,50 +48,50 @@ class AppRules:
 
 def active_app_rules():
     """Every stored app rule, in one query."""
-    return AppRules(orm.session.scalars(select(AppRule)))
+    return AppRules(db.query("SELECT process_name, label, hide_title, hide FROM app_rule"))
 
 
 def clean(process_name, label=None, hide_title=False, hide=False):
-    """(process_name, label or None, hide_title, hide) or ValueError with a readable reason."""
+    """(process_name, label or None, hide_title, hide), or Invalid with a readable reason."""
     process_name = (process_name or "").strip()
     if not process_name or len(process_name) > MAX_PROCESS:
-        raise ValueError(f"a process name is required (at most {MAX_PROCESS} characters)")
+        raise Invalid(f"A process name is required (at most {MAX_PROCESS} characters).", field="process_name")
     label = (label or "").strip() or None
     if label is not None and len(label) > MAX_LABEL:
-        raise ValueError(f"the label may be at most {MAX_LABEL} characters")
+        raise Invalid(f"The label may be at most {MAX_LABEL} characters.", field="label")
     if label is None and not hide_title and not hide:
-        raise ValueError("a rule needs a label to show, hide the title, or hide the app")
+        raise Invalid("A rule needs a label to show, hide the title, or hide the app.")
     return process_name, label, bool(hide_title), bool(hide)
 
 
 def find(process_name):
     """The rule for this process name (case-insensitive), or None."""
-    return orm.session.scalar(select(AppRule).where(AppRule.process_name == (process_name or "").strip()))
+    return db.orm.session.scalar(select(AppRule).where(AppRule.process_name == (process_name or "").strip()))
 
 
 def list_app_rules():
     """Every rule, by process name."""
-    return list(orm.session.scalars(select(AppRule).order_by(AppRule.process_name)))
+    return list(db.orm.session.scalars(select(AppRule).order_by(AppRule.process_name)))
 
 
 def save_app_rule(process_name, label=None, hide_title=False, hide=False):
-    """Add the rule for a process, or replace the one it has (the caller commits)."""
+    """Add the rule for a process, or replace the one it has (the caller commits); Invalid when wrong."""
     process_name, label, hide_title, hide = clean(process_name, label, hide_title, hide)
     rule = find(process_name)
     if rule is None:
         rule = AppRule(process_name=process_name)
-        orm.session.add(rule)
+        db.orm.session.add(rule)
     rule.process_name, rule.label, rule.hide_title, rule.hide = process_name, label, hide_title, hide
-    orm.session.flush()
+    db.orm.session.flush()
     return rule
 
 
 def delete_app_rule(process_name):
-    """Delete the rule for a process (the caller commits); ValueError when there is none."""
+    """Delete the rule for a process (the caller commits); NotFound when there is none."""
     rule = find(process_name)
     if rule is None:
-        raise ValueError(f"there is no app rule for '{(process_name or '').strip()}'")
-    orm.session.delete(rule)
+        raise NotFound(f"There is no app rule for '{(process_name or '').strip()}'.")
+    db.orm.session.delete(rule)
     return rule
 
 
@@ -99,44 +99,3 @@ def describe(rule):
     """'rename → WeChat, hide title' — a rule in words."""
     parts = ([f"rename → {rule.label}"] if rule.label else []) + (["hide title"] if rule.hide_title else [])
     return "hide" if rule.hide else ", ".join(parts)
-
-
-app_rule_cli = AppGroup("app-rule", help="App rules: rename an app, hide its title, or hide it in public.")
-
-
-@app_rule_cli.command("add")
-@click.argument("process")
-@click.option("--rename", "label", metavar="LABEL", help="Show LABEL instead of the process name.")
-@click.option("--hide-title", is_flag=True, help="Never show this app's window title.")
-@click.option("--hide", is_flag=True, help="Never show this app: its device shows online with no app.")
-def add_command(process, label, hide_title, hide):
-    """Add or replace the rule for PROCESS (matched case-insensitively)."""
-    try:
-        values = clean(process, label, hide_title, hide)
-    except ValueError as err:
-        raise click.ClickException(f"{err}.") from None
-    begin_write()
-    rule = save_app_rule(*values)
-    orm.session.commit()
-    click.echo(f"{rule.process_name}\t{describe(rule)}")
-
-
-@app_rule_cli.command("list")
-def list_command():
-    """List the app rules."""
-    for rule in list_app_rules():
-        click.echo(f"{rule.process_name}\t{describe(rule)}")
-
-
-@app_rule_cli.command("delete")
-@click.argument("process")
-def delete_command(process):
-    """Delete the rule for PROCESS."""
-    begin_write()
-    try:
-        rule = delete_app_rule(process)
-    except ValueError as err:
-        orm.session.rollback()
-        raise click.ClickException(f"{err}.") from None
-    orm.session.commit()
-    click.echo(f"Deleted the app rule for {rule.process_name}")

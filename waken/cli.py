@@ -5,41 +5,28 @@ import sqlite3
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from waken import settings
+from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
-from waken.app_rules import app_rule_cli
-from waken.db import begin_write, init_db, make_private, orm
+from waken.db import init_db, make_private, orm
 from waken.devices import (
-    bind_device,
     create_device,
     delete_device,
-    delete_token,
+    get_device,
     set_device_status,
-    set_token_enabled,
+    set_device_token,
 )
+from waken.errors import ShellGroup
 from waken.models import ApiToken, Device
-from waken.rules import rule_cli
+from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso
-from waken.tokens import SCOPES, create_token
+from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
-token_cli = AppGroup("token", help="Manage API tokens.")
-device_cli = AppGroup("device", help="Manage devices.")
-settings_cli = AppGroup("settings", help="Read and change settings.")
-
-
-def _commit_or_fail(action, *args):
-    """Run a domain action and commit, turning its ValueError into a clean CLI error."""
-    try:
-        begin_write()
-        result = action(*args)
-        orm.session.commit()
-        return result
-    except ValueError as err:
-        orm.session.rollback()
-        raise click.ClickException(f"{err}.") from None
+token_cli = ShellGroup("token", help="Manage API tokens.")
+device_cli = ShellGroup("device", help="Manage devices.")
+settings_cli = ShellGroup("settings", help="Read and change settings.")
 
 
 @click.command("init-db")
@@ -59,7 +46,8 @@ def init_db_command():
               help="What the token may do; repeat for several. Without --scope: all three.")
 def token_create(name, scopes):
     """Mint a token; prints its id, then the plaintext token as the last line."""
-    token, plaintext = _commit_or_fail(create_token, name, scopes)
+    with db.write():
+        token, plaintext = create_token(name, scopes)
     click.echo(f"Created token {token.id} ({token.name}, scopes: {', '.join(token.scopes.split())}). "
                "It is shown once; store it now:")
     click.echo(plaintext)
@@ -79,7 +67,8 @@ def token_list():
 @click.argument("token_id", type=int)
 def token_disable(token_id):
     """Disable a token: reports with it get 401."""
-    _commit_or_fail(set_token_enabled, token_id, False)
+    with db.write():
+        set_token_enabled(token_id, False)
     click.echo(f"Token {token_id} disabled.")
 
 
@@ -87,7 +76,8 @@ def token_disable(token_id):
 @click.argument("token_id", type=int)
 def token_enable(token_id):
     """Enable a token again."""
-    _commit_or_fail(set_token_enabled, token_id, True)
+    with db.write():
+        set_token_enabled(token_id, True)
     click.echo(f"Token {token_id} enabled.")
 
 
@@ -95,7 +85,8 @@ def token_enable(token_id):
 @click.argument("token_id", type=int)
 def token_delete(token_id):
     """Delete a token; devices bound to it get 403 until they are bound again or unbound."""
-    _commit_or_fail(delete_token, token_id)
+    with db.write():
+        delete_token(token_id)
     click.echo(f"Token {token_id} deleted.")
 
 
@@ -105,7 +96,8 @@ def token_delete(token_id):
 @click.option("--token", "token_id", type=int, help="Bind the device to this token id.")
 def device_create(name, key, token_id):
     """Add an active device; prints its key as the last line."""
-    device = _commit_or_fail(lambda: create_device(name, key=key, token_id=token_id))
+    with db.write():
+        device = create_device(name, key=key, token_id=token_id)
     click.echo(f"Created device '{device.name}'. Its GeneratedHashKey:")
     click.echo(device.hash_key)
 
@@ -123,40 +115,43 @@ def device_list():
 @click.argument("token_id", type=int)
 def device_bind(key, token_id):
     """Bind a device to a token: only that token may report for it."""
-    _commit_or_fail(bind_device, key, token_id)
-    click.echo(f"Device {key} bound to token {token_id}.")
+    _on_device(key, lambda device: set_device_token(device, token_id), f"bound to token {token_id}")
 
 
 @device_cli.command("unbind")
 @click.argument("key")
 def device_unbind(key):
     """Unbind a device: any token with the report scope may report for it."""
-    _commit_or_fail(bind_device, key, None)
-    click.echo(f"Device {key} unbound: any token with the report scope may report for it.")
+    _on_device(key, lambda device: set_device_token(device, None),
+               "unbound: any token with the report scope may report for it")
 
 
 @device_cli.command("approve")
 @click.argument("key")
 def device_approve(key):
     """Approve a pending (or revoked) device."""
-    _commit_or_fail(set_device_status, key, "active")
-    click.echo(f"Device {key} approved.")
+    _on_device(key, lambda device: set_device_status(device, "active"), "approved")
 
 
 @device_cli.command("revoke")
 @click.argument("key")
 def device_revoke(key):
     """Revoke a device: its reports get 403."""
-    _commit_or_fail(set_device_status, key, "revoked")
-    click.echo(f"Device {key} revoked.")
+    _on_device(key, lambda device: set_device_status(device, "revoked"), "revoked")
 
 
 @device_cli.command("delete")
 @click.argument("key")
 def device_delete(key):
     """Delete a device and its activity history."""
-    _commit_or_fail(delete_device, key)
-    click.echo(f"Device {key} deleted.")
+    _on_device(key, delete_device, "deleted")
+
+
+def _on_device(key, change, done):
+    """change(device) for the device with this key, then say what was `done` to it."""
+    with db.write():
+        change(get_device(key))
+    click.echo(f"Device {key} {done}.")
 
 
 @settings_cli.command("get")
@@ -178,7 +173,9 @@ def settings_get(key):
 @click.argument("value")
 def settings_set(key, value):
     """Change a setting; VALUE is JSON when it parses (true, 30, ["a"]), else text."""
-    stored = _commit_or_fail(settings.put, key, settings.parse_cli_value(value))
+    stored = settings.validate(key, settings.parse_cli_value(value))
+    with db.write():
+        settings.put(key, stored)
     click.echo(f"{key} = {json.dumps(stored, ensure_ascii=False)}")
 
 

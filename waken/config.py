@@ -22,6 +22,8 @@ SSE_POLL_SECONDS = 1.0             # how often a process checks for news for its
 SSE_KEEPALIVE_SECONDS = 15         # comment line on an idle stream, so proxies keep it open
 LOGIN_MAX_FAILURES = 10            # wrong passwords or setup codes from one address ...
 LOGIN_LOCKOUT_MINUTES = 15         # ... within this window before logins answer 429
+SESSION_COOKIE_SAMESITE = "Lax"    # admin sessions; security.py never lets it be empty
+WTF_CSRF_TIME_LIMIT = None         # a form's CSRF token is valid as long as the session that holds it
 TRUSTED_PROXIES = 0                # proxy hops whose X-Forwarded-For/-Proto/-Host are believed
 CLOCK = None                       # tests inject a callable returning an aware UTC datetime
 

@@ -254,12 +254,6 @@ def connection():
     return raw_connection()
 
 
-def in_transaction():
-    """Whether the request's connection is in a transaction (without opening one)."""
-    state = g.get("_waken_db")
-    return state is not None and state.driver.in_transaction
-
-
 def execute(sql, params=()):
     """Run one statement; the cursor's rows are sqlite3.Row (read them by column name)."""
     cursor = connection().cursor()

@@ -1,11 +1,13 @@
-"""Device and token management shared by the CLI and the admin pages (the caller commits)."""
+"""Devices: keys, names, status and token binding, for the CLI, the admin pages and reports (the caller commits)."""
 import secrets
 
 from sqlalchemy import select
 
 from waken.db import orm
-from waken.models import ApiToken, Device
+from waken.errors import Conflict, Invalid, NotFound
+from waken.models import Device
 from waken.timeutil import now
+from waken.tokens import find_token
 
 # The quick-add form of the admin panel reports as this device; the API may not.
 WEB_ADMIN_KEY = "waken-web-admin"
@@ -37,12 +39,12 @@ def random_key():
 
 
 def check_key(key):
-    """A valid GeneratedHashKey (trimmed), or ValueError with a sentence."""
+    """A valid GeneratedHashKey (trimmed), or Invalid with a sentence."""
     key = (key or "").strip()
     if not 8 <= len(key) <= 128:
-        raise ValueError("a GeneratedHashKey must be 8 to 128 characters long")
+        raise Invalid("A GeneratedHashKey must be 8 to 128 characters long.", field="key")
     if any(ch.isspace() or not ch.isprintable() for ch in key):
-        raise ValueError("a GeneratedHashKey may not contain spaces or control characters")
+        raise Invalid("A GeneratedHashKey may not contain spaces or control characters.", field="key")
     return key
 
 
@@ -51,20 +53,28 @@ def find_device(key):
     return orm.session.scalar(select(Device).where(Device.hash_key == key))
 
 
-def find_token(token_id):
-    """The token with this id, or ValueError."""
-    token = orm.session.get(ApiToken, token_id)
-    if token is None:
-        raise ValueError(f"there is no token with id {token_id}")
-    return token
+def get_device(key):
+    """The device with this key, or NotFound."""
+    device = find_device(key)
+    if device is None:
+        raise NotFound(f"There is no device with the key '{key}'.", field="key")
+    return device
+
+
+def device_with_id(device_id):
+    """The device with this id, or NotFound."""
+    device = orm.session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"There is no device with id {device_id}.")
+    return device
 
 
 def create_device(name, key=None, token_id=None, status="active", device_type=None):
-    """Add a device; a missing key is generated. ValueError when the key is taken or invalid."""
+    """Add a device; a missing key is generated. Invalid for a bad key, Conflict for a taken one."""
     key = check_key(key) if key else random_key()
     name = (name or "").strip()[:128] or neutral_name(device_type)
     if find_device(key) is not None:
-        raise ValueError(f"a device with the key '{key}' already exists")
+        raise Conflict(f"A device with the key '{key}' already exists.", field="key")
     if token_id is not None:
         find_token(token_id)
     device = Device(name=name, hash_key=key, status=status, token_id=token_id,
@@ -74,41 +84,26 @@ def create_device(name, key=None, token_id=None, status="active", device_type=No
     return device
 
 
-def get_device(key):
-    """The device with this key, or ValueError."""
-    device = find_device(key)
-    if device is None:
-        raise ValueError(f"there is no device with the key '{key}'")
-    return device
-
-
-def set_device_status(key, status):
+def set_device_status(device, status):
     """Approve (active) or revoke a device."""
-    device = get_device(key)
     device.status = status
     return device
 
 
-def delete_device(key):
-    """Delete a device and its activity history."""
-    orm.session.delete(get_device(key))
+def set_device_name(device, name):
+    """Change a device's display name."""
+    device.name = name
+    return device
 
 
-def set_token_enabled(token_id, enabled):
-    """Enable or disable a token."""
-    token = find_token(token_id)
-    token.enabled = enabled
-    return token
-
-
-def bind_device(key, token_id):
+def set_device_token(device, token_id):
     """Bind a device to a token, or unbind it with None; either way it may report again."""
-    device = get_device(key)
     device.token_id = find_token(token_id).id if token_id is not None else None
     device.orphaned = False
     return device
 
 
-def delete_token(token_id):
-    """Delete a token; its devices are marked orphaned (schema.sql) and get 403 until re-bound."""
-    orm.session.delete(find_token(token_id))
+def delete_device(device):
+    """Delete a device and its activity history."""
+    orm.session.delete(device)
+    return device

@@ -1,8 +1,10 @@
-"""Typed errors and the one error shape per audience: JSON for /api, HTML for people."""
+"""Typed errors and the one error shape per audience: JSON for /api, HTML for people, a line for the shell."""
+import click
 from flask import current_app, jsonify, render_template_string, request
+from flask.cli import AppGroup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from waken.db import orm
+from waken import db
 
 _PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{{ code }} · waken</title>
 <link rel="stylesheet" href="{{ url_for('static', filename='style.css') }}">
@@ -69,6 +71,24 @@ class Conflict(DomainError):
     status = 409
 
 
+class _ShellRefusals:
+    """Commands end with the sentence of a DomainError (exit status 1), not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DomainError as err:
+            raise click.ClickException(err.message) from None
+
+
+class ShellGroup(_ShellRefusals, AppGroup):
+    """A group of flask commands (in the app context) that refuse cleanly."""
+
+
+class ShellCommand(_ShellRefusals, click.Command):
+    """One flask command that refuses cleanly."""
+
+
 def error_body(message, fields=None, **extra):
     """The JSON envelope of a failure."""
     body = {"success": False, "error": message}
@@ -113,8 +133,8 @@ def _http_error(err):
 
 
 def _unexpected(err):
-    # Anything here is our fault: roll back so the connection stays usable, log it,
-    # and answer without internals.
-    orm.session.rollback()
+    # Anything here is our fault: roll back and hand the connection back so it stays
+    # usable, log it, and answer without internals.
+    db.release()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError())

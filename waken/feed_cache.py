@@ -25,8 +25,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, request
 
-from waken import settings
-from waken.db import quick_read, raw_connection
+from waken import db, settings
 from waken.feed import build_feed
 from waken.schemas.feed import feed_response_schema
 from waken.timeutil import from_ms, now, to_ms
@@ -98,14 +97,13 @@ VERSION_SQL = "SELECT n FROM feed_version WHERE id = 1"
 
 def feed_version():
     """The change counter as this request's transaction sees it (0 before the first change)."""
-    row = raw_connection().execute(VERSION_SQL).fetchone()
-    return row[0] if row else 0
+    return db.value(VERSION_SQL) or 0
 
 
 def latest_version():
     """The change counter as last committed; a rendering is still labelled by feed_version(),
     read in the transaction that renders it."""
-    rows = quick_read(VERSION_SQL)
+    rows = db.quick_read(VERSION_SQL)
     return rows[0][0] if rows else 0
 
 
@@ -133,11 +131,13 @@ def current(limit, max_age=None):
 
 
 def _render(limit):
-    # The session's transaction begins here, after latest_version() was read, so the
-    # data it shows is at least as new as the counter the request saw.
-    version = feed_version()
-    settings.forget()   # settings read before this transaction may predate the version
-    feed = build_feed(limit)
+    # The snapshot begins here, after latest_version() was read, so the data it shows
+    # is at least as new as the counter the request saw. The counter, the settings and
+    # the feed are read in it: a rendering never mixes two moments.
+    with db.snapshot():
+        version = feed_version()
+        settings.reload()   # settings read earlier in the request may predate the version
+        feed = build_feed(limit)
     payload = feed_response_schema.dump({"data": feed})
     return Rendering(version, limit, valid_until(feed), payload, dict(settings.load()))
 

@@ -47,6 +47,7 @@ class Counters:
         self._turn = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._conn = sqlite3.connect(self.path, timeout=15, isolation_level=None,
                                      check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
         # Counters are not worth an fsync: after a power cut they start again from zero.
         for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA busy_timeout=15000"):
             self._conn.execute(pragma)
@@ -96,7 +97,7 @@ def charge_token(token_id):
     rate, at = per_minute / 60, time.time()
     with counters().transaction() as conn:
         row = conn.execute("SELECT level, at FROM token_bucket WHERE token_id = ?", (token_id,)).fetchone()
-        level = 0.0 if row is None else max(0.0, row[0] - max(0.0, at - row[1]) * rate)
+        level = 0.0 if row is None else max(0.0, row["level"] - max(0.0, at - row["at"]) * rate)
         if level + 1 <= per_minute:
             conn.execute("INSERT OR REPLACE INTO token_bucket (token_id, level, at) VALUES (?, ?, ?)",
                          (token_id, level + 1, at))
@@ -119,7 +120,7 @@ def check_login_allowed():
     """Refuse with 429 (and Retry-After) while this address has too many recent failures."""
     at, window, limit = now().timestamp(), _window(), current_app.config["LOGIN_MAX_FAILURES"]
     with counters().transaction() as conn:
-        times = [t for (t,) in conn.execute(
+        times = [row["at"] for row in conn.execute(
             "SELECT at FROM login_failure WHERE client = ? AND at > ? ORDER BY at DESC LIMIT ?",
             (client_address(), at - window, limit))]
     if len(times) >= limit:

@@ -76,7 +76,8 @@ def store_data_url(
     existing = _existing(directory, sha256, kind)
     if existing is not None:
         return existing
-    from waken.images import reencode   # Pillow loads with the first image, not at worker start
+    # Imported here, so that Pillow loads with the first image and not at worker start.
+    from waken.images import reencode
     encoded, ext, width, height = reencode(data, kind, max_pixels)
     filename = sha256[:32] + ext
     directory.mkdir(parents=True, exist_ok=True)
@@ -121,7 +122,7 @@ def _decode_data_url(data_url, kind: str, max_input_bytes: int) -> bytes:
 
 def _existing(directory: Path, sha256: str, kind: str) -> StoredImage | None:
     """Return the already stored file for this content address, if it is readable."""
-    from waken.images import dimensions   # imported here: see store_data_url
+    from waken.images import dimensions  # imported here: see store_data_url
     for ext, mime in _MIMES.items():
         path = directory / (sha256[:32] + ext)
         try:

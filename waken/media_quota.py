@@ -6,7 +6,7 @@ from flask import current_app
 
 from waken import settings
 from waken.media import FILENAME_RE, KINDS
-from waken.sweeps import _referenced_media
+from waken.sweeps import referenced_media
 
 
 def admit(image, written_since):
@@ -52,7 +52,7 @@ def _stored_files(media_dir):
 
 def _evict_unreferenced(files, needed, keep):
     """Delete the oldest images no activity points to until `needed` bytes are free; returns bytes freed."""
-    referenced = _referenced_media()
+    referenced = referenced_media()
     # A report may have stored or reused an image a moment ago and not committed the
     # row that points to it yet; images that young are never taken.
     young = time.time() - current_app.config["MEDIA_QUOTA_GRACE_SECONDS"]

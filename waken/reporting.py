@@ -96,8 +96,8 @@ def _register(key, token, name, device_type):
         try:
             created = create_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
                                     status="pending" if mode == "pending" else "active")
-        except ValueError as err:
-            raise Invalid(f"Invalid generatedHashKey: {err}.", field="generatedHashKey") from None
+        except Invalid as err:
+            raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey") from None
     return {"id": created.id, "name": created.name, "hash_key": created.hash_key, "status": created.status,
             "token_id": created.token_id, "device_type": created.device_type, "orphaned": False}
 

@@ -57,7 +57,6 @@ def init_app(app):
     """Install CSRF checks, headers, the session cookie rules and the trusted proxy hops."""
     cfg = app.config
     cfg["WTF_CSRF_CHECK_DEFAULT"] = False      # _protect_forms decides instead
-    cfg.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session that holds it
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = cfg.get("SESSION_COOKIE_SAMESITE") or "Lax"
     hops = cfg["TRUSTED_PROXIES"]

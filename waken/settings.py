@@ -1,4 +1,8 @@
-"""Settings stored in the database, with typed defaults and validation in code."""
+"""Settings stored in the database, with typed defaults and validation in code.
+
+The checks below raise ValueError with the reason; validate() turns it into Invalid
+naming the setting.
+"""
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -6,7 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g
 
-from waken.db import in_transaction, orm, quick_read, raw_connection
+from waken import db
+from waken.errors import Invalid
 from waken.models import Setting as SettingRow
 
 
@@ -112,27 +117,44 @@ SETTINGS = {
 
 
 def validate(key, value):
-    """The normalised value, or ValueError with a sentence naming the setting."""
+    """The normalised value, or Invalid with a sentence naming the setting (field=key)."""
     if key not in SETTINGS:
-        raise ValueError(f"'{key}' is not a setting; known settings: {', '.join(SETTINGS)}")
+        raise Invalid(f"'{key}' is not a setting; known settings: {', '.join(SETTINGS)}.", field=key)
+    setting = SETTINGS[key]
     try:
-        return SETTINGS[key].check(value)
+        return setting.check(value)
     except ValueError as err:
-        raise ValueError(f"{key} {err}") from None
+        raise Invalid(f"{setting.label} {err}.", field=key) from None
+
+
+SELECT_ALL = "SELECT key, value FROM setting"
+
+
+def _values(rows):
+    values = {key: s.default for key, s in SETTINGS.items()}
+    for key, value in rows:
+        if key in values:
+            values[key] = json.loads(value)
+    return values
 
 
 def load():
-    """Every setting (stored value or default), read once per request."""
+    """Every setting (stored value or default) as committed when the request first asks; read once.
+
+    A plain read outside the request's transaction, so that asking does not open one.
+    """
     if "settings" not in g:
-        values = {key: s.default for key, s in SETTINGS.items()}
-        # Inside a transaction, read through it (it may have changed a setting); before
-        # one, a plain read spares the request a session transaction of its own.
-        sql = "SELECT key, value FROM setting"
-        rows = raw_connection().execute(sql) if in_transaction() else quick_read(sql)
-        for key, value in rows:
-            if key in values:
-                values[key] = json.loads(value)
-        g.settings = values
+        g.settings = _values(db.quick_read(SELECT_ALL))
+    return g.settings
+
+
+def reload():
+    """Every setting read again through the request's transaction, kept as the request's copy.
+
+    For a reader that must see the settings of the same moment as its other reads
+    (the feed's rendering).
+    """
+    g.settings = _values(db.query(SELECT_ALL))
     return g.settings
 
 
@@ -141,16 +163,14 @@ def get(key):
     return load()[key]
 
 
-def forget():
-    """Drop this request's copy, so that the next read sees the current transaction."""
-    g.pop("settings", None)
-
-
 def put(key, value):
-    """Validate and store one setting (the caller commits); returns the stored value."""
+    """Validate and store one setting (the caller commits); returns the stored value.
+
+    The request's copy shows the new value from now on.
+    """
     value = validate(key, value)
-    orm.session.merge(SettingRow(key=key, value=value))
-    forget()
+    db.orm.session.merge(SettingRow(key=key, value=value))
+    load()[key] = value
     return value
 
 

@@ -1,15 +1,15 @@
-"""API tokens: minting, hashing, scopes, and the Bearer check every token-guarded route goes through."""
+"""API tokens: mint, enable, disable, delete, scopes, and the Bearer check every token-guarded route goes through."""
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 
 from flask import request
 
-from waken.db import orm, quick_read, raw_connection
-from waken.errors import ApiError
+from waken import db
+from waken.db import orm, quick_read
+from waken.errors import ApiError, Invalid, NotFound
 from waken.models import ApiToken
 from waken.timeutil import from_ms, now, to_ms
 
@@ -25,11 +25,12 @@ ALL_SCOPES = tuple(SCOPES)
 
 
 def check_scopes(scopes):
-    """The scopes as a sorted-by-definition tuple (none given = all three), or ValueError."""
+    """The scopes as a sorted-by-definition tuple (none given = all three), or Invalid."""
     scopes = set(scopes or ALL_SCOPES)
     unknown = scopes - set(SCOPES)
     if unknown:
-        raise ValueError(f"'{sorted(unknown)[0]}' is not a token scope; the scopes are {', '.join(SCOPES)}")
+        raise Invalid(f"'{sorted(unknown)[0]}' is not a token scope; the scopes are {', '.join(SCOPES)}.",
+                      field="scope")
     return tuple(s for s in SCOPES if s in scopes)
 
 
@@ -41,11 +42,11 @@ def hash_token(plaintext):
 def create_token(name, scopes=None):
     """Add a token with these scopes (None = all three; the caller commits); returns (row, plaintext).
 
-    The plaintext is not kept. ValueError for a bad name or an unknown scope.
+    The plaintext is not kept. Invalid for a bad name or an unknown scope.
     """
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise ValueError("a token name is required (at most 80 characters)")
+        raise Invalid("A token name is required (at most 80 characters).", field="name")
     scopes = check_scopes(scopes)
     plaintext = secrets.token_hex(32)
     token = ApiToken(name=name, token_hash=hash_token(plaintext), prefix=plaintext[:8],
@@ -53,6 +54,26 @@ def create_token(name, scopes=None):
     orm.session.add(token)
     orm.session.flush()
     return token, plaintext
+
+
+def find_token(token_id):
+    """The token with this id, or NotFound."""
+    token = orm.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"There is no token with id {token_id}.", field="token_id")
+    return token
+
+
+def set_token_enabled(token_id, enabled):
+    """Enable or disable a token."""
+    token = find_token(token_id)
+    token.enabled = enabled
+    return token
+
+
+def delete_token(token_id):
+    """Delete a token; its devices are marked orphaned (schema.sql) and get 403 until re-bound."""
+    orm.session.delete(find_token(token_id))
 
 
 def bearer_plaintext():
@@ -70,7 +91,7 @@ class TokenRef:
 
     id: int
     name: str
-    last_used_at: Optional[datetime]
+    last_used_at: datetime | None
     scopes: tuple = ALL_SCOPES
 
 
@@ -83,24 +104,23 @@ def require_token(scope):
     # Outside the session: the check holds no transaction while the body is then read.
     rows = quick_read("SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token "
                       "WHERE token_hash = ?", (digest,))
-    row = rows[0] if rows else None
+    token_id, name, enabled, last_used_at, token_hash, scopes = rows[0] if rows else (None,) * 6
     # compare_digest keeps the check constant-time even though the lookup is by hash.
-    if row is None or not hmac.compare_digest(row[4], digest):
+    if token_hash is None or not hmac.compare_digest(token_hash, digest):
         raise ApiError(401, "Invalid API token.")
-    if not row[2]:
+    if not enabled:
         raise ApiError(401, "This API token is disabled.")
-    scopes = tuple(row[5].split())
+    scopes = tuple(scopes.split())
     if scope not in scopes:
         raise ApiError(403, f"This API token lacks the '{scope}' scope needed for {SCOPES[scope]}; "
                             f"it has {', '.join(scopes) or 'none'}. Use a token with that scope.")
-    return TokenRef(row[0], row[1], None if row[3] is None else from_ms(row[3]), scopes)
+    return TokenRef(token_id, name, None if last_used_at is None else from_ms(last_used_at), scopes)
 
 
 def touch_token(token, when):
     """Record use of a token, at most once per TOUCH_INTERVAL."""
     if token.last_used_at is None or when - token.last_used_at >= TOUCH_INTERVAL:
-        raw_connection().execute("UPDATE api_token SET last_used_at = ? WHERE id = ?",
-                                 (to_ms(when), token.id))
+        db.execute("UPDATE api_token SET last_used_at = ? WHERE id = ?", (to_ms(when), token.id))
 
 
 def require_reader():

@@ -20,7 +20,7 @@ def _no_store(response):
 
 
 from waken.admin import (  # noqa: E402,F401  (attach the routes)
-    agents,
+    agent_log,
     app_rules,
     apps,
     devices,

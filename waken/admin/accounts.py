@@ -2,6 +2,7 @@
 import hmac
 import os
 import secrets
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -9,7 +10,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
-from waken.db import begin_write, orm
+from waken.db import orm
+from waken.errors import Invalid
 from waken.models import AdminUser
 from waken.timeutil import now
 
@@ -56,24 +58,36 @@ def admin_exists(admin_id=None):
     query = select(func.count()).select_from(AdminUser)
     if admin_id is not None:
         query = query.where(AdminUser.id == admin_id)
-    # Its own connection, so that a later begin_write() in the view still starts the session.
+    # Its own connection: the guard of every admin page opens no transaction in the session.
     with orm.engine.connect() as conn:
         return bool(conn.scalar(query))
 
 
 def check_username(username):
-    """A valid username (trimmed), or ValueError."""
+    """A valid username (trimmed), or Invalid."""
     username = (username or "").strip()
     if not 1 <= len(username) <= 64 or any(ch.isspace() or not ch.isprintable() for ch in username):
-        raise ValueError("the username must be 1 to 64 characters without spaces")
+        raise Invalid("The username must be 1 to 64 characters without spaces.", field="username")
     return username
 
 
 def check_password(password):
-    """A password long enough, or ValueError."""
+    """A password long enough, or Invalid."""
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= 256:
-        raise ValueError(f"the password must be {PASSWORD_MIN} to 256 characters long")
+        raise Invalid(f"The password must be {PASSWORD_MIN} to 256 characters long.", field="password")
     return password
+
+
+class Credentials(NamedTuple):
+    """A checked username and the hash of its password, ready for save_admin."""
+
+    username: str
+    password_hash: str
+
+
+def credentials(username, password):
+    """Check and hash what an admin typed, before the write lock (hashing is slow on purpose)."""
+    return Credentials(check_username(username), generate_password_hash(check_password(password)))
 
 
 def find_admin(username):
@@ -81,25 +95,21 @@ def find_admin(username):
     return orm.session.scalar(select(AdminUser).where(AdminUser.username == username))
 
 
-def save_admin(username, password, *, first=False):
+def save_admin(checked, *, first=False):
     """Create an admin, or set a new password for an existing one (the caller commits).
 
-    The password is hashed before the write lock is taken. Returns (admin, created);
-    with first=True, (None, False) when an admin exists already (setup was finished
-    meanwhile). ValueError when the username or password is not acceptable.
+    `checked` comes from credentials(). Returns (admin, created); with first=True,
+    (None, False) when an admin exists already (setup was finished meanwhile).
     A new password ends every session of that admin.
     """
-    username, password = check_username(username), check_password(password)
-    password_hash = generate_password_hash(password)
-    begin_write()
     if first and orm.session.scalar(select(func.count()).select_from(AdminUser)):
         return None, False
-    admin = find_admin(username)
+    admin = find_admin(checked.username)
     created = admin is None
     if created:
-        admin = AdminUser(username=username, created_at=now())
+        admin = AdminUser(username=checked.username, created_at=now())
         orm.session.add(admin)
-    admin.password_hash = password_hash
+    admin.password_hash = checked.password_hash
     orm.session.flush()
     if not created:
         end_all_sessions(admin.id)

@@ -6,15 +6,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from waken import settings
+from waken import db, settings
 from waken.admin.accounts import (
     admin_exists,
+    credentials,
     discard_setup_code,
     save_admin,
     setup_code,
 )
-from waken.admin.forms import sentence
-from waken.db import orm
+from waken.errors import ShellCommand
 
 
 def base_url():
@@ -28,7 +28,7 @@ def base_url():
     return f"http://{host}:{os.environ.get('WAKEN_PORT', '8000')}"
 
 
-@click.command("create-admin")
+@click.command("create-admin", cls=ShellCommand)
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
@@ -38,12 +38,9 @@ def create_admin_command(username, password_stdin):
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        admin, created = save_admin(username, password)
-    except ValueError as err:
-        orm.session.rollback()
-        raise click.ClickException(sentence(err)) from None
-    orm.session.commit()
+    checked = credentials(username, password)
+    with db.write():
+        admin, created = save_admin(checked)
     discard_setup_code()
     click.echo(f"{'Created admin' if created else 'New password set for admin'} '{admin.username}'.")
 

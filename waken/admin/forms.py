@@ -101,6 +101,14 @@ class RuleForm(FormSchema):
     label = fields.String(load_default=None)
 
 
+class AppRuleForm(FormSchema):
+    # Lengths and "a rule needs something to do" are app_rules.clean's to check.
+    process_name = fields.String(load_default=None)
+    label = fields.String(load_default=None)
+    hide_title = fields.Boolean(load_default=False)
+    hide = fields.Boolean(load_default=False)
+
+
 # How the forms name their fields in messages.
 LABELS = {"code": "The setup code", "username": "The username", "password": "The password",
           "confirm": "The repeated password", "name": "The name", "key": "The GeneratedHashKey",
@@ -135,20 +143,32 @@ def _of(outcome, result):
     return outcome(result) if callable(outcome) else outcome
 
 
-def post_action(change, *, done, back):
+def post_action(change, *, done, back, form=None):
     """A button's POST: change() under the write lock, flash `done`, 303 to `back`.
 
     `done` and `back` are a sentence and a URL, or functions of change()'s result giving
-    them. A DomainError changes nothing: it is flashed and the owner goes back.
+    them. With a `form` schema, its posted values are read first and passed as
+    change(values). Wrong fields or a DomainError change nothing: the sentence is
+    flashed and the owner goes back.
     """
+    args = ()
+    if form is not None:
+        values, errors = read_form(form)
+        if errors:
+            return _refused(" ".join(errors.values()), back)
+        args = (values,)
     try:
         with db.write():
-            result = change()
+            result = change(*args)
     except DomainError as err:
-        flash(f"Nothing changed. {sentence(err.message)}", "error")
-        return redirect(_of(back, None), 303)
+        return _refused(sentence(err.message), back)
     flash(_of(done, result), "success")
     return redirect(_of(back, result), 303)
+
+
+def _refused(sentences, back):
+    flash(f"Nothing changed. {sentences}", "error")
+    return redirect(_of(back, None), 303)
 
 
 def post_form(schema, change, *, page, done, back):
@@ -178,3 +198,4 @@ rename_form = RenameForm()
 bind_form = BindForm()
 quick_add_form = QuickAddForm()
 rule_form = RuleForm()
+app_rule_form = AppRuleForm()

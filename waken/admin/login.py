@@ -12,10 +12,12 @@ from flask import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from waken import db
 from waken.admin import bp
 from waken.admin.accounts import (
     admin_exists,
     authenticate,
+    credentials,
     discard_setup_code,
     save_admin,
     setup_code,
@@ -24,8 +26,7 @@ from waken.admin.accounts import (
 from waken.admin.commands import base_url
 from waken.admin.forms import login_form, read_form, sentence, setup_form
 from waken.admin_sessions import current_admin_id, end_session, start_session
-from waken.db import begin_write, orm
-from waken.errors import ApiError
+from waken.errors import ApiError, Invalid
 from waken.security import (
     check_login_allowed,
     record_login_failure,
@@ -74,8 +75,6 @@ def announce_setup():
     # Never the request's Host: whoever sent the first request must not choose this link.
     current_app.logger.warning("No admin account yet. Open %s/admin/setup and enter the setup code %s",
                                base_url(), setup_code())
-    # Reading the settings began a transaction; end it so the view can still begin_write().
-    orm.session.rollback()
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -91,18 +90,19 @@ def setup():
     if values and not setup_code_matches(values["code"]):
         record_login_failure()
         errors = {"code": "That is not the setup code printed in the server's log."}
+    if not errors:
+        try:
+            checked = credentials(values["username"], values["password"])
+        except Invalid as err:
+            errors = {err.field: sentence(err.message)}
     if errors:
         return render_template("admin/setup.html", errors=errors, values=request.form), 400
-    try:
-        admin, _ = save_admin(values["username"], values["password"], first=True)
-    except ValueError as err:
-        orm.session.rollback()
-        return render_template("admin/setup.html", errors={"username": sentence(err)}, values=request.form), 400
+    with db.write():
+        admin, _ = save_admin(checked, first=True)
+        if admin is not None:
+            start_session(admin.id)
     if admin is None:
-        orm.session.rollback()   # someone finished setup a moment ago
-        return redirect(url_for("admin.login"))
-    start_session(admin.id)
-    orm.session.commit()
+        return redirect(url_for("admin.login"))   # someone finished setup a moment ago
     discard_setup_code()
     record_login_success()
     flash(f"Welcome, {admin.username}. Next: create an API token for your devices.", "success")
@@ -127,20 +127,16 @@ def login():
         return render_template("admin/login.html", errors=errors, values=request.form,
                                next=_safe_next()), status
     record_login_success()
-    admin_id = admin.id
-    orm.session.rollback()   # end the read; the session row is written in its own transaction
-    begin_write()
-    start_session(admin_id)
-    orm.session.commit()
+    with db.write():
+        start_session(admin.id)
     return redirect(_safe_next() or url_for("admin.overview"))
 
 
 @bp.post("/logout")
 def logout():
     """Sign out for good: the old cookie no longer opens anything (a POST, so no link can do it)."""
-    begin_write()
-    end_session()
-    orm.session.commit()
+    with db.write():
+        end_session()
     flash("Signed out.", "success")
     return redirect(url_for("admin.login"))
 

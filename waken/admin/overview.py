@@ -2,7 +2,7 @@
 from flask import render_template
 from sqlalchemy import func, select
 
-from waken import agent_stats, agents
+from waken import agent_log, agent_stats
 from waken.admin import bp
 from waken.admin.login import login_required
 from waken.db import orm
@@ -23,6 +23,6 @@ def overview():
     tokens = orm.session.scalar(select(func.count()).select_from(ApiToken))
     at = now()
     agent_today = agent_stats.stats({}, at)["today"]
-    agent_recent = agents.list_activities({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)
+    agent_recent = agent_log.list_records({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)
     return render_template("admin/overview.html", feed=feed, counts=counts, tokens=tokens,
                            agent_today=agent_today, agent_recent=agent_recent["activities"])

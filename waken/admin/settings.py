@@ -1,12 +1,12 @@
 """The Settings page: every setting with its validation, and the integration config export."""
 from flask import flash, redirect, render_template, request, url_for
 
-from waken import settings
+from waken import db, settings
 from waken.admin import bp
-from waken.admin.forms import read_form, sentence, token_form
+from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, integration_config
 from waken.admin.login import login_required
-from waken.db import begin_write, orm
+from waken.errors import Invalid
 from waken.timeutil import now
 from waken.tokens import create_token
 
@@ -66,29 +66,27 @@ def settings_page():
     return _page({key: _shown(key, value) for key, value in settings.load().items()})
 
 
+def _posted(key):
+    # An unticked checkbox is simply absent from the form.
+    if _widget(key) == "checkbox":
+        return "true" if key in request.form else "false"
+    return request.form.get(key, "")
+
+
 @bp.post("/settings")
 @login_required
 def save_settings():
     """Validate every field; store all of them, or none when one is wrong."""
-    posted, clean, errors = {}, {}, {}
-    for key, setting in settings.SETTINGS.items():
-        # An unticked checkbox is simply absent from the form.
-        raw = ("true" if key in request.form else "false") if _widget(key) == "checkbox" \
-            else request.form.get(key, "")
-        posted[key] = raw
+    posted, clean, errors = {key: _posted(key) for key in settings.SETTINGS}, {}, {}
+    for key, raw in posted.items():
         try:
             clean[key] = settings.validate(key, raw)
-        except ValueError as err:
-            errors[key] = sentence(setting.label + str(err)[len(key):])
+        except Invalid as err:
+            errors[err.field] = sentence(err.message)
     if errors:
-        orm.session.rollback()
         return _page(posted, errors, 400)
-    begin_write()
-    for key, value in clean.items():
-        settings.put(key, value)
-    orm.session.commit()
-    flash("Settings saved.", "success")
-    return redirect(url_for("admin.settings_page"), 303)
+    return post_action(lambda: [settings.put(key, value) for key, value in clean.items()],
+                       done="Settings saved.", back=url_for("admin.settings_page"))
 
 
 @bp.post("/settings/integration")
@@ -99,13 +97,11 @@ def mint_integration_config():
     if errors:
         flash(f"No token minted. {errors['name']}", "error")
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
-    begin_write()
     try:
-        minted = create_token(values["name"], ("report",))   # the config goes to a reporter
-    except ValueError as err:
-        orm.session.rollback()
-        flash(f"No token minted: {err}.", "error")
+        with db.write():
+            minted = create_token(values["name"], ("report",))   # the config goes to a reporter
+    except Invalid as err:
+        flash(f"No token minted. {err.message}", "error")
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
-    orm.session.commit()
     return render_template("admin/integration.html", token=minted[0],
                            config_b64=encode(integration_config(minted)))

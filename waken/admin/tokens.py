@@ -1,15 +1,16 @@
 """The API Token page: list, create (the plaintext shown once), enable/disable, delete."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from sqlalchemy import func, select
 
+from waken import db
 from waken.admin import bp
-from waken.admin.forms import read_form, sentence, token_form
+from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, token_bundle
 from waken.admin.login import login_required
-from waken.db import begin_write, orm
-from waken.devices import delete_token, set_token_enabled
+from waken.db import orm
+from waken.errors import Invalid
 from waken.models import ApiToken, Device
-from waken.tokens import SCOPES, create_token
+from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
 
 def _page(errors=None, values=None, status=200):
@@ -44,13 +45,11 @@ def create_api_token():
         errors = {**errors, "scope": "That is not a token scope."}
     if errors:
         return _page(errors, request.form, 400)
-    begin_write()
     try:
-        token, plaintext = create_token(values["name"], scopes)
-    except ValueError as err:
-        orm.session.rollback()
-        return _page({"name": sentence(err)}, values, 400)
-    orm.session.commit()
+        with db.write():
+            token, plaintext = create_token(values["name"], scopes)
+    except Invalid as err:
+        return _page({err.field: sentence(err.message)}, values, 400)
     # The reporter bundle goes to devices: only a report-only token belongs in it.
     bundle = encode(token_bundle(token, plaintext)) if token.scopes == "report" else None
     return render_template("admin/token_created.html", token=token, plaintext=plaintext, bundle=bundle)
@@ -60,32 +59,23 @@ def create_api_token():
 @login_required
 def enable_token(token_id):
     """Accept reports with this token again."""
-    return _change(set_token_enabled, token_id, True, message="Token enabled.")
+    return _on_token(lambda: set_token_enabled(token_id, True), "Token enabled.")
 
 
 @bp.post("/tokens/<int:token_id>/disable")
 @login_required
 def disable_token(token_id):
     """Refuse reports with this token (401) until it is enabled again."""
-    return _change(set_token_enabled, token_id, False, message="Token disabled: its reports now get 401.")
+    return _on_token(lambda: set_token_enabled(token_id, False), "Token disabled: its reports now get 401.")
 
 
 @bp.post("/tokens/<int:token_id>/delete")
 @login_required
 def remove_token(token_id):
     """Delete a token; devices bound to it get 403 until they are bound again or unbound."""
-    return _change(delete_token, token_id, message="Token deleted. Devices bound to it now get 403 "
-                                                   "until you bind them to another token or unbind them.")
+    return _on_token(lambda: delete_token(token_id), "Token deleted. Devices bound to it now get 403 "
+                                                     "until you bind them to another token or unbind them.")
 
 
-def _change(action, *args, message):
-    begin_write()
-    try:
-        action(*args)
-    except ValueError as err:
-        orm.session.rollback()
-        flash(f"Nothing changed: {err}.", "error")
-        return redirect(url_for("admin.tokens"), 303)
-    orm.session.commit()
-    flash(message, "success")
-    return redirect(url_for("admin.tokens"), 303)
+def _on_token(change, done):
+    return post_action(change, done=done, back=url_for("admin.tokens"))

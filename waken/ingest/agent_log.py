@@ -1,20 +1,19 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
 from flask import current_app, request, url_for
 
-from waken import agents, limits, settings
-from waken.db import begin_write, orm
+from waken import agent_log, db, limits, settings
 from waken.ingest import bp
 from waken.payload import parse
-from waken.schemas.agents import (
-    activity_create_schema,
-    activity_schema,
-    activity_update_schema,
+from waken.schemas.agent_log import (
+    record_create_schema,
+    record_schema,
+    record_update_schema,
 )
 from waken.timeutil import now
 from waken.tokens import bearer_plaintext, require_token, touch_token
 
 
-def _authorise_write():
+def authorise_write():
     """The caller's token with agents:write, checked before the body is read; None when open
     agent ingest lets an anonymous caller in (to create only: PATCH calls require_token itself)."""
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
@@ -35,18 +34,17 @@ def create_agent_activity():
     A caller who may not read (anonymous under open ingest, or a token without agents:read)
     gets only the first record's id on a retry: the record may be someone else's.
     """
-    token = _authorise_write()
-    data = _body(activity_create_schema, {"idempotency_key": request.headers.get("Idempotency-Key")})
-    begin_write()
-    at = now()
-    if token is not None:
-        touch_token(token, at)
-    record, created = agents.create_activity(data, at)
-    orm.session.commit()
+    token = authorise_write()
+    data = _body(record_create_schema, {"idempotency_key": request.headers.get("Idempotency-Key")})
+    with db.write():
+        at = now()
+        if token is not None:
+            touch_token(token, at)
+        record, created = agent_log.create_record(data, at)
     location = url_for("query.get_agent_activity", activity_id=record["id"])
     if not created and (token is None or "agents:read" not in token.scopes):
         return {"id": record["id"], "duplicate": True}, 200, {"Location": location}
-    return activity_schema.dump(record), 201 if created else 200, {"Location": location}
+    return record_schema.dump(record), 201 if created else 200, {"Location": location}
 
 
 @bp.patch("/api/activities/<int:activity_id>")
@@ -56,12 +54,11 @@ def update_agent_activity(activity_id):
     The updated record comes back to a token that may read the log; to a write-only token, its id.
     """
     token = require_token("agents:write")   # open ingest never opens changes
-    changes = _body(activity_update_schema)
-    begin_write()
-    at = now()
-    touch_token(token, at)
-    record = agents.update_activity(activity_id, changes, at)
-    orm.session.commit()
+    changes = _body(record_update_schema)
+    with db.write():
+        at = now()
+        touch_token(token, at)
+        record = agent_log.update_record(activity_id, changes, at)
     if "agents:read" not in token.scopes:
         return {"id": record["id"]}
-    return activity_schema.dump(record)
+    return record_schema.dump(record)

@@ -5,12 +5,11 @@ from flask import current_app, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from waken import agents
-from waken.db import begin_write, orm
-from waken.errors import ApiError
+from waken import agent_log, db
+from waken.errors import ApiError, Invalid
 from waken.ingest import bp
-from waken.ingest.agent_log import _authorise_write
-from waken.schemas.agents import activity_create_schema
+from waken.ingest.agent_log import authorise_write
+from waken.schemas.agent_log import record_create_schema
 from waken.security import csrf
 from waken.timeutil import now
 from waken.tokens import touch_token
@@ -41,23 +40,19 @@ def _export(signal, noun):
     from waken.otlp import wire
     media = request.mimetype if request.mimetype in MEDIA else wire.JSON
     try:
-        token = _authorise_write()      # 401 before a byte of the body is read
-        activities, reasons = _decode(signal, wire)
-        begin_write()
-        at = now()
-        if token is not None:
-            touch_token(token, at)
-        reasons += _store(activities, at)
-        orm.session.commit()
+        token = authorise_write()      # 401 before a byte of the body is read
+        records, reasons = _decode(signal, wire)
+        with db.write():
+            at = now()
+            if token is not None:
+                touch_token(token, at)
+            reasons += _store(records, at)
     except wire.WireError as err:
-        orm.session.rollback()
         return wire.status_body(err.status, err.message, media), err.status, {"Content-Type": media}
     except ApiError as err:
-        orm.session.rollback()
         return (wire.status_body(err.status, err.message, media), err.status,
                 {**(err.headers or {}), "Content-Type": media})
     except HTTPException as err:   # e.g. the server-wide body limit; Retry-After and the like are kept
-        orm.session.rollback()
         headers = {name: value for name, value in err.get_headers() if name != "Content-Type"}
         return wire.status_body(err.code, err.description, media), err.code, {**headers, "Content-Type": media}
     body = wire.answer(signal, media, len(reasons), _reasons_sentence(reasons, noun))
@@ -65,7 +60,7 @@ def _export(signal, noun):
 
 
 def _decode(signal, wire):
-    """(activity fields validated like POST /api/activities, reasons for the rest); WireError if unreadable."""
+    """(agent record fields validated like POST /api/activities, reasons for the rest); WireError if unreadable."""
     from waken.otlp import mapping
     if request.mimetype not in MEDIA:
         raise wire.WireError(415, f"Send OTLP as application/x-protobuf or application/json, "
@@ -78,15 +73,15 @@ def _decode(signal, wire):
     if encoding == "gzip":
         raw = wire.gunzip(raw, limit)
     mapped, reasons = mapping.map_request(signal, wire.decode(signal, request.mimetype, raw))
-    activities = []
+    records = []
     for fields in mapped:
         try:
-            data = activity_create_schema.load({k: v for k, v in fields.items() if k != "timestamp"})
+            data = record_create_schema.load({k: v for k, v in fields.items() if k != "timestamp"})
         except ValidationError as err:
             reasons.append("; ".join(f"{name} {_words(problem)}" for name, problem in err.messages.items()))
             continue
-        activities.append({**data, "timestamp": fields["timestamp"]})
-    return activities, reasons
+        records.append({**data, "timestamp": fields["timestamp"]})
+    return records, reasons
 
 
 def _words(problem):
@@ -107,13 +102,13 @@ def _body(wire, limit):
     return body
 
 
-def _store(activities, at):
-    """Create each activity in the open transaction; reasons for those the log refuses (timestamps, size)."""
+def _store(records, at):
+    """Create each record in the open transaction; reasons for those the log refuses (timestamps, size)."""
     reasons = []
-    for data in activities:
+    for data in records:
         try:
-            agents.create_activity(data, at)   # a known idempotency key adds nothing
-        except ApiError as err:
+            agent_log.create_record(data, at)   # a known idempotency key adds nothing
+        except (Invalid, ApiError) as err:
             if err.status not in (400, 413):
                 raise
             reasons.append(err.message.rstrip("."))

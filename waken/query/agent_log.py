@@ -4,20 +4,22 @@ import time
 
 from flask import Response, current_app, request, stream_with_context
 
-from waken import agent_stats, agents
-from waken.db import orm
+from waken import agent_log, agent_stats, db
+from waken.agent_log_csv import csv_chunks, today_filename
 from waken.errors import ApiError
 from waken.payload import load
 from waken.query import bp
 from waken.query.streams import sse_response, take_agent_slot
-from waken.schemas.agents import (
-    activity_list_schema,
-    activity_query_schema,
-    activity_schema,
-    export_query_schema,
-    stats_query_schema,
+from waken.schemas.agent_log import (
+    record_list_schema,
+    record_schema,
     stats_schema,
     stream_event_schema,
+)
+from waken.schemas.agent_log_queries import (
+    export_query_schema,
+    log_query_schema,
+    stats_query_schema,
     stream_query_schema,
 )
 from waken.timeutil import now
@@ -43,11 +45,11 @@ def _args(schema, lists=("type", "status")):
 def list_agent_activities():
     """The log, filtered and paged, as JSON or as a streamed CSV download."""
     require_reader()
-    args = _args(activity_query_schema)
+    args = _args(log_query_schema)
     at = now()
     if args["format"] == "csv":
         return _csv(args, at)
-    return activity_list_schema.dump(agents.list_activities(args, at))
+    return record_list_schema.dump(agent_log.list_records(args, at))
 
 
 @bp.get("/api/activities/export")
@@ -58,8 +60,8 @@ def export_agent_activities():
 
 
 def _csv(args, at):
-    response = Response(stream_with_context(agents.csv_chunks(args, at)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f"attachment; filename={agents.today_filename(at)}"
+    response = Response(stream_with_context(csv_chunks(args, at)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={today_filename(at)}"
     return response
 
 
@@ -67,7 +69,7 @@ def _csv(args, at):
 def get_agent_activity(activity_id):
     """One record (where the Location header of POST points)."""
     require_reader()
-    return activity_schema.dump(agents.get_activity(activity_id, now()))
+    return record_schema.dump(agent_log.get_record(activity_id, now()))
 
 
 @bp.get("/api/activities/stats")
@@ -87,10 +89,10 @@ def agent_activity_stream():
     if header:
         query["lastEventId"] = header
     last_event = load(stream_query_schema, query).get("lastEventId")
-    latest = agents.latest_id()
+    latest = agent_log.latest_id()
     start = latest if last_event is None else min(latest, max(last_event, latest - REPLAY_LIMIT))
     slot = take_agent_slot()
-    orm.session.remove()    # hold no connection while the stream idles
+    db.release()    # hold no connection while the stream idles
     return sse_response(_events(current_app._get_current_object(), start, slot), slot)
 
 
@@ -109,11 +111,11 @@ def _events(app, last_id, slot):
         sent_at = time.monotonic()
         while True:
             with app.app_context():
-                batch = agents.activities_after(last_id, now(), BATCH)
-                orm.session.remove()
+                batch = agent_log.records_after(last_id, now(), BATCH)
+                db.release()
             for record in batch:
                 last_id = record["id"]
-                yield _event({"type": "new", "activity": activity_schema.dump(record)}, last_id)
+                yield _event({"type": "new", "activity": record_schema.dump(record)}, last_id)
                 sent_at = time.monotonic()
             if len(batch) == BATCH:
                 continue

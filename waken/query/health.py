@@ -1,7 +1,5 @@
 """GET /healthz: cheap liveness and database check."""
-from sqlalchemy import text
-
-from waken.db import orm
+from waken import db
 from waken.errors import ApiError
 from waken.query import bp
 
@@ -10,7 +8,7 @@ from waken.query import bp
 def healthz():
     """200 when the process answers and the database reads."""
     try:
-        orm.session.execute(text("SELECT 1"))
+        db.value("SELECT 1")
     except Exception as err:  # any database failure means "not healthy"
         raise ApiError(503, "The database cannot be read.") from err
     return {"status": "ok"}

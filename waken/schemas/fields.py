@@ -1,9 +1,11 @@
-"""Small strict field types shared by the schemas."""
+"""Small strict field types shared by the schemas, and the sentences made from their messages."""
 import math
+from datetime import date
 
 from marshmallow import ValidationError, fields
+from marshmallow.validate import Range
 
-from waken.timeutil import iso
+from waken.timeutil import iso, parse_iso
 
 # JSON Schema for "contains a character that is not white space", white space as Python's
 # str.strip() sees it (ECMAScript's \s leaves out U+001C-U+001F and U+0085).
@@ -121,6 +123,87 @@ class IsoTime(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return iso(value)
+
+
+NON_NEGATIVE = Range(min=0, error="must be a whole number of at least 0")
+WHOLE = {"invalid": "must be a whole number"}
+
+# Dates and date-times the query and the log accept, as the document states them: years
+# FIRST_YEAR to LAST_YEAR (the log never holds anything outside), days 01-28 of the pattern
+# being a safe subset of the real calendar the server checks.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+_DAY = r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?"
+DATE_TIME_PATTERN = f"^{_DAY}{_TIME}$"
+DATE_OR_TIME_PATTERN = f"^{_DAY}({_TIME})?$"
+
+
+def _in_years(value, text):
+    # The year as written (parsing succeeded, so it is the first four digits), before any
+    # offset moves it: 1970-01-01T00:00+01:00 is in range.
+    if not FIRST_YEAR <= int(text.strip()[:4]) <= LAST_YEAR:
+        raise ValidationError(f"'{text[:40]}' is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+class Timestamp(fields.Field):
+    """An ISO 8601 string loaded as an aware UTC datetime (no zone means UTC)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError("must be an ISO 8601 date-time such as 2026-03-01T10:00:00Z")
+        try:
+            moment = parse_iso(value)
+        except (ValueError, OverflowError):
+            raise ValidationError(f"'{value[:40]}' is not an ISO 8601 date-time "
+                                  "such as 2026-03-01T10:00:00Z") from None
+        return _in_years(moment, value)
+
+
+class DateOrTime(fields.Field):
+    """A query date: 'YYYY-MM-DD' loads as a date, anything longer as an aware UTC datetime."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip()
+        try:
+            return _in_years(date.fromisoformat(text) if len(text) == 10 else parse_iso(text), text)
+        except (ValueError, OverflowError):
+            raise ValidationError(f"'{text[:40]}' is not a date (2026-03-01) or an ISO 8601 "
+                                  "date-time (2026-03-01T10:00:00Z)") from None
+
+
+class FreeText(fields.String):
+    """Text kept exactly as sent, but not blank."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"minLength": 1, "pattern": NOT_BLANK, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            raise ValidationError("may not be empty")
+        return text
+
+
+class WordList(fields.Field):
+    """A comma-separated list of words, trimmed, empty parts dropped; optionally from a fixed set."""
+
+    def __init__(self, choices=None, max_len=64, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = choices
+        self.max_len = max_len
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        words = [part.strip() for part in str(value).split(",") if part.strip()]
+        if not words:
+            raise ValidationError("may not be empty")
+        for word in words:
+            if self.choices and word not in self.choices:
+                raise ValidationError(f"'{word[:40]}' is not one of " + ", ".join(self.choices))
+            if len(word) > self.max_len:
+                raise ValidationError(f"each value must be at most {self.max_len} characters")
+        return list(dict.fromkeys(words))
 
 
 def errors_sentence(messages):

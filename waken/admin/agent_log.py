@@ -3,12 +3,13 @@ from flask import render_template, request, url_for
 from marshmallow import ValidationError
 
 from waken import agent_stats
-from waken import agents as agents_domain
 from waken.admin import bp, svg
 from waken.admin.forms import sentence
 from waken.admin.login import login_required
-from waken.errors import ApiError
-from waken.schemas.agents import SORTS, STATUSES, activity_query_schema
+from waken.agent_filters import STATUSES
+from waken.agent_log import latest_id, list_records
+from waken.errors import Invalid
+from waken.schemas.agent_log_queries import SORTS, log_query_schema
 from waken.schemas.fields import flat_fields
 from waken.timeutil import now
 
@@ -44,7 +45,7 @@ def _load(query, errors):
     if errors:
         return None, _sentences(errors)
     try:
-        return activity_query_schema.load(query), {}
+        return log_query_schema.load(query), {}
     except ValidationError as err:
         return None, _sentences(flat_fields(err.messages))
 
@@ -60,7 +61,7 @@ def _charts(stats):
 
 @bp.get("/agents")
 @login_required
-def agents():
+def agent_log():
     """The agent log: filters, a page of records, CSV download and charts."""
     query, errors = _query()
     args, errors = _load(query, errors)
@@ -68,13 +69,11 @@ def agents():
     page = None
     if args is not None:
         try:
-            page = agents_domain.list_activities(args, at)
-        except ApiError as err:
-            if err.status != 400:
-                raise
+            page = list_records(args, at)
+        except Invalid as err:
             errors = {"form": err.message}
     if page is None:
-        return render_template("admin/agents.html", errors=errors, values=query,
+        return render_template("admin/agent_log.html", errors=errors, values=query,
                                statuses=STATUSES, sorts=SORTS), 400
     # The charts cover the whole retention window; they follow every filter but the dates.
     stats = agent_stats.stats({k: args[k] for k in ("type", "status", "agent") if args.get(k)}, at)
@@ -82,12 +81,12 @@ def agents():
     limit, offset = args["limit"], args["offset"]
     keep = {**filters, **({"limit": limit} if "limit" in query else {})}
     links = {
-        "first": url_for("admin.agents", **keep),
-        "previous": url_for("admin.agents", **keep, offset=max(0, offset - limit)) if offset else None,
-        "next": url_for("admin.agents", **keep, offset=offset + limit) if page["hasMore"] else None,
+        "first": url_for("admin.agent_log", **keep),
+        "previous": url_for("admin.agent_log", **keep, offset=max(0, offset - limit)) if offset else None,
+        "next": url_for("admin.agent_log", **keep, offset=offset + limit) if page["hasMore"] else None,
         # The whole filtered log, not just this page.
         "csv": url_for("query.list_agent_activities", format="csv", **filters),
     }
-    return render_template("admin/agents.html", errors={}, values=query, statuses=STATUSES, sorts=SORTS,
+    return render_template("admin/agent_log.html", errors={}, values=query, statuses=STATUSES, sorts=SORTS,
                            page=page, stats=stats, charts=_charts(stats), links=links,
-                           latest_id=agents_domain.latest_id())
+                           latest_id=latest_id())

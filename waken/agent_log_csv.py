@@ -1,0 +1,49 @@
+"""The agent log as CSV: the list's rows streamed as RFC 4180 text that spreadsheets cannot run."""
+import csv
+import io
+
+from waken.agent_filters import bounds, local_zone
+from waken.agent_log import matching_rows
+from waken.timeutil import from_ms, iso
+
+HEADER = ("id", "timestamp", "type", "description", "status", "duration_ms", "tokens_used", "agent", "metadata")
+# A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 500
+
+
+def csv_chunks(args, at):
+    """The filtered records as CSV text, header first, a few hundred rows per chunk."""
+    # The range is checked now, not when the download has begun: a bad one is a 400, not a 500.
+    return _chunks(args, bounds(args, at))
+
+
+def _chunks(args, span):
+    cursor = matching_rows(args, *span)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)     # quotes as needed, doubles quotes, CRLF line ends
+    writer.writerow(HEADER)
+    while True:
+        rows = cursor.fetchmany(BATCH)
+        for row in rows:
+            writer.writerow([row["id"], iso(from_ms(row["timestamp"])),
+                             *map(neutralise, (row["type"], row["description"], row["status"])),
+                             row["duration_ms"], row["tokens_used"], neutralise(row["agent"]),
+                             neutralise(row["metadata"] or "")])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < BATCH:
+            return
+
+
+def neutralise(cell):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def today_filename(at):
+    """activities-YYYY-MM-DD.csv, with today's date in the configured time zone."""
+    return f"activities-{at.astimezone(local_zone()).date().isoformat()}.csv"

@@ -1,0 +1,102 @@
+"""The one in-process sweep scheduler: the flock election between workers, and the APScheduler it runs."""
+import atexit
+import fcntl
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+
+from waken.sweeps import apply_retention, run_expiry
+from waken.timeutil import now as clock_now
+
+log = logging.getLogger("waken.scheduler")
+
+LOCK_FILE = "scheduler.lock"
+LOCK_RETRY_MAX_SECONDS = 30
+
+
+class Sweeper:
+    """One process's part in the scheduler election: holds the lock and the scheduler, or retries."""
+
+    def __init__(self, app):
+        self.app = app
+        self.scheduler = None
+        self.stopped = threading.Event()
+        path = os.path.join(app.instance_path, LOCK_FILE)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # Retrying as often as the expiry sweep runs means a takeover costs at most one round.
+        self.retry_seconds = min(LOCK_RETRY_MAX_SECONDS, app.config["SWEEP_EXPIRY_SECONDS"])
+
+    def start(self):
+        if not self._try_lock():
+            threading.Thread(target=self._contend, name="waken-sweep-lock", daemon=True).start()
+        atexit.register(self.stop)
+
+    def _contend(self):
+        while not self.stopped.wait(self.retry_seconds):
+            if self._try_lock():
+                return
+
+    def _try_lock(self):
+        if self.stopped.is_set():
+            return False
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)     # for people: who sweeps
+        self.scheduler = self._scheduler()
+        log.info("scheduler started in pid %d", os.getpid())
+        return True
+
+    def _scheduler(self):
+        # Imported here: only the one process that wins the lock pays for APScheduler.
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        config = self.app.config
+        scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+        first = datetime.now(UTC)
+        for name, sweep, seconds in (("expiry", run_expiry, config["SWEEP_EXPIRY_SECONDS"]),
+                                     ("retention", apply_retention, config["SWEEP_RETENTION_SECONDS"])):
+            scheduler.add_job(self._run, "interval", seconds=seconds, args=(name, sweep), id=name,
+                              next_run_time=first, coalesce=True, max_instances=1,
+                              misfire_grace_time=max(1, int(seconds)))
+        scheduler.start()
+        return scheduler
+
+    def _run(self, name, sweep):
+        with self.app.app_context():    # fresh settings and a fresh session each round
+            try:
+                counts = sweep(clock_now())
+            except Exception:
+                log.exception("%s sweep failed", name)
+                return
+        done = ", ".join(f"{what}: {count}" for what, count in counts.items() if count)
+        if done:
+            log.info("%s sweep: %s", name, done)
+
+    def stop(self):
+        """Stop retrying, or shut the scheduler down (waiting for a running sweep) and let the lock go."""
+        self.stopped.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+            os.close(self.fd)   # lets another process take over before this one is gone
+
+
+def start_scheduler(app):
+    """Run the sweeps in this process if it wins the lock on instance/scheduler.lock.
+
+    Every gunicorn worker calls this (wsgi.py, after the fork: a lock taken before a
+    fork would be shared with the children). The kernel gives the flock to one process
+    and drops it when that process dies; the others retry, so one of them takes over.
+    """
+    if "waken.sweeper" not in app.extensions:
+        if log.level == logging.NOTSET:
+            # The first use of app.logger attaches Flask's stderr handler, which ours propagates to.
+            app.logger.debug("pid %d competes for the sweep scheduler", os.getpid())
+            log.setLevel(logging.INFO)
+        sweeper = app.extensions["waken.sweeper"] = Sweeper(app)
+        sweeper.start()
+    return app.extensions["waken.sweeper"]

@@ -1,0 +1,159 @@
+"""Schemas of agent records: a record as sent (create, finish) and as shown, alone, paged, streamed, summed."""
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import Length
+
+from waken.agent_filters import STATUSES
+from waken.schemas.fields import (
+    DATE_TIME_PATTERN,
+    NON_NEGATIVE,
+    Choice,
+    FreeText,
+    IsoTime,
+    JsonObject,
+    StrictInteger,
+    Text,
+    Timestamp,
+    always_sent,
+)
+
+REQUIRED = {"required": "is required", "null": "is required"}
+AT_MOST_64 = Length(max=64, error="must be at most 64 characters")
+
+
+class AgentRecordCreateSchema(Schema):
+    """POST /api/activities: one agent action. Unknown keys are ignored; null means not given."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = Text(required=True, non_empty=True, validate=AT_MOST_64, error_messages=REQUIRED, metadata={
+        "description": "What kind of action, e.g. tool_call, file_read, file_write, command, "
+                       "message, cron_run, agent_action (1-64 characters)."})
+    description = FreeText(required=True,
+                           validate=Length(max=4000, error="must be at most 4000 characters"),
+                           error_messages=REQUIRED, metadata={
+                               "description": "What happened, for a person: e.g. the tool name and a short "
+                                              "summary of its arguments (1-4000 characters), kept as sent."})
+    status = Choice(STATUSES, required=True, error_messages=REQUIRED, metadata={
+        "description": "success or error for a finished action; pending or running for one that a "
+                       "later PATCH finishes."})
+    timestamp = Timestamp(allow_none=True, metadata={
+        "type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN,
+        "description": "When the action ran, ISO 8601 (no zone means UTC); default now. At most a few "
+                       "seconds in the future, and not older than the retention window."})
+    duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
+                                metadata={"description": "How long the action took, in milliseconds."})
+    tokens_used = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
+                                metadata={"description": "Model tokens the action used."})
+    agent = Text(allow_none=True, validate=AT_MOST_64,
+                 metadata={"description": "Which agent acted, e.g. main or tenacitas (at most 64 characters)."})
+    metadata = JsonObject(allow_none=True, metadata={
+        "description": "Free-form JSON object, e.g. error details (size-limited, 64 KiB by default)."})
+    idempotency_key = Text(allow_none=True, non_empty=True,
+                           validate=Length(max=200, error="must be at most 200 characters"), metadata={
+                               "description": "Makes retries safe: a second POST with the same key returns "
+                                              "the first record with 200. The Idempotency-Key header "
+                                              "does the same."})
+
+
+class AgentRecordUpdateSchema(Schema):
+    """PATCH /api/activities/<id>: finish a pending or running record; metadata is merged."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    status = Choice(STATUSES, allow_none=True, metadata={"description": "The new status."})
+    duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
+                                metadata={"description": "How long the action took, in milliseconds."})
+    tokens_used = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
+                                metadata={"description": "Model tokens the action used."})
+    metadata = JsonObject(allow_none=True, metadata={
+        "description": "Keys to add or replace in the stored metadata (a shallow merge)."})
+
+    @validates_schema
+    def _something(self, data, **_):
+        if not any(data.get(key) is not None for key in ("status", "duration_ms", "tokens_used", "metadata")):
+            raise ValidationError("send at least one of status, duration_ms, tokens_used or metadata")
+
+
+@always_sent()
+class AgentRecordSchema(Schema):
+    """An agent record as the API shows it."""
+
+    id = fields.Integer(metadata={"description": "Monotonic id: later records always have larger ids."})
+    type = fields.String()
+    description = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    timestamp = IsoTime(metadata={"type": "string", "format": "date-time",
+                                  "description": "When the action ran (UTC, ISO 8601 with Z)."})
+    duration_ms = fields.Integer(allow_none=True)
+    tokens_used = fields.Integer(allow_none=True)
+    agent = fields.String(allow_none=True)
+    metadata = fields.Dict(allow_none=True)
+
+
+@always_sent()
+class AgentRecordListSchema(Schema):
+    """One page of the log."""
+
+    activities = fields.List(fields.Nested(AgentRecordSchema))
+    total = fields.Integer(metadata={"description": "Rows matching the filters, across all pages."})
+    limit = fields.Integer()
+    offset = fields.Integer()
+    hasMore = fields.Boolean(metadata={"description": "Whether a later page has more rows."})
+
+
+@always_sent("ts", "activity")
+class AgentStreamEventSchema(Schema):
+    """The JSON data of one stream event: first {type: connected, ts}, then {type: new, activity}."""
+
+    type = fields.String(metadata={"enum": ["connected", "new"]})
+    ts = IsoTime(metadata={"type": "string", "format": "date-time", "description": "Connected events only."})
+    activity = fields.Nested(AgentRecordSchema, metadata={"description": "New events only."})
+
+
+@always_sent()
+class DayCountSchema(Schema):
+    day = fields.String(metadata={"description": "Local date, YYYY-MM-DD."})
+    count = fields.Integer()
+
+
+@always_sent()
+class TrendDaySchema(DayCountSchema):
+    success = fields.Integer()
+    errors = fields.Integer()
+
+
+@always_sent()
+class HourCountSchema(Schema):
+    hour = fields.String(metadata={"description": "Local hour, 00 to 23."})
+    count = fields.Integer()
+
+
+@always_sent()
+class AgentStatsSchema(Schema):
+    """Summary of the log within the retention window, days and hours in the configured time zone."""
+
+    total = fields.Integer(metadata={"description": "Rows within the retention window."})
+    today = fields.Integer(metadata={"description": "Rows since local midnight."})
+    thisWeek = fields.Integer(metadata={"description": "Rows since local midnight on Monday."})
+    byType = fields.Dict(keys=fields.String(), values=fields.Integer())
+    byStatus = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "Every status, zeros included."})
+    heatmap = fields.List(fields.Nested(DayCountSchema), metadata={
+        "description": "Every local day the retention window touches, oldest first, zeros included."})
+    trend = fields.List(fields.Nested(TrendDaySchema), metadata={
+        "description": "The last 7 local days, oldest first."})
+    hourly = fields.List(fields.Nested(HourCountSchema), metadata={
+        "description": "All 24 local hours over the last 30 local days."})
+    tokensUsed = fields.Integer()
+    avgDurationMs = fields.Integer(allow_none=True, metadata={
+        "description": "Mean of the durations given, in ms (null when no record has one)."})
+
+
+record_create_schema = AgentRecordCreateSchema()
+record_update_schema = AgentRecordUpdateSchema()
+record_schema = AgentRecordSchema()
+record_list_schema = AgentRecordListSchema()
+stream_event_schema = AgentStreamEventSchema()
+stats_schema = AgentStatsSchema()

@@ -1,0 +1,137 @@
+"""Schemas of the agent log's query parameters: the list and its CSV export, the stats, the stream."""
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validates_schema,
+)
+from marshmallow.validate import Length, Range
+
+from waken.agent_filters import STATUSES
+from waken.schemas.fields import (
+    DATE_OR_TIME_PATTERN,
+    NON_NEGATIVE,
+    SQL_INT_MAX,
+    WHOLE,
+    Choice,
+    DateOrTime,
+    Text,
+    WordList,
+)
+
+SORTS = ("newest", "oldest")
+FORMATS = ("json", "csv")
+DEFAULT_LIMIT = 50
+MAX_JSON_LIMIT = 500
+MAX_CSV_LIMIT = 10_000
+# Comma lists as the document describes them: the first word not blank, each at most 64 characters.
+# (Spaces are spelled out: ECMAScript's \s and Python's str.strip() disagree on a few.)
+_SPACE = r"[ \t\n\r\f\v]"
+WORDS = rf"^{_SPACE}*[^,\s\x1c-\x1f\x85][^,]{{0,63}}(,[^,]{{0,64}})*$"
+_STATUS = "(" + "|".join(STATUSES) + ")"
+STATUS_WORDS = rf"^{_SPACE}*{_STATUS}{_SPACE}*(,{_SPACE}*{_STATUS}{_SPACE}*)*$"
+
+
+class AgentLogFiltersSchema(Schema):
+    """Filters shared by the list and the stats."""
+
+    error_messages = {"unknown": "is not a known parameter"}
+
+    class Meta:
+        unknown = RAISE
+
+    type = WordList(metadata={"type": "string", "pattern": WORDS, "description":
+                              "Only these types (a comma list; each type at most 64 characters)."})
+    agent = Text(non_empty=True, validate=Length(max=64, error="must be at most 64 characters"),
+                 metadata={"description": "Only this agent."})
+
+
+class AgentLogQuerySchema(AgentLogFiltersSchema):
+    """GET /api/activities. Unknown parameters and invalid values are 400, never ignored."""
+
+    limit = fields.Integer(error_messages=WHOLE, metadata={
+        "minimum": 1, "maximum": MAX_JSON_LIMIT,
+        "description": f"Rows to return: default {DEFAULT_LIMIT} for JSON and {MAX_CSV_LIMIT} for CSV; "
+                       f"from 1 to {MAX_JSON_LIMIT} for JSON, and with format=csv up to {MAX_CSV_LIMIT}."})
+    offset = fields.Integer(load_default=0, error_messages=WHOLE,
+                            validate=[NON_NEGATIVE, Range(max=SQL_INT_MAX, error="is too large")],
+                            metadata={"description": "Rows to skip (default 0)."})
+    sort = Choice(SORTS, load_default="newest", metadata={"description": "newest (default) or oldest first."})
+    status = WordList(choices=STATUSES, metadata={
+        "type": "string", "pattern": STATUS_WORDS,
+        "description": "Only these statuses (a comma list of success, error, pending, running)."})
+    startDate = DateOrTime(metadata={
+        "type": "string", "pattern": DATE_OR_TIME_PATTERN,
+        "description": "From this date-time, or from the start of this date in the configured time "
+                       "zone. Not after endDate."})
+    endDate = DateOrTime(metadata={
+        "type": "string", "pattern": DATE_OR_TIME_PATTERN,
+        "description": "Up to this date-time, or through the whole of this date in the configured "
+                       "time zone. Not before startDate."})
+    format = Choice(FORMATS, load_default="json", metadata={
+        "description": "json (default) or csv (a streamed download)."})
+
+    @validates_schema
+    def _limits(self, data, **_):
+        csv = data.get("format") == "csv"
+        top = MAX_CSV_LIMIT if csv else MAX_JSON_LIMIT
+        limit = data.get("limit")
+        if limit is not None and not 1 <= limit <= top:
+            raise ValidationError(f"must be from 1 to {top}" + (" for CSV" if csv else " (CSV allows "
+                                                                   f"up to {MAX_CSV_LIMIT})"), "limit")
+
+    @post_load
+    def _default_limit(self, data, **_):
+        if data.get("limit") is None:
+            data["limit"] = MAX_CSV_LIMIT if data["format"] == "csv" else DEFAULT_LIMIT
+        return data
+
+
+class AgentLogExportQuerySchema(AgentLogQuerySchema):
+    """GET /api/activities/export: the list's filters, always CSV, up to 10 000 rows."""
+
+    class Meta(AgentLogQuerySchema.Meta):
+        exclude = ("format",)
+
+    limit = fields.Integer(error_messages=WHOLE, metadata={
+        "minimum": 1, "maximum": MAX_CSV_LIMIT,
+        "description": f"Rows to return (default and most: {MAX_CSV_LIMIT})."})
+
+    @validates_schema
+    def _limits(self, data, **_):
+        limit = data.get("limit")
+        if limit is not None and not 1 <= limit <= MAX_CSV_LIMIT:
+            raise ValidationError(f"must be from 1 to {MAX_CSV_LIMIT}", "limit")
+
+    @post_load
+    def _default_limit(self, data, **_):
+        return {**data, "format": "csv", "limit": data.get("limit") or MAX_CSV_LIMIT}
+
+
+class AgentStatsQuerySchema(AgentLogFiltersSchema):
+    """GET /api/activities/stats: optional agent and type filters."""
+
+
+class AgentStreamQuerySchema(Schema):
+    """GET /api/activities/stream."""
+
+    error_messages = {"unknown": "is not a known parameter"}
+
+    class Meta:
+        unknown = RAISE
+
+    lastEventId = fields.Integer(validate=NON_NEGATIVE, error_messages=WHOLE, metadata={
+        "description": "Replay rows after this id (the Last-Event-ID header does the same)."})
+
+    @pre_load
+    def _blank(self, data, **_):
+        return {k: v for k, v in data.items() if v != ""}
+
+
+log_query_schema = AgentLogQuerySchema()
+export_query_schema = AgentLogExportQuerySchema()
+stats_query_schema = AgentStatsQuerySchema()
+stream_query_schema = AgentStreamQuerySchema()
