@@ -61,7 +61,7 @@ test-quick: install
 	$(BIN)/python -m pytest -q -m 'not live'
 
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m waken.bench
 
 lint: install
 	$(BIN)/ruff check --isolated --select E4,E7,E9,F,I waken tests

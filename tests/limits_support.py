@@ -1,11 +1,11 @@
 """Helpers for the limit tests: clients from other loopback addresses, worker pids, admin forms."""
 import subprocess
-from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from tests.admin_support import csrf_of
+from waken.bench.proc import children, open_count
 
 USERNAME, PASSWORD = "owner", "correct horse battery"
 
@@ -33,14 +33,12 @@ def client_from(address):
 
 def worker_pids(server):
     """The gunicorn worker processes of a LiveServer."""
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
+    return children(server.proc.pid)
 
 
 def has_open(pid, name):
     """Whether process pid holds a file called `name` open."""
-    fds = Path(f"/proc/{pid}/fd")
-    return any(Path(str(link.readlink())).name == name for link in fds.iterdir() if link.is_symlink())
+    return open_count(pid, name) > 0
 
 
 def create_admin(server):

@@ -8,10 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from admin_support import create_admin, signed_in_admin
 
-from tests.conftest import Clock
-from tests.test_agents_ingest import record
-
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
+pytestmark = pytest.mark.clock(NOW)
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -19,19 +17,9 @@ admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 @pytest.fixture
-def clock(app):
-    app.config["CLOCK"] = clock = Clock(NOW)
-    return clock
-
-
-@pytest.fixture
-def add(client, auth, clock):
-    """Post a record through the API with a token; returns its id."""
-    def add(timestamp, **fields):
-        response = client.post("/api/activities", headers=auth, json=record(timestamp=timestamp, **fields))
-        assert response.status_code == 201, response.json
-        return response.json["id"]
-    return add
+def add(add):
+    """The shared `add`, returning the new record's id."""
+    return lambda timestamp, **fields: add(timestamp, **fields)["id"]
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from tests.support import CHROMIUM_ARGS
+
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 KEY = "owner-laptop-7f3a9c"
 PASSWORD = "a long pass phrase"
 

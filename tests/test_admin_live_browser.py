@@ -5,7 +5,7 @@ import re
 import pytest
 import requests
 
-from tests.test_home_browser import CHROMIUM_ARGS, wait_for
+from tests.support import CHROMIUM_ARGS, wait_for
 
 PASSWORD = "a long pass phrase"
 # The page's background as painted: the body's, or the root's when the body has none.

@@ -6,20 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import Clock
-
 # Not on any bucket or day boundary, so the retention cutoff falls inside a bucket.
 NOW = datetime(2026, 5, 10, 13, 37, 12, 345000, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
+pytestmark = pytest.mark.clock(NOW)
 TYPES = ("tool_call", "file_read", "command")
 STATUSES = ("success", "error", "pending", "running")
 AGENTS = ("planner", "coder", None)
-
-
-@pytest.fixture
-def clock(app):
-    app.config["CLOCK"] = clock = Clock(NOW)
-    return clock
 
 
 @pytest.fixture

@@ -7,22 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.conftest import Clock
-from waken.db import connect_sqlite
+from tests.support import db_rows, record, set_setting
 
 START = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def clock(app):
-    app.config["CLOCK"] = clock = Clock(START)
-    return clock
-
-
-def record(**fields):
-    body = {"type": "tool_call", "description": "read_file path=src/app/page.tsx", "status": "success"}
-    body.update(fields)
-    return body
+pytestmark = pytest.mark.clock(START)
 
 
 @pytest.fixture
@@ -33,16 +21,7 @@ def post(client, auth, clock):
 
 
 def count_rows(app):
-    conn = connect_sqlite(app.config["DATABASE"])
-    try:
-        return conn.execute("SELECT count(*) FROM agent_activity").fetchone()[0]
-    finally:
-        conn.close()
-
-
-def set_setting(runner, key, value):
-    result = runner.invoke(args=["settings", "set", key, value])
-    assert result.exit_code == 0, result.output
+    return db_rows(app, "SELECT count(*) FROM agent_activity")[0][0]
 
 
 def test_created_record_is_echoed_with_location(post, client, auth):

@@ -7,27 +7,12 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.admin_support import Admin, create_admin
-from tests.test_agents_ingest import Clock, record
+from tests.support import record, set_setting
 from waken import settings
 from waken.db import orm
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def clock(app):
-    app.config["CLOCK"] = clock = Clock(NOW)
-    return clock
-
-
-@pytest.fixture
-def add(client, auth, clock):
-    """Post a record at a given UTC time (ISO) and return it."""
-    def add(timestamp, **fields):
-        response = client.post("/api/activities", headers=auth, json=record(timestamp=timestamp, **fields))
-        assert response.status_code == 201, response.json
-        return response.json
-    return add
+pytestmark = pytest.mark.clock(NOW)
 
 
 @pytest.fixture
@@ -35,11 +20,6 @@ def get(client, auth):
     def get(query="", **kwargs):
         return client.get("/api/activities" + query, headers=auth, **kwargs)
     return get
-
-
-def set_setting(runner, key, value):
-    result = runner.invoke(args=["settings", "set", key, value])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture

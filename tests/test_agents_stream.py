@@ -9,25 +9,12 @@ import pytest
 import requests
 
 from tests.admin_support import Admin, create_admin
-from tests.conftest import Clock
-from tests.test_agents_ingest import START, record
+from tests.support import record
+from tests.test_agents_ingest import START
 from waken import settings
 from waken.db import orm
 
-
-@pytest.fixture
-def clock(app):
-    app.config.update(CLOCK=(clock := Clock(START)), SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)
-    return clock
-
-
-@pytest.fixture
-def add(client, auth, clock):
-    def add(**fields):
-        response = client.post("/api/activities", headers=auth, json=record(**fields))
-        assert response.status_code == 201, response.json
-        return response.json
-    return add
+pytestmark = [pytest.mark.clock(START), pytest.mark.app_config(SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)]
 
 
 def parse(block):

@@ -13,6 +13,7 @@ import requests
 from PIL import Image
 
 from tests.admin_support import PASSWORD, USERNAME, csrf_of
+from waken.bench.proc import children, memory_mb
 
 KEY = "wwd-bounded-cost-0001"
 MIB = 1024 * 1024
@@ -23,25 +24,9 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def workers(server):
     """Pids of the gunicorn workers: the children of the master the test started."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == server.proc.pid:
-                pids.append(int(entry))
+    pids = children(server.proc.pid)
     assert pids, "no gunicorn worker found"
     return pids
-
-
-def memory(pid):
-    """{VmHWM, VmRSS} of a process in MiB."""
-    with open(f"/proc/{pid}/status") as f:
-        values = dict(line.split(":", 1) for line in f)
-    return {key: int(values[key].split()[0]) / 1024 for key in ("VmHWM", "VmRSS")}
 
 
 def cpu_seconds(pids):
@@ -68,7 +53,7 @@ class Cost:
 
     def __enter__(self):
         reset_peaks(self.pids)
-        self.rss_before = max(memory(pid)["VmRSS"] for pid in self.pids)
+        self.rss_before = max(memory_mb(pid)["rss"] for pid in self.pids)
         self.cpu_before = cpu_seconds(self.pids)
         self.started = time.monotonic()
         return self
@@ -76,9 +61,9 @@ class Cost:
     def __exit__(self, *exc):
         self.seconds = time.monotonic() - self.started
         self.cpu = cpu_seconds(self.pids) - self.cpu_before
-        self.peak = max(memory(pid)["VmHWM"] for pid in self.pids)
+        self.peak = max(memory_mb(pid)["hwm"] for pid in self.pids)
         self.extra = self.peak - self.rss_before
-        self.rss = max(memory(pid)["VmRSS"] for pid in self.pids)
+        self.rss = max(memory_mb(pid)["rss"] for pid in self.pids)
 
     def __str__(self):
         return (f"{self.seconds:.2f} s wall, {self.cpu:.2f} s CPU, peak {self.peak:.0f} MiB "
@@ -89,7 +74,7 @@ class Cost:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from tests.conftest import LiveServer
+    from tests.support import LiveServer
     server = LiveServer(tmp_path_factory.mktemp("bounded") / "instance").start()
     token = server.token()
     server.device("Desk", KEY)
@@ -380,7 +365,7 @@ def test_the_hostile_image_catalogue_costs_bounded_time_and_memory(live):
         assert cost.peak < 200, name
     time.sleep(0.5)
     for pid in workers(server):
-        assert memory(pid)["VmRSS"] < 120, memory(pid)
+        assert memory_mb(pid)["rss"] < 120, memory_mb(pid)
 
 
 # --- row 5 and 6: stored values and hostile parameters --------------------------------------

@@ -4,15 +4,7 @@ import sqlite3
 
 import pytest
 
-from waken.db import connect_sqlite
-
-
-def db_rows(app, sql):
-    conn = connect_sqlite(app.config["DATABASE"])
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+from tests.support import db_rows
 
 
 def test_token_create_prints_plaintext_last_and_stores_only_its_hash(runner, app):

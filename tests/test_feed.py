@@ -6,23 +6,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import Clock, make_app
 from waken.db import orm
 from waken.devices import create_device
 
 START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 START_MS = int(START.timestamp() * 1000)
 PHONE_KEY = "wwd-phone-0000-1111-2222-333344445555"
-
-
-@pytest.fixture
-def clock():
-    return Clock(START)
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    return make_app(tmp_path / "instance", CLOCK=clock)
+pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.conftest import Clock, make_app
 from waken.db import orm
 from waken.devices import create_device
 from waken.feed import build_feed
@@ -14,16 +13,11 @@ from waken.schemas.feed import feed_response_schema
 START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 KEY = "wwd-cache-0000-1111-2222-333344445555"
 OTHER = "wwd-cache-9999-1111-2222-333344445555"
+pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 
 
 @pytest.fixture
-def clock():
-    return Clock(START)
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    app = make_app(tmp_path / "instance", CLOCK=clock)
+def app(app):
     with app.app_context():
         create_device("Desk", key=KEY)
         create_device("Phone", key=OTHER)

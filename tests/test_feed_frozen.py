@@ -1,18 +1,9 @@
 """GET /api/activity: the track of an ended or offline activity stays where its last report left it."""
 import pytest
 
-from tests.conftest import Clock, make_app
 from tests.test_feed import PLAYING, START, START_MS, feed, report
 
-
-@pytest.fixture
-def clock():
-    return Clock(START)
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    return make_app(tmp_path / "instance", CLOCK=clock)
+pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 
 
 def _recent(client, process):

@@ -6,18 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.conftest import Clock, make_app
 from waken.db import orm
 
-
-@pytest.fixture
-def clock():
-    return Clock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    return make_app(tmp_path / "instance", CLOCK=clock, SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)
+pytestmark = [pytest.mark.clock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC)), pytest.mark.usefixtures("clock"),
+              pytest.mark.app_config(SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)]
 
 
 def parse(block):

@@ -8,8 +8,8 @@ import pytest
 import requests
 from PIL import Image
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests.support import CHROMIUM_ARGS, wait_for
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -45,16 +45,6 @@ def test_home_page_is_readable_without_javascript(client, runner, auth, device):
     assert "<script src=\"/static/home.js\" defer>" in html and "<script>" not in html
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "img-src 'self' https: http: data:" in csp
-
-
-def wait_for(check, seconds=5):
-    """Poll a condition from Python (the page's CSP forbids the eval that wait_for_function uses)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 @pytest.mark.browser

@@ -5,7 +5,7 @@ import time
 import pytest
 import requests
 
-from tests.test_home_browser import CHROMIUM_ARGS, wait_for
+from tests.support import CHROMIUM_ARGS, wait_for
 
 # Messages Chromium itself prints for a refused or dropped request; they are the browser's
 # report of the server's answer, not a script error.

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
-from tests.conftest import DEVICE_KEY
+from tests.support import DEVICE_KEY
 
 
 def report(**fields):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import ROOT, free_port
+from tests.support import ROOT, free_port
 
 
 def _mode(path):

@@ -1,28 +1,9 @@
 """The gunicorn master started like `make run` stays small: it never imports the app."""
 from pathlib import Path
 
+from waken.bench.proc import children, memory_mb
+
 MASTER_MAX_MB = 30
-
-
-def status(pid):
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return fields
-
-
-def children(pid):
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def mapped_files(pid):
@@ -41,5 +22,5 @@ def test_the_master_stays_small_and_leaves_the_app_to_the_workers(start_server):
         return any("/sqlalchemy/" in f or "/markupsafe/" in f for f in mapped_files(pid))
     assert all(loads_app(w) for w in workers)
     assert not loads_app(master)
-    peak_kb = int(status(master)["VmHWM"].split()[0])
-    assert peak_kb <= MASTER_MAX_MB * 1024, f"master peak RSS {peak_kb // 1024} MB"
+    peak_mb = memory_mb(master)["hwm"]
+    assert peak_mb <= MASTER_MAX_MB, f"master peak RSS {peak_mb} MB"

@@ -8,16 +8,10 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from tests.conftest import DEVICE_KEY, Clock
-from waken.db import connect_sqlite
+from tests.support import DEVICE_KEY, db_rows
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def clock(app):
-    app.config["CLOCK"] = clock = Clock(START)
-    return clock
+pytestmark = pytest.mark.clock(START)
 
 
 def body(**fields):
@@ -36,14 +30,6 @@ def post(client, auth, device, clock):
     return post
 
 
-def rows(app, sql):
-    conn = connect_sqlite(app.config["DATABASE"])
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
 def test_report_is_stored_and_echoed(post, app):
     response = post(metadata={"dc_source": "ab" * 32})
     assert response.status_code == 200
@@ -55,7 +41,7 @@ def test_report_is_stored_and_echoed(post, app):
     assert data["startedAt"] == "2026-11-01T12:00:00.000Z"
     assert data["metadata"] == {"dc_source": "ab" * 32}
     assert DEVICE_KEY not in response.get_data(as_text=True)
-    assert rows(app, "SELECT process_name, ended_at FROM device_activity") == [("Code.exe", None)]
+    assert db_rows(app, "SELECT process_name, ended_at FROM device_activity") == [("Code.exe", None)]
 
 
 def test_the_answer_is_what_the_documented_schema_dumps(post):
@@ -100,7 +86,7 @@ def test_invalid_fields_are_400_with_a_message(post, app, fields, field):
     assert response.json["success"] is False
     assert field in response.json["fields"]
     assert field in response.json["error"]
-    assert rows(app, "SELECT count(*) FROM device_activity") == [(0,)]
+    assert db_rows(app, "SELECT count(*) FROM device_activity") == [(0,)]
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -160,7 +146,7 @@ def test_disabled_token_is_401(post, runner):
 
 def test_token_last_used_is_recorded(post, app, clock):
     post()
-    assert rows(app, "SELECT last_used_at FROM api_token") == [(int(START.timestamp() * 1000),)]
+    assert db_rows(app, "SELECT last_used_at FROM api_token") == [(int(START.timestamp() * 1000),)]
 
 
 def test_device_rules(post, runner, app):
@@ -181,18 +167,18 @@ def test_pending_registration_answers_202_with_approval_url(post, runner, app):
     assert response.json["success"] is False and response.json["pending"] is True
     assert response.json["error"]
     assert response.json["approvalUrl"].endswith("/admin/devices?key=wwd-new-phone-0001")
-    assert rows(app, "SELECT name, status, token_id FROM device WHERE hash_key='wwd-new-phone-0001'") == [
+    assert db_rows(app, "SELECT name, status, token_id FROM device WHERE hash_key='wwd-new-phone-0001'") == [
         ("Pixel 8", "pending", 1)]
     assert post(generatedHashKey="wwd-new-phone-0001").status_code == 202
     runner.invoke(args=["device", "approve", "wwd-new-phone-0001"])
     assert post(generatedHashKey="wwd-new-phone-0001").status_code == 200
-    assert rows(app, "SELECT count(*) FROM device_activity") == [(1,)]
+    assert db_rows(app, "SELECT count(*) FROM device_activity") == [(1,)]
 
 
 def test_auto_registration_stores_the_report(post, runner, app):
     runner.invoke(args=["settings", "set", "device_registration", "auto"])
     assert post(generatedHashKey="wwd-new-laptop-01").status_code == 200
-    assert rows(app, "SELECT status, token_id FROM device WHERE hash_key='wwd-new-laptop-01'") == [("active", 1)]
+    assert db_rows(app, "SELECT status, token_id FROM device WHERE hash_key='wwd-new-laptop-01'") == [("active", 1)]
 
 
 def test_same_process_merges_title_then_singer(post):
@@ -229,9 +215,9 @@ def test_another_process_ends_the_open_activity(post, app, clock):
     clock.advance(seconds=30)
     second = post(process_name="firefox")
     assert second.json["data"]["id"] != first.json["data"]["id"]
-    ended = rows(app, f"SELECT ended_at FROM device_activity WHERE id={first.json['data']['id']}")
+    ended = db_rows(app, f"SELECT ended_at FROM device_activity WHERE id={first.json['data']['id']}")
     assert ended == [(int(clock.now.timestamp() * 1000),)]
-    assert rows(app, "SELECT count(*) FROM device_activity WHERE ended_at IS NULL") == [(1,)]
+    assert db_rows(app, "SELECT count(*) FROM device_activity WHERE ended_at IS NULL") == [(1,)]
 
 
 def test_stale_realtime_activity_is_ended_at_its_last_report(post, app, clock):
@@ -240,7 +226,7 @@ def test_stale_realtime_activity_is_ended_at_its_last_report(post, app, clock):
     clock.advance(seconds=181)   # past the default process_stale_seconds of 180
     second = post()
     assert second.json["data"]["id"] != first.json["data"]["id"]
-    assert rows(app, f"SELECT ended_at FROM device_activity WHERE id={first.json['data']['id']}") == [
+    assert db_rows(app, f"SELECT ended_at FROM device_activity WHERE id={first.json['data']['id']}") == [
         (int(last_report.timestamp() * 1000),)]
 
 
@@ -256,7 +242,7 @@ def test_active_mode_outlives_the_stale_timeout_until_persist_minutes(post, cloc
 def test_device_name_and_type_update_only_when_given(post, app):
     post(device="Laptop", device_type="TABLET")
     post(device=None, device_type=None)
-    assert rows(app, "SELECT name, device_type FROM device") == [("Laptop", "tablet")]
+    assert db_rows(app, "SELECT name, device_type FROM device") == [("Laptop", "tablet")]
 
 
 def _data_url(fmt, size=(600, 400), mime=None):
@@ -276,8 +262,8 @@ def test_cover_and_icon_are_stored_and_served(post, client, app):
         assert image.status_code == 200 and image.headers["X-Content-Type-Options"] == "nosniff"
         assert "immutable" in image.headers["Cache-Control"]
         assert max(Image.open(io.BytesIO(image.data)).size) == 512
-    assert "data:image" not in rows(app, "SELECT metadata FROM device_activity")[0][0]
-    assert rows(app, "SELECT kind FROM media_asset ORDER BY kind") == [("cover",), ("icon",)]
+    assert "data:image" not in db_rows(app, "SELECT metadata FROM device_activity")[0][0]
+    assert db_rows(app, "SELECT kind FROM media_asset ORDER BY kind") == [("cover",), ("icon",)]
 
 
 def test_public_url_setting_is_the_base_of_cover_urls(post, runner):
@@ -303,7 +289,7 @@ def test_image_toggles_drop_data_urls(post, runner, app, setting, key):
     response = post(metadata={"media": {"title": "S", key: _data_url("PNG")}})
     assert response.json["data"]["metadata"]["media"] == {"title": "S"}
     assert response.json["warnings"]
-    assert rows(app, "SELECT count(*) FROM media_asset") == [(0,)]
+    assert db_rows(app, "SELECT count(*) FROM media_asset") == [(0,)]
 
 
 def test_javascript_urls_are_not_kept(post):
@@ -315,7 +301,7 @@ def test_oversized_metadata_is_refused(post, app):
     response = post(metadata={"blob": "x" * 70_000})
     assert response.status_code == 413
     assert "KiB" in response.json["error"]
-    assert rows(app, "SELECT count(*) FROM device_activity") == [(0,)]
+    assert db_rows(app, "SELECT count(*) FROM device_activity") == [(0,)]
 
 
 def test_oversized_body_is_413_json(client, auth, device):
@@ -328,11 +314,11 @@ def test_app_records(post, app, runner):
     for title in ("a", "b", "a", "c", "d"):
         post(process_title=title)
     post(process_name="com.tencent.mm", device_type="mobile", process_title="WeChat")
-    assert rows(app, "SELECT app_group, process_name, titles FROM app_record ORDER BY id") == [
+    assert db_rows(app, "SELECT app_group, process_name, titles FROM app_record ORDER BY id") == [
         ("pc", "Code.exe", '["d","c","a"]'), ("mobile", "com.tencent.mm", '["WeChat"]')]
     runner.invoke(args=["settings", "set", "save_app_records", "false"])
     post(process_name="new.exe")
-    assert rows(app, "SELECT count(*) FROM app_record") == [(2,)]
+    assert db_rows(app, "SELECT count(*) FROM app_record") == [(2,)]
 
 
 def test_verify(client, auth, device, runner):

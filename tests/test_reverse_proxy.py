@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
 from tests.limits_support import PASSWORD, client_from, create_admin, login, run
+from tests.support import ROOT, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is installed by `make proxy`")
@@ -90,8 +90,8 @@ def test_https_through_nginx_keys_the_login_limiter_on_the_real_client(proxied):
 
 def test_live_stream_events_pass_through_nginx_at_once(proxied):
     _, url, _, cert = proxied
-    started = time.monotonic()
-    with requests.get(url + "/api/activity/stream", verify=cert, stream=True, timeout=10) as stream:
+    # A buffering proxy would hold the first lines back; the stream never ends, so the read times out.
+    with requests.get(url + "/api/activity/stream", verify=cert, stream=True, timeout=(10, 5)) as stream:
         assert stream.status_code == 200
         first = next(stream.iter_lines(decode_unicode=True))
-    assert first.startswith("retry:") and time.monotonic() - started < 2
+    assert first.startswith("retry:")

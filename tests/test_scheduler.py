@@ -93,7 +93,7 @@ def test_create_app_and_cli_commands_never_start_a_scheduler(tmp_path):
 
 def test_a_worker_without_the_scheduler_never_imports_apscheduler(tmp_path):
     # A fresh interpreter: this test process may have imported it already.
-    script = ("import sys; from tests.conftest import make_app; app = make_app(sys.argv[1], SCHEDULER=True);"
+    script = ("import sys; from tests.support import make_app; app = make_app(sys.argv[1], SCHEDULER=True);"
               "client = app.test_client(); assert client.get('/').status_code == 200;"
               "assert client.get('/api/activity').status_code == 200;"
               "assert app.test_cli_runner().invoke(args=['sweep']).exit_code == 0;"

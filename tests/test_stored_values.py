@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.admin_support import Admin, create_admin
-from tests.conftest import Clock, make_app
+from tests.support import Clock, make_app
 from waken.db import orm
 from waken.devices import create_device
 from waken.tokens import create_token

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from tests.conftest import DEVICE_KEY, Clock
+from tests.support import DEVICE_KEY, db_rows
 from waken import sweeps
 from waken.db import connect_sqlite, orm
 from waken.devices import create_device
@@ -17,19 +17,8 @@ MS = timedelta(milliseconds=1)
 
 
 
-@pytest.fixture
-def clock(app):
-    # Near the real time, because the media sweep also judges files by their mtime.
-    app.config["CLOCK"] = clock = Clock(datetime.now(UTC).replace(microsecond=0))
-    return clock
-
-
-def rows(app, sql, params=()):
-    conn = connect_sqlite(app.config["DATABASE"])
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+# Near the real time, because the media sweep also judges files by their mtime.
+pytestmark = pytest.mark.clock(lambda: datetime.now(UTC).replace(microsecond=0))
 
 
 def run(app, sweep, at):
@@ -81,20 +70,20 @@ def test_stale_realtime_activity_ends_at_its_last_report(app, client, auth, devi
     assert run(app, sweeps.expire_activities, last + stale) == 0
     assert online(client, clock, last + stale + MS) == []
     assert run(app, sweeps.expire_activities, last + stale + MS) == 1
-    (ended, updated), = rows(app, "SELECT ended_at, updated_at FROM device_activity")
+    (ended, updated), = db_rows(app, "SELECT ended_at, updated_at FROM device_activity")
     assert from_ms(ended) == last and ended == updated
     clock.now = last + stale + MS
     item, = client.get("/api/activity").json["data"]["recentActivities"]
     assert item["endedAt"] == iso(last) and item["online"] is False
     assert run(app, sweeps.expire_activities, last + timedelta(days=1)) == 0     # idempotent
-    assert rows(app, "SELECT ended_at FROM device_activity") == [(ended,)]
+    assert db_rows(app, "SELECT ended_at FROM device_activity") == [(ended,)]
 
 
 def test_active_activities_end_only_at_their_persist_expiry(app, client, auth, device, clock):
     forever = report(client, auth, process_name="Reader", push_mode="active")
     at = clock.now
     assert run(app, sweeps.expire_activities, at + timedelta(days=10)) == 0
-    assert rows(app, "SELECT ended_at FROM device_activity") == [(None,)]
+    assert db_rows(app, "SELECT ended_at FROM device_activity") == [(None,)]
     assert online(client, clock, at + timedelta(days=10)) == [forever["id"]]
 
     music = report(client, auth, process_name="Music", push_mode="active", persist_minutes=5)
@@ -103,7 +92,7 @@ def test_active_activities_end_only_at_their_persist_expiry(app, client, auth, d
     assert online(client, clock, expires) == [music["id"]]
     assert run(app, sweeps.expire_activities, expires + MS) == 1
     assert online(client, clock, expires + MS) == []
-    assert rows(app, "SELECT ended_at = updated_at FROM device_activity WHERE id = ?", (music["id"],)) == [(1,)]
+    assert db_rows(app, "SELECT ended_at = updated_at FROM device_activity WHERE id = ?", (music["id"],)) == [(1,)]
 
 
 def test_agent_rows_past_retention_leave_reads_at_once_and_disk_at_the_sweep(app, client, auth, clock):
@@ -127,9 +116,9 @@ def test_agent_rows_past_retention_leave_reads_at_once_and_disk_at_the_sweep(app
     assert listed(boundary) == [kept, old]
     assert run(app, sweeps.apply_retention, boundary)["agent activities deleted"] == 0
     assert listed(boundary + MS) == [kept]                           # gone from reads before any sweep
-    assert len(rows(app, "SELECT id FROM agent_activity")) == 2
+    assert len(db_rows(app, "SELECT id FROM agent_activity")) == 2
     assert run(app, sweeps.apply_retention, boundary + MS)["agent activities deleted"] == 1
-    assert rows(app, "SELECT id FROM agent_activity") == [(kept,)]
+    assert db_rows(app, "SELECT id FROM agent_activity") == [(kept,)]
     assert run(app, sweeps.apply_retention, boundary + MS)["agent activities deleted"] == 0
 
 
@@ -143,7 +132,7 @@ def test_agent_retention_follows_the_setting(app, client, auth, clock, runner):
     assert run(app, sweeps.apply_retention, clock.now)["agent activities deleted"] == 0
     set_setting(runner, "agent_retention_days", 5)
     assert run(app, sweeps.apply_retention, clock.now)["agent activities deleted"] == 1
-    assert rows(app, "SELECT description FROM agent_activity") == [("3 days ago",)]
+    assert db_rows(app, "SELECT description FROM agent_activity") == [("3 days ago",)]
 
 
 def test_device_rows_past_retention_are_deleted_but_never_a_live_one(app, client, auth, device, clock):
@@ -158,13 +147,13 @@ def test_device_rows_past_retention_are_deleted_but_never_a_live_one(app, client
     cutoff_day = start + timedelta(days=90)
     assert run(app, sweeps.apply_retention, cutoff_day)["device activities deleted"] == 0
     assert run(app, sweeps.apply_retention, cutoff_day + MS)["device activities deleted"] == 1
-    assert {r[0] for r in rows(app, "SELECT id FROM device_activity")} == {pinned["id"], newer["id"]}
+    assert {r[0] for r in db_rows(app, "SELECT id FROM device_activity")} == {pinned["id"], newer["id"]}
 
     # The open realtime row is long stale by then, so it goes too; the active row
     # without an expiry is still the tablet's current status, and stays.
     later = cutoff_day + timedelta(days=30)
     assert run(app, sweeps.apply_retention, later)["device activities deleted"] == 1
-    assert rows(app, "SELECT id, ended_at FROM device_activity") == [(pinned["id"], None)]
+    assert db_rows(app, "SELECT id, ended_at FROM device_activity") == [(pinned["id"], None)]
     assert online(client, clock, later) == [pinned["id"]]
     assert run(app, sweeps.apply_retention, later)["device activities deleted"] == 0
     assert old["id"] not in (pinned["id"], newer["id"])
@@ -205,7 +194,7 @@ def test_orphaned_media_goes_after_the_grace_period(app, client, auth, device, c
     assert run(app, sweeps.remove_orphaned_media, grace_end + MS) == {
         "media records deleted": 2, "media files deleted": 2}
     assert sorted(os.listdir(covers)) == sorted([red, "notes.txt", ".half-written.tmp"])
-    assert rows(app, "SELECT kind, filename FROM media_asset") == [("cover", red)]
+    assert db_rows(app, "SELECT kind, filename FROM media_asset") == [("cover", red)]
     assert client.get(f"/media/cover/{blue}").status_code == 404
     with client.get(f"/media/cover/{red}") as served:
         assert served.status_code == 200
@@ -216,7 +205,7 @@ def test_orphaned_media_goes_after_the_grace_period(app, client, auth, device, c
     assert done["media files deleted"] == 2                          # red, and the stray that grew old
     assert sorted(os.listdir(covers)) == sorted(["notes.txt", ".half-written.tmp"])
     assert os.listdir(icons) == ["A" * 32 + ".png"]
-    assert rows(app, "SELECT count(*) FROM media_asset") == [(0,)]
+    assert db_rows(app, "SELECT count(*) FROM media_asset") == [(0,)]
     assert run(app, sweeps.remove_orphaned_media, clock.now + timedelta(days=91)) == {
         "media records deleted": 0, "media files deleted": 0}
 
@@ -227,9 +216,9 @@ def test_run_all_twice_changes_nothing_more(app, client, auth, device, clock):
     first = run(app, sweeps.run_all, later)
     assert first == {"device activities ended": 1, "agent activities deleted": 0,
                      "device activities deleted": 1, "media records deleted": 1, "media files deleted": 1}
-    snapshot = rows(app, "SELECT * FROM device_activity"), os.listdir(os.path.join(app.config["MEDIA_DIR"], "cover"))
+    snapshot = db_rows(app, "SELECT * FROM device_activity"), os.listdir(os.path.join(app.config["MEDIA_DIR"], "cover"))
     assert set(run(app, sweeps.run_all, later).values()) == {0}
-    assert (rows(app, "SELECT * FROM device_activity"), os.listdir(os.path.join(app.config["MEDIA_DIR"], "cover"))) == snapshot
+    assert (db_rows(app, "SELECT * FROM device_activity"), os.listdir(os.path.join(app.config["MEDIA_DIR"], "cover"))) == snapshot
 
 
 def test_sweep_command_prints_what_it_did(app, client, auth, device, clock, runner):

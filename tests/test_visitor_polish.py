@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from admin_support import signed_in_admin
 
-from tests.test_admin_agents import NOW, clock  # noqa: F401 (the shared clock fixture)
-from tests.test_agents_ingest import record
+from tests.support import record
+from tests.test_admin_agents import NOW
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")
+pytestmark = pytest.mark.clock(NOW)
 SHADE = re.compile(r'<rect [^>]*class="shade(\d)"[^>]*><title>([\d-]+): (\d+)</title>')
 
 

@@ -1,0 +1,122 @@
+"""The figures of a run: each issue target with met/MISSED, and the table `make bench` prints."""
+import os
+import platform
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from waken.bench.load import READS
+from waken.bench.traffic import OTLP_BATCH
+
+TARGETS = (  # (label, summary key, comparison, limit)
+    ("device ingest / healthz", "device_ratio", ">=", 0.50),
+    ("GET /api/activity (20 devices) / healthz", "feed_ratio", ">=", 0.80),
+    ("GET / (20 devices) / healthz", "home_ratio", ">=", 0.70),
+    ("conditional GET /api/activity answered 304 / healthz", "not_modified_ratio", ">=", 0.90),
+    ("GET /api/activity p99, one client (ms)", "feed_p99_ms", "<=", 20),
+    ("GET / p99, one client (ms)", "home_p99_ms", "<=", 20),
+    ("agent ingest / healthz", "agent_ratio", ">=", 0.60),
+    ("stats p50 on 1M rows (ms)", "stats_p50_ms", "<=", 250),
+    ("every list query p50 on 1M rows (ms)", "list_p50_ms", "<=", 20),
+    ("ingest p99 with 32 streams (ms)", "streams_ingest_p99_ms", "<=", 50),
+    ("peak RSS per server process (MB)", "rss_max_mb", "<=", 80),
+    ("gunicorn master peak RSS (MB)", "master_hwm_mb", "<=", 30),
+    ("worker RSS at idle (MB)", "worker_idle_mb", "<=", 45),
+    ("worker RSS after the run (MB)", "worker_after_mb", "<=", 80),
+)
+HEAD = ("measurement", "throughput", "p50 / p99 ms", "statuses")
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "date": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def summarise(res):
+    """The figures the targets judge, and each target's verdict."""
+    t, q, s = res["throughput"], res["agents_query"], res["streams"]
+    h, hr = t["healthz"]["rps"], t["healthz_reads"]["rps"]
+    summary = {"device_ratio": round(t["device"]["rps"] / h, 2),
+               "feed_ratio": round(t["feed"]["rps"] / hr, 2), "home_ratio": round(t["home"]["rps"] / hr, 2),
+               "not_modified_ratio": round(t["feed304"]["rps"] / hr, 2),
+               "feed_p99_ms": res["feed"]["limit50"]["p99_ms"], "home_p99_ms": res["feed"]["home"]["p99_ms"],
+               "rss_max_mb": max(res["rss_mb"].values()),
+               "master_hwm_mb": res["memory_after"]["master"]["hwm"],
+               "worker_idle_mb": max(w["rss"] for w in res["memory_idle"]["workers"]),
+               "worker_after_mb": max(w["rss"] for w in res["memory_after"]["workers"]),
+               "agent_ratio": round(t["agent"]["rps"] / h, 2),
+               "otlp_records_per_s": round(t["otlp"]["rps"] * OTLP_BATCH),
+               "otlp_vs_agent_records": round(t["otlp"]["rps"] * OTLP_BATCH / t["agent"]["rps"], 1),
+               "stats_p50_ms": q["stats"]["all"]["p50_ms"],
+               "list_p50_ms": max(v["p50_ms"] for v in q["list"].values()),
+               "streams_ingest_p99_ms": s["with"]["p99_ms"]}
+    checks = []
+    for label, key, op, limit in TARGETS:
+        value = summary[key]
+        met = value >= limit if op == ">=" else value <= limit
+        checks.append({"target": f"{label} {op} {limit}", "value": value, "met": "met" if met else "MISSED"})
+    summary["targets"] = checks
+    return summary
+
+
+def _mem(m):
+    return f"{m['rss']:.0f} / {m['hwm']:.0f}"
+
+
+def _codes(statuses):
+    return " ".join(f"{code}x{n}" for code, n in sorted(statuses.items()))
+
+
+def _timing(r):
+    return f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}"
+
+
+def rows(res):
+    """The table's rows: (measurement, throughput, p50 / p99 ms, statuses)."""
+    t, out = res["throughput"], []
+    for kind, label in (("healthz_reads", "GET /healthz (beside the reads)"), ("feed", "GET /api/activity (20 devices)"),
+                        ("home", "GET / (20 devices)"), ("feed304", "GET /api/activity, If-None-Match: 304"),
+                        ("healthz", "GET /healthz (beside the ingest)"),
+                        ("device", "POST /api/activity (reporter mix)"), ("agent", "POST /api/activities")):
+        r = t[kind]
+        h = t["healthz_reads" if kind in ("healthz_reads", *READS) else "healthz"]["rps"]
+        out.append((label, f"{r['rps']:.0f} req/s ({r['rps'] / h:.0%} of healthz)", _timing(r), _codes(r["statuses"])))
+    r = t["otlp"]
+    versus = f", {r['rps'] * OTLP_BATCH / t['agent']['rps']:.1f}x the records of POST /api/activities"
+    out.append((f"POST /v1/logs ({OTLP_BATCH} records per request)",
+                f"{r['rps'] * OTLP_BATCH:.0f} records/s ({r['rps']:.0f} req/s{versus})", _timing(r), _codes(r["statuses"])))
+    for name, r in res["feed"].items():
+        path = "GET /" if name == "home" else f"GET /api/activity {name}"
+        out.append((f"{path} (20 devices, one client)", "", _timing(r), _codes(r["statuses"])))
+    for group, label in (("list", "GET /api/activities"), ("stats", "GET /api/activities/stats")):
+        for name, r in res["agents_query"][group].items():
+            out.append((f"{label} [{name}] on 1M", "", _timing(r), _codes(r["statuses"])))
+    s = res["streams"]
+    for key, label in (("without", "no streams"), ("with", f"{s['opened']} SSE streams open")):
+        r = s[key]
+        out.append((f"device ingest at {s['rate_per_s']}/s, {label}", f"{r['rps']:.0f} req/s", _timing(r),
+                    _codes(r["statuses"])))
+    out.append(("stream 33 (over the cap)", f"HTTP {s['over_cap_status']}", "", f"{s['events_received']} events read"))
+    for moment, label in (("memory_idle", "at idle"), ("memory_after", "after the run")):
+        m = res[moment]
+        out.append((f"VmRSS / VmHWM {label} (MB)", "master " + _mem(m["master"]),
+                    "workers " + ", ".join(_mem(w) for w in m["workers"]),
+                    "threads / SQLite connections " + ", ".join(f"{w['threads']} / {w['sqlite']}" for w in m["workers"])))
+    seed = res["seed"]
+    out.append(("database size per million rows (MB)",
+                f"agent {seed['agent_mb_per_million']:.0f}, device {seed['device_activity_mb_per_million']:.0f}", "", ""))
+    return out
+
+
+def print_table(res):
+    """The table, then every target with its value and met/MISSED."""
+    table, m = rows(res), res["machine"]
+    print(f"\nwaken bench: {m['nproc']} x {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}\n")
+    widths = [max(len(str(r[i])) for r in [HEAD, *table]) for i in range(4)]
+    for r in [HEAD, tuple("-" * w for w in widths), *table]:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    print()
+    for check in res["summary"]["targets"]:
+        print(f"{check['met']:>12}  {check['target']}: {check['value']}")
