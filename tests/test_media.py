@@ -4,6 +4,8 @@ import hashlib
 import io
 import os
 import struct
+import subprocess
+import sys
 import warnings
 import zlib
 
@@ -440,3 +442,15 @@ def test_mime_for(name, mime):
 )
 def test_is_data_url(value, expected):
     assert is_data_url(value) is expected
+
+
+def test_pillow_loads_with_the_first_image_not_with_the_app(tmp_path):
+    script = (
+        "import sys\n"
+        "from waken import create_app\n"
+        f"create_app({{'INSTANCE_PATH': {str(tmp_path)!r}, 'SECRET_KEY': 'x', 'SCHEDULER': False}})\n"
+        "import waken.report_images, waken.media_quota, waken.query.media_files\n"
+        "print('PIL' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -3,6 +3,7 @@ import base64
 import io
 import json
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -41,6 +42,17 @@ def test_report_is_stored_and_echoed(post, app):
     assert data["metadata"] == {"dc_source": "ab" * 32}
     assert DEVICE_KEY not in response.get_data(as_text=True)
     assert db_rows(app, "SELECT process_name, ended_at FROM device_activity") == [("Code.exe", None)]
+
+
+def test_the_answer_is_what_the_documented_schema_dumps(post):
+    from waken.schemas.reports import activity_item_schema, dump_activity_item
+    data = post(device="Desk", metadata={"media": {"title": "Song"}}).json["data"]
+    activity = SimpleNamespace(**{"device": {"name": "Desk", "device_type": "desktop"}, "ended_at": None,
+                                  "process_name": data["processName"], "process_title": data["processTitle"],
+                                  "push_mode": data["pushMode"], "meta": data["metadata"], "id": data["id"],
+                                  "started_at": START, "updated_at": START})
+    assert dump_activity_item(activity) == activity_item_schema.dump(activity)
+    assert set(data) == set(activity_item_schema.dump(activity))
 
 
 @pytest.mark.parametrize("fields, field", [

@@ -64,6 +64,7 @@ def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped
     from tests.test_bounded_cost import gradients, png
     from waken import reporting
     from waken.media import stored_path
+    from waken.report_images import prepare_images
     from waken.schemas.reports import report_schema
     from waken.tokens import require_token
 
@@ -72,7 +73,7 @@ def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped
             "metadata": {"media": {"title": "Song", "coverDataUrl": cover}}}
     with app.test_request_context("/api/activity", method="POST", headers={"Authorization": f"Bearer {token}"}):
         caller = require_token("report")   # what POST /api/activity asks for
-        images = reporting.prepare_images(report_schema.load(body))
+        images = prepare_images(report_schema.load(body))
         assert lock_is_free(app)                 # decoded and written without the write lock
         [image] = images.stored
         stored_path(app.config["MEDIA_DIR"], image).unlink()   # as the media sweep would

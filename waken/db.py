@@ -1,4 +1,4 @@
-"""The database: the SQLAlchemy instance, per-connection pragmas and init-db."""
+"""The database: the request's one connection and its transactions, the SQLAlchemy instance, pragmas and init-db."""
 import fcntl
 import json
 import os
@@ -8,10 +8,12 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import current_app, g
+from flask import current_app, g, has_app_context
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from sqlalchemy import event
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
@@ -34,17 +36,24 @@ class Base(DeclarativeBase):
     pass
 
 
-orm = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+class RequestSession(Session):
+    """The ORM session, bound to the request's one connection (see connection())."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else _request_connection()
 
 
-def _dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+orm = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": RequestSession})
+
+
+# Compact JSON text for stored values; one encoder, since json.dumps with options builds one per call.
+compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def init_app(app):
     """Bind the database to the app and set up its connections."""
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
-        "json_serializer": _dumps,
+        "json_serializer": compact_json,
         "connect_args": {"timeout": 15, "check_same_thread": False},
         # Kept connections each hold up to 1 MiB of page cache: 8 cover what one process
         # runs at once in practice (make bench counts them); bursts beyond open extra
@@ -53,16 +62,17 @@ def init_app(app):
         "max_overflow": 40,
     })
     orm.init_app(app)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first.
+    app.teardown_appcontext(lambda _exc: release())
     turn_path = app.config["DATABASE"] + "-writelock"
     with app.app_context():
         engine = orm.engine
     event.listen(engine, "connect", lambda dbapi_conn, record: _on_connect(dbapi_conn, record, turn_path))
     event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "commit", _on_transaction_end)
+    event.listen(engine, "rollback", _on_transaction_end)
     event.listen(engine.pool, "checkin", _on_checkin)
     event.listen(engine.pool, "close", _on_close)
-    for moment in ("after_commit", "after_rollback"):
-        if not event.contains(Session, moment, _on_transaction_end):
-            event.listen(Session, moment, _on_transaction_end)
 
 
 def connect_sqlite(path):
@@ -74,7 +84,7 @@ def connect_sqlite(path):
 
 
 def _on_connect(dbapi_conn, record, turn_path):
-    # We emit BEGIN ourselves (see _on_begin), so the driver must not.
+    # We emit BEGIN ourselves (see _on_begin and write()), so the driver must not.
     dbapi_conn.isolation_level = None
     for pragma in PRAGMAS:
         dbapi_conn.execute(pragma)
@@ -102,7 +112,11 @@ def _end_turn(fd):
             _turn.fd = None
 
 
-def _on_transaction_end(_session):
+def _on_transaction_end(conn):
+    # An ORM commit or rollback ends the request's write (see begin_write).
+    state = g.get("_waken_db") if has_app_context() else None
+    if state is not None and state.orm is conn:
+        state.writing = False
     _end_turn(getattr(_turn, "fd", None))
 
 
@@ -117,43 +131,114 @@ def _on_close(_dbapi_conn, record):
 
 
 def _on_begin(conn):
-    # Only begin_write() asks for IMMEDIATE: every other transaction is a deferred read,
-    # so parsing, hashing, decoding and rendering never hold the write lock.
-    immediate = bool(conn.get_execution_options().get("immediate"))
-    if immediate:
-        _take_turn(conn.connection.info["turn"])
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-    conn.info["writing"] = immediate
+    # The ORM joins a transaction that write() or snapshot() began in plain SQL; else
+    # it reads in a deferred transaction, so parsing, hashing, decoding and rendering
+    # never hold the write lock.
+    driver = conn.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN")
 
 
-def begin_write():
-    """Take the write lock: start the session's transaction with BEGIN IMMEDIATE.
+class _RequestDb:
+    """The request's one connection: a pooled sqlite3 connection, and the ORM's view of it once needed."""
 
-    Call it after parsing, validation, hashing and image decoding, right before the
-    reads that feed the writes. A read transaction still open from earlier in the
-    request is ended first: upgraded in place, it would fail with SQLITE_BUSY_SNAPSHOT
-    once another writer had committed. Calling it again in the same transaction does
-    nothing; commit or roll back to release the lock.
+    def __init__(self, engine):
+        self.engine = engine
+        self.pooled = engine.raw_connection()
+        self.driver = self.pooled.driver_connection
+        self.orm = None          # the SQLAlchemy Connection the session is bound to
+        self.writing = False
+
+    def orm_connection(self):
+        if self.orm is None:
+            self.orm = Connection(self.engine, self.pooled)
+        return self.orm
+
+    def close(self):
+        (self.orm or self.pooled).close()
+
+
+# One connection per request (per app context). Plain SQL runs on the pooled sqlite3
+# connection directly, so a report's write is BEGIN IMMEDIATE ... COMMIT with nothing
+# in between; the ORM session is bound to the same connection and only comes in when
+# a request uses the ORM, joining whatever transaction is open.
+
+def _state():
+    state = g.get("_waken_db")
+    if state is None:
+        state = g._waken_db = _RequestDb(orm.engine)
+    return state
+
+
+def _request_connection():
+    return _state().orm_connection()
+
+
+def _session():
+    """The request's ORM session if one was opened, else None (without opening one)."""
+    return orm.session() if orm.session.registry.has() else None
+
+
+def _session_open(session):
+    return session is not None and (session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
+def _begin_immediate(state):
+    """Take the turn and BEGIN IMMEDIATE, ending a read still open; False when already writing.
+
+    A read transaction upgraded in place would fail with SQLITE_BUSY_SNAPSHOT once
+    another writer had committed, so it is ended first.
     """
-    session = orm.session()
-    if session.in_transaction():
-        if session.connection().info.get("writing"):
-            return
+    if state.writing:
+        return False
+    session = _session()
+    if _session_open(session):
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() must come before the first change to the session")
         session.commit()
-    session.connection(execution_options={"immediate": True})
+    if state.driver.in_transaction:
+        state.driver.execute("COMMIT")
+    turn = state.pooled.info["turn"]
+    _take_turn(turn)
+    try:
+        state.driver.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        _end_turn(turn)
+        raise
+    state.writing = True
+    return True
+
+
+def begin_write():
+    """Take the write lock for the session's transaction: BEGIN IMMEDIATE, ended by orm.session.commit().
+
+    Call it after parsing, validation, hashing and image decoding, right before the
+    reads that feed the writes. Calling it again in the same transaction does nothing;
+    commit or roll back to release the lock.
+    """
+    _begin_immediate(_state())
+    orm.session.connection()   # the session joins the transaction, so its commit ends it
+
+
+def _finish(state, commit):
+    """Commit (or roll back) the request's transaction, ORM changes included, and end the turn."""
+    session = _session()
+    try:
+        if _session_open(session):
+            session.commit() if commit else session.rollback()
+        if state.driver.in_transaction:
+            state.driver.execute("COMMIT" if commit else "ROLLBACK")
+    finally:
+        state.writing = False
+        _end_turn(state.pooled.info.get("turn"))
 
 
 def raw_connection():
-    """The sqlite3 connection under the session's transaction, for plain SQL on hot paths."""
-    session = orm.session()
-    transaction, cached = session.get_transaction(), g.get("raw_connection")
-    if transaction is not None and cached is not None and cached[0] is transaction:
-        return cached[1]   # same transaction: skip the session's bookkeeping
-    raw = session.connection().connection.driver_connection
-    g.raw_connection = (session.get_transaction(), raw)
-    return raw
+    """The request's sqlite3 connection, in a transaction the ORM session shares."""
+    state = _state()
+    if not (state.writing or state.driver.in_transaction):
+        orm.session.connection()   # a deferred read transaction, as the session's
+    return state.driver
 
 
 # When SQL, when the ORM. Plain SQL through the functions below (rows are sqlite3.Row,
@@ -197,15 +282,19 @@ def write():
     """Hold the write lock for the block: commit at its end, roll back if it raises.
 
     Enter it after parsing, validation, hashing and image decoding, right before the
-    reads that feed the writes, so none of that work holds the lock.
+    reads that feed the writes, so none of that work holds the lock. Inside, plain SQL
+    and the ORM share the one transaction.
     """
-    begin_write()
+    state = _state()
+    if not _begin_immediate(state):   # already inside a write: the outer block commits
+        yield state.driver
+        return
     try:
-        yield connection()
+        yield state.driver
     except BaseException:
-        orm.session.rollback()
+        _finish(state, commit=False)
         raise
-    orm.session.commit()
+    _finish(state, commit=True)
 
 
 @contextmanager
@@ -224,7 +313,11 @@ def snapshot():
 
 def release():
     """Hand the request's connection back early (a stream that idles holds none)."""
-    orm.session.remove()
+    if orm.session.registry.has():
+        orm.session.remove()
+    state = g.pop("_waken_db", None)
+    if state is not None:
+        state.close()
 
 
 class PlainReaders:

@@ -5,6 +5,7 @@ import re
 from flask import current_app, request
 from marshmallow import ValidationError
 
+from waken.db import compact_json
 from waken.errors import ApiError
 from waken.schemas.fields import errors_sentence, flat_fields
 
@@ -132,7 +133,7 @@ def load(schema, data):
 
 def stored_json(value, what="metadata"):
     """value as compact JSON text for the database, or 413 when over METADATA_MAX_BYTES."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = compact_json(value)
     limit = current_app.config["METADATA_MAX_BYTES"]
     size = len(text.encode())
     if size > limit:

@@ -1,17 +1,13 @@
 """App records: the page, and the admin-only JSON export under /api/admin."""
 from flask import render_template
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
 from waken import settings
 from waken.admin import api_bp, bp
 from waken.admin.login import api_login_required, login_required
-from waken.db import orm
-from waken.models import AppRecord
+from waken.app_records import app_groups
 from waken.schemas.fields import IsoTime
 from waken.timeutil import now
-
-GROUPS = ("pc", "mobile")
 
 
 class AppRecordSchema(Schema):
@@ -27,15 +23,6 @@ class AppsExportSchema(Schema):
 
 
 apps_export_schema = AppsExportSchema()
-
-
-def app_groups():
-    """App records by group, most recently seen first."""
-    groups = {group: [] for group in GROUPS}
-    for record in orm.session.scalars(select(AppRecord).order_by(
-            AppRecord.last_seen_at.desc(), AppRecord.process_name)):
-        groups.setdefault(record.app_group, []).append(record)
-    return groups
 
 
 @bp.get("/apps")

@@ -2,13 +2,13 @@
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from waken import reporting
+from waken import db, reporting
 from waken.admin import bp
 from waken.admin.forms import field_errors, quick_add_form, read_form
 from waken.admin.login import login_required
-from waken.db import begin_write, orm
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, find_device, random_key
-from waken.errors import ApiError
+from waken.errors import ApiError, DomainError, Invalid
+from waken.report_images import prepare_images
 from waken.schemas.reports import report_schema
 
 # Form field → report field, so the API's messages land next to the right input.
@@ -43,23 +43,27 @@ def submit_quick_add():
     except ValidationError as err:
         messages = {FORM_FIELDS.get(k, k): v for k, v in err.messages.items()}
         return _page(field_errors(messages), request.form, 400)
-    images = reporting.prepare_images(report)
-    begin_write()
-    if report["generatedHashKey"] != WEB_ADMIN_KEY:
-        device = find_device(report["generatedHashKey"])
-        if device is None or device.status != "active":
-            orm.session.rollback()
-            problem = "is not a device" if device is None else f"belongs to a {device.status} device"
-            return _page({"key": f"This key {problem}: use the key of an active device from Device "
-                                 "Management, or leave it empty."}, request.form, 400)
+    images = prepare_images(report)
     try:
-        outcome = reporting.submit_report(report, None, images, allow_reserved=True)
-    except ApiError as err:
-        orm.session.rollback()
-        return _page({"form": err.message}, request.form, err.status if err.status < 500 else 400)
-    orm.session.commit()
-    flash(f"Stored: {outcome.device.name} is now in {outcome.activity.process_name}.", "success")
+        with db.write():
+            _check_key(report["generatedHashKey"])
+            outcome = reporting.submit_report(report, None, images, allow_reserved=True)
+    except (DomainError, ApiError) as err:
+        field = "key" if getattr(err, "field", None) == "key" else "form"
+        return _page({field: err.message}, request.form, err.status if err.status < 500 else 400)
+    flash(f"Stored: {outcome.device['name']} is now in {outcome.activity.process_name}.", "success")
     return redirect(url_for("admin.quick_add"), 303)
+
+
+def _check_key(key):
+    """Quick Add writes to the reserved device or to an active one, never registers a device."""
+    if key == WEB_ADMIN_KEY:
+        return
+    device = find_device(key)
+    if device is None or device.status != "active":
+        problem = "is not a device" if device is None else f"belongs to a {device.status} device"
+        raise Invalid(f"This key {problem}: use the key of an active device from Device Management, "
+                      "or leave it empty.", field="key")
 
 
 def _as_report(values):

@@ -1,12 +1,12 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
 from flask import current_app, jsonify
 
-from waken import limits, reporting
-from waken.db import begin_write, orm
+from waken import db, limits, reporting
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.payload import parse
-from waken.schemas.reports import activity_item_schema, report_schema, verify_schema
+from waken.report_images import prepare_images
+from waken.schemas.reports import dump_activity_item, report_schema, verify_schema
 from waken.tokens import require_token
 
 
@@ -22,13 +22,12 @@ def report_activity():
     token = require_token("report")   # before the body is read: no token, no parsing
     limits.charge_token(token.id)
     report = parse(report_schema)
-    images = reporting.prepare_images(report)
-    begin_write()
-    outcome = reporting.submit_report(report, token, images)
-    orm.session.commit()
+    images = prepare_images(report)
+    with db.write():
+        outcome = reporting.submit_report(report, token, images)
     if outcome.pending:
         return _pending(outcome.device)
-    body = {"success": True, "data": activity_item_schema.dump(outcome.activity)}
+    body = {"success": True, "data": dump_activity_item(outcome.activity)}
     if outcome.warnings:
         body["warnings"] = outcome.warnings
     return body
@@ -40,11 +39,10 @@ def verify_device():
     token = require_token("report")
     limits.charge_token(token.id)
     probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
-    begin_write()
-    device = reporting.verify_device(probe, token)
-    orm.session.commit()
-    if device.status == "pending":
+    with db.write():
+        device = reporting.verify_device(probe, token)
+    if device["status"] == "pending":
         return _pending(device)
     return {"success": True, "data": {
-        "tokenValid": True, "approved": True, "deviceStatus": device.status,
-        "generatedHashKey": device.hash_key, "displayName": device.name}}
+        "tokenValid": True, "approved": True, "deviceStatus": device["status"],
+        "generatedHashKey": device["hash_key"], "displayName": device["name"]}}
