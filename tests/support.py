@@ -15,7 +15,8 @@ from pathlib import Path
 import requests
 
 from waken import create_app
-from waken.db import connect_sqlite, init_db
+from waken.db import connect_sqlite
+from waken.migrate import init_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICE_KEY = "wwd-6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"

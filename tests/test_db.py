@@ -6,14 +6,9 @@ import time
 import pytest
 from sqlalchemy import JSON, Boolean, Integer, String, text
 
-from waken.db import (
-    SCHEMA_PATH,
-    begin_write,
-    connect_sqlite,
-    init_db,
-    orm,
-    raw_connection,
-)
+from waken import db
+from waken.db import connect_sqlite, orm
+from waken.migrate import SCHEMA_PATH, init_db
 
 
 @pytest.mark.parametrize("pragma, expected", [
@@ -151,11 +146,10 @@ def test_writers_take_turns_and_the_next_starts_as_soon_as_one_commits(app):
 
     def writer(name, hold):
         with app.app_context():
-            begin_write()
-            started[name] = time.monotonic()
-            raw_connection().execute("INSERT INTO setting (key, value) VALUES (?, '1')", (name,))
-            time.sleep(hold)
-            orm.session.commit()
+            with db.write():
+                started[name] = time.monotonic()
+                db.execute("INSERT INTO setting (key, value) VALUES (?, '1')", (name,))
+                time.sleep(hold)
             committed[name] = time.monotonic()
             time.sleep(0.3)     # still inside the app context: the turn must already be free
 

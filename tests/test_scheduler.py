@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from waken import create_app
-from waken.db import init_db
+from waken.migrate import init_db
 
 STARTED = re.compile(r"scheduler started in pid (\d+)")
 BOOTED = re.compile(r"Booting worker with pid: (\d+)")

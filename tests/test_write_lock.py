@@ -1,11 +1,11 @@
-"""begin_write(): the only way to the write lock, safe after a read that another writer outdated."""
+"""db.write(): the only way to the write lock, safe after a read that another writer outdated."""
 import base64
 import sqlite3
 
 import pytest
 
-from waken import settings
-from waken.db import begin_write, connect_sqlite, orm, raw_connection
+from waken import db, settings
+from waken.db import connect_sqlite, orm
 from waken.models import ApiToken
 
 
@@ -30,33 +30,36 @@ def lock_is_free(app):
 
 def test_a_write_after_a_read_that_another_writer_outdated_succeeds(app):
     with app.test_request_context("/api/activity", method="POST"):
-        assert settings.get("timezone")          # a read transaction is open now
+        orm.session.scalar(orm.select(ApiToken).limit(1))   # the ORM's read transaction is open now
         other_writer(app)                        # ... and another writer commits meanwhile
-        begin_write()                            # upgraded in place, this would be SQLITE_BUSY_SNAPSHOT
-        raw_connection().execute("UPDATE setting SET value = '\"UTC\"' WHERE key = 'timezone'")
-        orm.session.commit()
+        with db.write():                         # upgraded in place, this would be SQLITE_BUSY_SNAPSHOT
+            db.execute("UPDATE setting SET value = '\"UTC\"' WHERE key = 'timezone'")
     with app.app_context():
         assert settings.load()["timezone"] == "UTC"
 
 
-def test_a_post_request_reads_without_the_write_lock_until_begin_write(app):
+def test_a_post_request_reads_without_the_write_lock_until_write(app):
     with app.test_request_context("/admin/login", method="POST"):
         settings.load()
         orm.session.scalar(orm.select(ApiToken).limit(1))
         assert lock_is_free(app)
-        begin_write()
-        assert not lock_is_free(app)
-        begin_write()                            # a second call in the same transaction changes nothing
-        orm.session.rollback()
-        assert lock_is_free(app)
+        with pytest.raises(ZeroDivisionError):
+            with db.write():
+                assert not lock_is_free(app)
+                with db.write():                 # an inner block leaves the commit to the outer one
+                    assert not lock_is_free(app)
+                assert not lock_is_free(app)
+                1 / 0
+        assert lock_is_free(app)                 # rolled back, turn ended
 
 
-def test_begin_write_after_an_unsaved_change_is_a_programming_error(app):
+def test_write_after_an_unsaved_change_is_a_programming_error(app):
     with app.test_request_context("/", method="POST"):
         settings.load()
         orm.session.add(ApiToken(name="x", token_hash="0" * 64, prefix="00000000", enabled=True))
         with pytest.raises(RuntimeError, match="before the first change"):
-            begin_write()
+            with db.write():
+                pass
         orm.session.rollback()
 
 
@@ -77,9 +80,8 @@ def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped
         assert lock_is_free(app)                 # decoded and written without the write lock
         [image] = images.stored
         stored_path(app.config["MEDIA_DIR"], image).unlink()   # as the media sweep would
-        begin_write()
-        outcome = reporting.submit_report(report_schema.load(body), caller, images)
-        orm.session.commit()
+        with db.write():
+            outcome = reporting.submit_report(report_schema.load(body), caller, images)
     assert "coverUrl" not in outcome.activity.meta["media"]
     assert outcome.warnings == ["coverUrl was dropped: its stored file was cleaned up meanwhile; "
                                 "send the image again."]

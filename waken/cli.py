@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
-from waken.db import init_db, make_private, orm
+from waken.db import orm
 from waken.devices import (
     create_device,
     delete_device,
@@ -19,6 +19,7 @@ from waken.devices import (
     set_device_token,
 )
 from waken.errors import ShellGroup
+from waken.migrate import init_db, make_private
 from waken.models import ApiToken, Device
 from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso

@@ -1,0 +1,90 @@
+"""Creating and upgrading the database from schema.sql, keeping every row."""
+import os
+import sqlite3
+from pathlib import Path
+
+from waken.db import connect_sqlite
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+
+
+def make_private(*paths):
+    """chmod 0600 each of paths that exists."""
+    for name in paths:
+        try:
+            os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
+def init_db(path):
+    """Create or upgrade the database at path from schema.sql, keeping every row."""
+    target = sqlite3.connect(":memory:")
+    target.executescript(SCHEMA_PATH.read_text())
+    # Private from the first byte; an older world-readable database is tightened.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    make_private(path, f"{path}-wal", f"{path}-shm")
+    conn = connect_sqlite(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _upgrade(conn, target)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+        target.close()
+
+
+ROLLUP_BACKFILL = """
+    INSERT INTO agent_activity_rollup
+    SELECT timestamp - timestamp % 900000, type, status, coalesce(agent, ''), count(*),
+           coalesce(sum(tokens_used), 0), coalesce(sum(duration_ms), 0), count(duration_ms)
+    FROM agent_activity GROUP BY 1, 2, 3, 4"""
+
+DAILY_BACKFILL = """
+    INSERT INTO agent_activity_daily
+    SELECT timestamp - timestamp % 86400000, type, status, coalesce(agent, ''), count(*)
+    FROM agent_activity GROUP BY 1, 2, 3, 4"""
+
+
+def _upgrade(conn, target):
+    existing = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for name, sql in target.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"):
+        if name not in existing:
+            conn.execute(sql)
+            continue
+        have = {row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')}
+        for _cid, col, coltype, notnull, default, _pk in target.execute(f'PRAGMA table_info("{name}")'):
+            if col not in have:
+                clause = f'ALTER TABLE "{name}" ADD COLUMN "{col}" {coltype}'
+                if default is not None:
+                    clause += f" DEFAULT {default}"
+                if notnull:
+                    clause += " NOT NULL"
+                conn.execute(clause)
+    for kind in ("index", "trigger"):
+        have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))}
+        for name, sql in target.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)):
+            if name not in have:
+                conn.execute(sql)
+    if "agent_activity_rollup" not in existing and "agent_activity" in existing:
+        # An older database: build the statistics rollup from the rows it already has.
+        conn.execute(ROLLUP_BACKFILL)
+    if "agent_activity_daily" not in existing and "agent_activity" in existing:
+        conn.execute(DAILY_BACKFILL)
+    _rename_key_named_devices(conn)
+
+
+def _rename_key_named_devices(conn):
+    """Older versions named a device registered without a name after its key, which the public
+    pages then showed: give such devices the neutral name a new one gets ("Desktop 2")."""
+    labels = {"desktop": "Desktop", "tablet": "Tablet", "mobile": "Mobile"}
+    for device_id, device_type in conn.execute("SELECT id, device_type FROM device WHERE name = hash_key").fetchall():
+        label = labels.get(device_type, "Device")
+        taken = {name for (name,) in conn.execute("SELECT name FROM device WHERE name LIKE ?", (f"{label} %",))}
+        number = next(n for n in range(1, len(taken) + 2) if f"{label} {n}" not in taken)
+        conn.execute("UPDATE device SET name = ? WHERE id = ?", (f"{label} {number}", device_id))
