@@ -205,9 +205,11 @@ class PlainReaders:
 
     Cheaper than the request's connection (no pool checkout, no checkin) for the single
     query a request makes before it knows whether it needs more: the token check, the
-    settings, the feed's change counter. As many exist as such reads ever ran at once
-    (~200 KB each).
+    settings, the feed's change counter. A burst opens as many as run at once; four stay
+    open afterwards (~200 KB each).
     """
+
+    KEEP = 4
 
     def __init__(self, path):
         self.path = path
@@ -222,7 +224,10 @@ class PlainReaders:
         try:
             return conn.execute(sql, params).fetchall()
         finally:
-            self.idle.put(conn)
+            if self.idle.qsize() < self.KEEP:
+                self.idle.put(conn)
+            else:
+                conn.close()
 
 
 def quick_read(sql, params=()):

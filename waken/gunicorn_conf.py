@@ -1,4 +1,6 @@
 """gunicorn settings for `make run`, the tests and the benchmark alike."""
+import ctypes
+import ctypes.util
 import os
 
 bind = f"{os.environ.get('WAKEN_HOST', '0.0.0.0')}:{os.environ.get('WAKEN_PORT', '8000')}"
@@ -22,3 +24,21 @@ control_socket_disable = True
 # gunicorn would believe X-Forwarded-Proto from loopback on its own; waken decides
 # which proxy headers count (WAKEN_TRUSTED_PROXIES, through Werkzeug's ProxyFix).
 forwarded_allow_ips = ""
+
+
+M_ARENA_MAX = -8   # mallopt's parameter number in glibc's malloc.h
+
+
+def post_fork(server, worker):
+    """Keep a worker's threads to two malloc arenas.
+
+    glibc gives each thread that finds the arena busy an arena of its own, up to eight
+    per core, and memory freed in one stays there: a worker with dozens of threads ended
+    a benchmark run ~20 MB above its resting size. Two arenas cost no measurable speed
+    here (the GIL already serialises most allocation). Other C libraries lack mallopt:
+    nothing to tune there.
+    """
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        pass

@@ -1,9 +1,14 @@
-"""Mapped classes mirroring schema.sql (a test proves they agree); no commits, no serialisation."""
+"""Mapped classes for the tables the owner's pages and commands edit through the ORM.
+
+They mirror schema.sql (a test proves they agree); no commits, no serialisation. The
+other tables (activities, the agent log and its rollups, media assets, admin sessions,
+the feed's change counter) are read and written in plain SQL only: db.py says when.
+"""
 from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from waken.db import orm
 from waken.timeutil import from_ms, to_ms
@@ -47,61 +52,8 @@ class Device(orm.Model):
     orphaned: Mapped[bool] = mapped_column(default=False)
 
 
-class DeviceActivity(orm.Model):
-    __tablename__ = "device_activity"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
-    process_name: Mapped[str] = mapped_column(String)
-    process_title: Mapped[Optional[str]] = mapped_column(String)
-    push_mode: Mapped[str] = mapped_column(String, default="realtime")
-    meta: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
-    started_at: Mapped[datetime] = mapped_column(Millis)
-    updated_at: Mapped[datetime] = mapped_column(Millis)
-    ended_at: Mapped[Optional[datetime]] = mapped_column(Millis)
-    expires_at: Mapped[Optional[datetime]] = mapped_column(Millis)
-    report_count: Mapped[int] = mapped_column(default=1)
-
-    device: Mapped[Device] = relationship(lazy="joined", innerjoin=True)
 
 
-class AgentActivity(orm.Model):
-    __tablename__ = "agent_activity"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    type: Mapped[str] = mapped_column(String)
-    description: Mapped[str] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)
-    timestamp: Mapped[datetime] = mapped_column(Millis)
-    duration_ms: Mapped[Optional[int]]
-    tokens_used: Mapped[Optional[int]]
-    agent: Mapped[Optional[str]] = mapped_column(String)
-    meta: Mapped[Optional[dict]] = mapped_column("metadata", JSON(none_as_null=True))
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String, unique=True)
-    created_at: Mapped[datetime] = mapped_column(Millis)
-
-
-class AgentActivityRollup(orm.Model):
-    """Per-15-minute counts kept by triggers in schema.sql; read by the statistics."""
-
-    __tablename__ = "agent_activity_rollup"
-    bucket: Mapped[int] = mapped_column(primary_key=True)
-    type: Mapped[str] = mapped_column(String, primary_key=True)
-    status: Mapped[str] = mapped_column(String, primary_key=True)
-    agent: Mapped[str] = mapped_column(String, primary_key=True, default="")
-    count: Mapped[int] = mapped_column(default=0)
-    tokens_used: Mapped[int] = mapped_column(default=0)
-    duration_ms: Mapped[int] = mapped_column(default=0)
-    durations: Mapped[int] = mapped_column(default=0)
-
-
-class AgentActivityDaily(orm.Model):
-    """Per-UTC-day counts kept by triggers in schema.sql; read by the list totals."""
-
-    __tablename__ = "agent_activity_daily"
-    day: Mapped[int] = mapped_column(primary_key=True)
-    type: Mapped[str] = mapped_column(String, primary_key=True)
-    status: Mapped[str] = mapped_column(String, primary_key=True)
-    agent: Mapped[str] = mapped_column(String, primary_key=True, default="")
-    count: Mapped[int] = mapped_column(default=0)
 
 
 class AppRecord(orm.Model):
@@ -112,19 +64,6 @@ class AppRecord(orm.Model):
     titles: Mapped[list] = mapped_column(JSON, default=list)
     last_seen_at: Mapped[datetime] = mapped_column(Millis)
 
-
-class MediaAsset(orm.Model):
-    __tablename__ = "media_asset"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String)
-    sha256: Mapped[str] = mapped_column(String)
-    filename: Mapped[str] = mapped_column(String)
-    mime: Mapped[str] = mapped_column(String)
-    size: Mapped[int]
-    width: Mapped[int]
-    height: Mapped[int]
-    created_at: Mapped[datetime] = mapped_column(Millis)
-    last_used_at: Mapped[datetime] = mapped_column(Millis)
 
 
 class MediaSourceRule(orm.Model):
@@ -155,20 +94,4 @@ class AdminUser(orm.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String, unique=True)
     password_hash: Mapped[str] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(Millis)
-
-
-class FeedVersion(orm.Model):
-    """The public feed's change counter, bumped by triggers in schema.sql; read by waken.feed_cache."""
-
-    __tablename__ = "feed_version"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    n: Mapped[int] = mapped_column()
-
-
-class AdminSession(orm.Model):
-    __tablename__ = "admin_session"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    admin_id: Mapped[int] = mapped_column(ForeignKey("admin_user.id", ondelete="CASCADE"))
-    secret_hash: Mapped[str] = mapped_column(String, unique=True)
     created_at: Mapped[datetime] = mapped_column(Millis)
