@@ -1,11 +1,14 @@
-"""The database API every module uses: SQL on the request's connection, write() and snapshot().
+"""The database API every module uses: SQL on the request's connection, write(), snapshot(), quick_read().
 
 The connection itself, the pool, the ORM session bound to it and the writers' turn live
 in connections.py; the names other modules need from there are imported here, so that
 `from waken import db` (and `from waken.db import orm`) is the one import for data.
 """
+import queue
 import sqlite3
 from contextlib import contextmanager
+
+from flask import current_app
 
 from waken.connections import (  # noqa: F401  (the names other modules use through db)
     begin_immediate,
@@ -14,7 +17,6 @@ from waken.connections import (  # noqa: F401  (the names other modules use thro
     finish,
     init_app,
     orm,
-    quick_read,
     release,
     request_state,
 )
@@ -90,3 +92,41 @@ def snapshot():
     finally:
         if conn.in_transaction:   # a write() inside has committed it already
             conn.execute("COMMIT")
+
+
+class PlainReaders:
+    """Plain autocommit SQLite connections for one-statement reads, shared by a process's threads.
+
+    Cheaper than the request's connection (no pool checkout, no checkin) for the single
+    query a request makes before it knows whether it needs more: the token check, the
+    settings, the feed's change counter. A burst opens as many as run at once; four stay
+    open afterwards (~200 KB each).
+    """
+
+    KEEP = 4
+
+    def __init__(self, path):
+        self.path = path
+        self.idle = queue.SimpleQueue()
+
+    def read(self, sql, params):
+        try:
+            conn = self.idle.get_nowait()
+        except queue.Empty:
+            conn = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA cache_size=-64")     # small rows by index; the OS caches the file
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            if self.idle.qsize() < self.KEEP:
+                self.idle.put(conn)
+            else:
+                conn.close()
+
+
+def quick_read(sql, params=()):
+    """The rows of one read-only statement, outside the request's transaction."""
+    readers = current_app.extensions.get("waken.plain_readers")
+    if readers is None or readers.path != current_app.config["DATABASE"]:
+        readers = current_app.extensions["waken.plain_readers"] = PlainReaders(current_app.config["DATABASE"])
+    return readers.read(sql, params)
