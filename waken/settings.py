@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import g
+from flask import current_app, g, request
 
 from waken import db
 from waken.errors import Invalid
@@ -184,5 +184,4 @@ def parse_cli_value(raw):
 
 def public_base():
     """Base for absolute URLs: the public_url setting, WAKEN_PUBLIC_URL, or the request's host."""
-    from flask import current_app, request
     return (get("public_url") or current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
