@@ -1,14 +1,11 @@
 """Admin sessions kept on the server, so that logout, a new password and age end them for good."""
 import hashlib
-import json
 import secrets
 from datetime import timedelta
 
 from flask import g, session
-from sqlalchemy import text
 
 from waken import db, settings
-from waken.db import orm
 from waken.errors import Invalid
 from waken.timeutil import from_ms, now, to_ms
 
@@ -17,15 +14,12 @@ def _digest(secret):
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _max_age(conn):
-    """admin_session_days as a timedelta, read on the given connection."""
-    row = conn.execute(text("SELECT value FROM setting WHERE key = 'admin_session_days'")).fetchone()
-    days = settings.SETTINGS["admin_session_days"].default
-    if row is not None:
-        try:
-            days = settings.validate("admin_session_days", json.loads(row.value))
-        except (ValueError, Invalid):
-            pass   # a hand-edited value out of range: keep the default rather than lock everyone out
+def _max_age():
+    """admin_session_days as a timedelta; a hand-edited value out of range counts as the default."""
+    try:
+        days = settings.validate("admin_session_days", settings.get("admin_session_days"))
+    except Invalid:
+        days = settings.SETTINGS["admin_session_days"].default
     return timedelta(days=days)
 
 
@@ -36,12 +30,10 @@ def current_admin_id():
     admin_id = None
     secret = session.get("sid")
     if isinstance(secret, str) and secret:
-        # Its own connection: a guard's check opens no transaction in the request's session.
-        with orm.engine.connect() as conn:
-            row = conn.execute(text("SELECT admin_id, created_at FROM admin_session WHERE secret_hash = :h"),
-                               {"h": _digest(secret)}).fetchone()
-            if row is not None and now() - from_ms(row.created_at) < _max_age(conn):
-                admin_id = row.admin_id
+        row = db.query_one("SELECT admin_id, created_at FROM admin_session WHERE secret_hash = ?",
+                           (_digest(secret),))
+        if row is not None and now() - from_ms(row["created_at"]) < _max_age():
+            admin_id = row["admin_id"]
     g.admin_session = admin_id
     return admin_id
 

@@ -101,7 +101,7 @@ def require_token(scope):
     if plaintext is None:
         raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.")
     digest = hash_token(plaintext)
-    # Outside the session: the check holds no transaction while the body is then read.
+    # A plain read outside the request's connection: no transaction is held while the body is read.
     rows = quick_read("SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token "
                       "WHERE token_hash = ?", (digest,))
     token_id, name, enabled, last_used_at, token_hash, scopes = rows[0] if rows else (None,) * 6

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from waken import db
 from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
 from waken.db import orm
@@ -54,13 +55,10 @@ def discard_setup_code():
 
 
 def admin_exists(admin_id=None):
-    """Whether any admin (or the admin with this id) exists; reads outside the request's session."""
-    query = select(func.count()).select_from(AdminUser)
-    if admin_id is not None:
-        query = query.where(AdminUser.id == admin_id)
-    # Its own connection: the guard of every admin page opens no transaction in the session.
-    with orm.engine.connect() as conn:
-        return bool(conn.scalar(query))
+    """Whether any admin (or the admin with this id) exists."""
+    if admin_id is None:
+        return db.value("SELECT EXISTS (SELECT 1 FROM admin_user)") == 1
+    return db.value("SELECT EXISTS (SELECT 1 FROM admin_user WHERE id = ?)", (admin_id,)) == 1
 
 
 def check_username(username):
