@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from admin_support import create_admin, signed_in_admin
+
+from tests.admin_support import create_admin, signed_in_admin
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.clock(NOW)

@@ -1,8 +1,8 @@
 """App records: the page and GET /api/admin/activity/apps-export."""
 import pytest
-from admin_support import form_values, signed_in_admin
 
-from waken.db import orm
+from tests.admin_support import form_values, signed_in_admin
+from waken import db
 from waken.devices import create_device
 
 PHONE, TABLET, LAPTOP = "phone-key-0001", "tablet-key-0001", "laptop-key-0001"
@@ -11,11 +11,10 @@ admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def devices(app):
-    with app.app_context():
+    with app.app_context(), db.write():
         create_device("Phone", key=PHONE, device_type="mobile")
         create_device("Tablet", key=TABLET, device_type="tablet")
         create_device("Laptop", key=LAPTOP)
-        orm.session.commit()
 
 
 def report(client, auth, key, process, title=None):

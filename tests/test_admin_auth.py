@@ -4,7 +4,8 @@ import stat
 from datetime import timedelta
 
 import pytest
-from admin_support import (
+
+from tests.admin_support import (
     PASSWORD,
     USERNAME,
     Admin,
@@ -12,9 +13,7 @@ from admin_support import (
     csrf_of,
     signed_in_admin,
 )
-
-from waken import settings
-from waken.db import orm
+from waken import db, settings
 
 PAGES = ["/admin/", "/admin/tokens", "/admin/devices", "/admin/quick-add", "/admin/settings",
          "/admin/rules", "/admin/apps"]
@@ -180,9 +179,8 @@ def test_session_cookie_is_httponly_lax_and_secure_behind_https(app):
     assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
     over_https = app.test_client().get("/admin/login", base_url="https://localhost")
     assert "Secure" in over_https.headers["Set-Cookie"]
-    with app.app_context():
+    with app.app_context(), db.write():
         settings.put("public_url", "https://status.example")
-        orm.session.commit()
     behind_proxy = app.test_client().get("/admin/login").headers["Set-Cookie"]
     assert "Secure" in behind_proxy
 

@@ -2,10 +2,9 @@
 import re
 
 import pytest
-from admin_support import signed_in_admin
 
-from waken import settings
-from waken.db import orm
+from tests.admin_support import signed_in_admin
+from waken import db, settings
 
 KEY = "my-laptop-key-0001"
 
@@ -70,9 +69,8 @@ def test_revoke_refuses_reports_and_approve_lets_them_in(admin, token):
 
 
 def test_pending_device_from_its_approval_link(app, admin, token):
-    with app.app_context():
+    with app.app_context(), db.write():
         settings.put("device_registration", "pending")
-        orm.session.commit()
     pending = report(admin.client, token, "new-phone-key-123")
     assert pending.status_code == 202
     url = pending.json["approvalUrl"]
@@ -87,9 +85,8 @@ def test_pending_device_from_its_approval_link(app, admin, token):
 
 def test_bind_to_a_token_then_unbind(app, admin, token):
     from waken.tokens import create_token
-    with app.app_context():
+    with app.app_context(), db.write():
         other = create_token("other")[1]
-        orm.session.commit()
     admin.post("/admin/devices", data={"name": "Laptop", "key": KEY})
     admin.post("/admin/devices/1/token", data={"token_id": "2"})
     assert '<option value="2" selected>other</option>' in row_of(admin.get("/admin/devices").text, "Laptop")

@@ -2,8 +2,8 @@
 import re
 
 import pytest
-from admin_support import signed_in_admin
 
+from tests.admin_support import signed_in_admin
 from tests.support import DEVICE_KEY
 from waken.devices import WEB_ADMIN_KEY
 

@@ -2,7 +2,8 @@
 import time
 
 import requests
-from live_admin import CSRF_RE, LiveAdmin, create_admin
+
+from tests.live_admin import CSRF_RE, LiveAdmin, create_admin
 
 DAY_MS = 86_400_000
 

@@ -4,8 +4,8 @@ import json
 import re
 
 import pytest
-from admin_support import form_values, signed_in_admin
 
+from tests.admin_support import form_values, signed_in_admin
 from tests.support import DEVICE_KEY
 from waken.settings import SETTINGS
 

@@ -4,8 +4,8 @@ import json
 import re
 
 import pytest
-from admin_support import signed_in_admin
 
+from tests.admin_support import signed_in_admin
 from tests.support import DEVICE_KEY
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")

@@ -8,8 +8,7 @@ import pytest
 
 from tests.admin_support import Admin, create_admin
 from tests.support import record, set_setting
-from waken import settings
-from waken.db import orm
+from waken import db, settings
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)
 pytestmark = pytest.mark.clock(NOW)
@@ -171,9 +170,8 @@ def test_csv_export_quotes_and_neutralises(get, add, runner, clock):
 
 
 def test_csv_follows_the_filters_and_streams_many_rows(app, get, client, auth, clock):
-    with app.app_context():   # more writes in a moment than the default rate limit allows
+    with app.app_context(), db.write():   # more writes in a moment than the default rate limit allows
         settings.put("rate_limit_per_minute", 0)
-        orm.session.commit()
     for n in range(1203):
         client.post("/api/activities", headers=auth,
                     json=record(description=f"call {n}", type="command" if n % 3 else "tool_call"))

@@ -3,8 +3,8 @@ import json
 
 import pytest
 import requests
-from admin_support import signed_in_admin
 
+from tests.admin_support import signed_in_admin
 from tests.support import DEVICE_KEY
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")

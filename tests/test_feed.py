@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event
 
+from waken import db
 from waken.db import orm
 from waken.devices import create_device
 
@@ -17,9 +18,8 @@ pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 
 @pytest.fixture
 def phone(app):
-    with app.app_context():
+    with app.app_context(), db.write():
         create_device("Phone", key=PHONE_KEY)
-        orm.session.commit()
     return PHONE_KEY
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from waken import db
 from waken.db import orm
 from waken.devices import create_device
 from waken.feed import build_feed
@@ -18,10 +19,9 @@ pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 
 @pytest.fixture
 def app(app):
-    with app.app_context():
+    with app.app_context(), db.write():
         create_device("Desk", key=KEY)
         create_device("Phone", key=OTHER)
-        orm.session.commit()
     return app
 
 

@@ -2,7 +2,8 @@
 import re
 
 import requests
-from live_admin import LiveAdmin, create_admin
+
+from tests.live_admin import LiveAdmin, create_admin
 
 
 def report(server, token, key):

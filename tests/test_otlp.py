@@ -7,7 +7,6 @@ import zlib
 
 import pytest
 import requests
-from admin_support import signed_in_admin
 from google.protobuf import json_format
 from google.rpc.status_pb2 import Status as RpcStatus
 from opentelemetry._logs import LogRecord
@@ -36,8 +35,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+from tests.admin_support import signed_in_admin
+from waken import db
 from waken.bench.proc import children, memory_mb
-from waken.db import orm
 from waken.tokens import create_token
 
 PROTOBUF = "application/x-protobuf"
@@ -468,9 +468,8 @@ def test_otlp_records_appear_in_csv_stats_and_the_stream(server, token):
 
 
 def test_otlp_records_appear_on_the_admin_page(app, client, admin):
-    with app.app_context():     # this module's `token` belongs to the live server, not to this app
+    with app.app_context(), db.write():     # this module's `token` belongs to the live server, not to this app
         _, plaintext = create_token("in-process")
-        orm.session.commit()
     body = encode_logs(claude_code_logs("claude-code-admin")).SerializeToString()
     response = client.post("/v1/logs", data=body, headers={"Authorization": f"Bearer {plaintext}",
                                                              "Content-Type": PROTOBUF})

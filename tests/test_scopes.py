@@ -7,7 +7,8 @@ import sqlite3
 
 import pytest
 import requests
-from live_admin import LiveAdmin, create_admin
+
+from tests.live_admin import LiveAdmin, create_admin
 
 KEY = "wwd-scopes-device-0001"
 # Every agent-log read.

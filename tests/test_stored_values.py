@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tests.admin_support import Admin, create_admin
 from tests.support import Clock, make_app
-from waken.db import orm
+from waken import db
 from waken.devices import create_device
 from waken.tokens import create_token
 
@@ -49,10 +49,9 @@ def site(tmp_path_factory):
     clock = Clock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
     app = make_app(tmp_path_factory.mktemp("stored") / "instance", CLOCK=clock,
                    SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)
-    with app.app_context():
+    with app.app_context(), db.write():
         _, plaintext = create_token("stored values")
         create_device("Desk", key=KEY)
-        orm.session.commit()
     create_admin(app)
     admin = Admin(app.test_client()).login()
     return app, clock, {"Authorization": f"Bearer {plaintext}"}, admin.client

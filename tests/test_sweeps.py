@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from tests.support import DEVICE_KEY, db_rows
-from waken import sweeps
-from waken.db import connect_sqlite, orm
+from waken import db, sweeps
+from waken.db import connect_sqlite
 from waken.devices import create_device
 from waken.timeutil import from_ms, iso
 
@@ -136,9 +136,8 @@ def test_agent_retention_follows_the_setting(app, client, auth, clock, runner):
 
 
 def test_device_rows_past_retention_are_deleted_but_never_a_live_one(app, client, auth, device, clock):
-    with app.app_context():
+    with app.app_context(), db.write():
         create_device("Tablet", key="tablet-key-0001")
-        orm.session.commit()
     start = clock.now
     old = report(client, auth, process_name="Old")
     pinned = report(client, auth, key="tablet-key-0001", process_name="Reader", push_mode="active")

@@ -3,8 +3,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from admin_support import signed_in_admin
 
+from tests.admin_support import signed_in_admin
 from tests.support import record
 from tests.test_admin_agents import NOW
 
