@@ -1,4 +1,5 @@
 """The per-token rate limit and the login limiter, counted once for both gunicorn workers."""
+import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ from tests.limits_support import (
     login,
     worker_pids,
 )
+from waken.limits import Counters
 
 
 def test_two_workers_share_one_rate_budget_per_token(start_server):
@@ -101,3 +103,27 @@ def test_failed_logins_are_counted_while_the_main_database_is_write_locked(start
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def _first_count(path, start, failures):
+    start.wait()
+    try:
+        with Counters(path).transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO token_bucket (token_id, level, at) VALUES (1, 1, 0)")
+    except Exception as exc:   # what a worker's first request would have answered with a 500
+        failures.put(repr(exc))
+
+
+def test_workers_opening_a_new_counters_file_at_once_all_count(tmp_path):
+    # Both workers' first reports after a start open the fresh counters file together.
+    fork = multiprocessing.get_context("fork")
+    failures = fork.Queue()
+    for round_ in range(60):
+        start = fork.Barrier(6)
+        workers = [fork.Process(target=_first_count, args=(str(tmp_path / f"{round_}.sqlite"), start, failures))
+                   for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert failures.empty(), failures.get()

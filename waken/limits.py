@@ -48,10 +48,12 @@ class Counters:
         self._conn = sqlite3.connect(self.path, timeout=15, isolation_level=None,
                                      check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
-        # Counters are not worth an fsync: after a power cut they start again from zero.
-        for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA busy_timeout=15000"):
-            self._conn.execute(pragma)
+        # Inside the turn: switching a new file to WAL does not wait for a busy lock, so
+        # two workers opening it at once would otherwise fail with "database is locked".
         with self._flock():
+            # Counters are not worth an fsync: after a power cut they start again from zero.
+            for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA busy_timeout=15000"):
+                self._conn.execute(pragma)
             self._conn.executescript(SCHEMA)
         self._pid = os.getpid()
 
