@@ -27,6 +27,12 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class SessionInterface(SecureCookieSessionInterface):
     """The signed-cookie session, marked Secure whenever the site is reached over https."""
 
+    def open_session(self, app, request):
+        # Reports, the feed and health checks carry no cookie: spare them building the signer.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app):
         if app.config["SESSION_COOKIE_SECURE"] or request.is_secure:
             return True
