@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from waken.db import orm
-
 pytestmark = [pytest.mark.clock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC)), pytest.mark.usefixtures("clock"),
               pytest.mark.app_config(SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)]
 
@@ -43,8 +41,7 @@ def test_stream_sends_feed_on_connect_on_report_and_on_timeout(app, client, auth
 
         # Nothing changes: only keep-alive comments, and no database connection is held.
         assert parse(next(chunks).decode()) == (None, ": keep-alive")
-        with app.app_context():
-            assert orm.engine.pool.checkedout() == 0
+        assert app.extensions["waken.pool"].lent == set()
 
         client.post("/api/activity", headers=auth, json={
             "generatedHashKey": device, "process_name": "Code", "device": "Desk",

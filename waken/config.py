@@ -34,7 +34,6 @@ def finalize(app):
     cfg = app.config
     cfg["DATABASE"] = os.path.join(app.instance_path, cfg["DATABASE"])
     cfg["MEDIA_DIR"] = os.path.join(app.instance_path, cfg["MEDIA_DIR"])
-    cfg.setdefault("SQLALCHEMY_DATABASE_URI", "sqlite:///" + cfg["DATABASE"])
     cfg["CLOCK"] = cfg["CLOCK"] or (lambda: datetime.now(timezone.utc))
     if not cfg["SECRET_KEY"]:
         cfg["SECRET_KEY"] = stored_secret(os.path.join(app.instance_path, "secret_key"))

@@ -1,15 +1,12 @@
-"""Each request's one SQLite connection, the ORM session bound to it, and the writers' turn."""
+"""Each request's one SQLite connection, the process's pool of them, and the writers' turn."""
 import fcntl
 import json
 import os
+import queue
 import sqlite3
+import sys
 
-from flask import g
-from flask_sqlalchemy import SQLAlchemy
-from flask_sqlalchemy.session import Session
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import DeclarativeBase
+from flask import current_app, g
 
 # Set on every connection, here and nowhere else. WAL lets readers (the feed, SSE
 # streams) run while a report is written; NORMAL is durable against a crashed
@@ -25,75 +22,22 @@ PRAGMAS = (
     "PRAGMA cache_size=-1024",
 )
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class RequestSession(Session):
-    """The ORM session, bound to the request's one connection."""
-
-    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        return bind if bind is not None else request_state().orm_connection()
-
-
-orm = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": RequestSession})
-
 # Compact JSON text for stored values; one encoder, since json.dumps with options builds one per call.
 compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def init_app(app):
-    """Bind the database to the app and set up its connections."""
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
-        "json_serializer": compact_json,
-        "connect_args": {"timeout": 15, "check_same_thread": False},
-        # Kept connections each hold up to 1 MiB of page cache: 8 cover what one process
-        # runs at once in practice (make bench counts them); bursts beyond open extra
-        # ones that close on return, up to the 48 threads of a gunicorn worker.
-        "pool_size": 8,
-        "max_overflow": 40,
-    })
-    orm.init_app(app)
-    # Registered after Flask-SQLAlchemy's own teardown, so it runs first.
+    """Give the app its pool of connections; the last teardown hands the request's back."""
+    app.extensions["waken.pool"] = Pool(app.config["DATABASE"])
     app.teardown_appcontext(lambda _exc: release())
-    turn_path = app.config["DATABASE"] + "-writelock"
-    with app.app_context():
-        engine = orm.engine
-    event.listen(engine, "connect", lambda dbapi_conn, record: _on_connect(dbapi_conn, record, turn_path))
-    event.listen(engine, "begin", _on_begin)
-    event.listen(engine.pool, "checkin", lambda _conn, record: _end_turn(record.info.get("turn")))
-    event.listen(engine.pool, "close", _on_close)
 
 
 def connect_sqlite(path):
-    """A plain sqlite3 connection with waken's pragmas (for init-db, backup, tests)."""
-    conn = sqlite3.connect(path, timeout=15, isolation_level=None)
+    """A sqlite3 connection with waken's pragmas, in autocommit mode: waken emits BEGIN itself."""
+    conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
     for pragma in PRAGMAS:
         conn.execute(pragma)
     return conn
-
-
-def _on_connect(dbapi_conn, record, turn_path):
-    # We emit BEGIN ourselves (see write() and _on_begin), so the driver must not.
-    dbapi_conn.isolation_level = None
-    for pragma in PRAGMAS:
-        dbapi_conn.execute(pragma)
-    record.info["turn"] = os.open(turn_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-
-
-def _on_close(_dbapi_conn, record):
-    fd = record.info.pop("turn", None)
-    if fd is not None:
-        os.close(fd)
-
-
-def _on_begin(conn):
-    # The ORM joins the transaction write() or snapshot() began; otherwise it reads in a
-    # deferred transaction, so rendering an admin page never holds the write lock.
-    driver = conn.connection.driver_connection
-    if not driver.in_transaction:
-        driver.execute("BEGIN")
 
 
 # Writers take turns on an flock beside the database before BEGIN IMMEDIATE. Left to
@@ -108,46 +52,105 @@ def _take_turn(fd):
 
 
 def _end_turn(fd):
-    if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class Pool:
+    """A process's sqlite3 connections to the database, each with waken's pragmas and its own
+    descriptor on the writers' turn file.
+
+    KEEP stay open between requests (each holds up to 1 MiB of page cache: 8 cover what
+    one process runs at once in practice, make bench counts them); a burst opens more,
+    one per busy thread at most, which close when handed back.
+    """
+
+    KEEP = 8
+
+    def __init__(self, path):
+        self.path = path
+        self.idle = queue.SimpleQueue()
+        self.lent = set()
+
+    def checkout(self):
+        try:
+            pooled = self.idle.get_nowait()
+        except queue.Empty:
+            pooled = Pooled(connect_sqlite(self.path), self.path + "-writelock")
+        self.lent.add(pooled)
+        return pooled
+
+    def checkin(self, pooled):
+        self.lent.discard(pooled)
+        try:
+            if pooled.driver.in_transaction:
+                pooled.driver.execute("ROLLBACK")
+        finally:
+            _end_turn(pooled.turn)    # at the latest: write() ends it after the commit
+        if self.idle.qsize() < self.KEEP:
+            self.idle.put(pooled)
+        else:
+            pooled.close()
+
+
+class Pooled:
+    """One pooled connection and its descriptor on the turn file."""
+
+    def __init__(self, driver, turn_path):
+        self.driver = driver
+        self.turn = os.open(turn_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def close(self):
+        self.driver.close()
+        os.close(self.turn)
 
 
 class _RequestDb:
     """The request's one connection: a pooled sqlite3 connection, and the ORM's view of it once needed."""
 
-    def __init__(self, engine):
-        self.engine = engine
-        self.pooled = engine.raw_connection()
-        self.driver = self.pooled.driver_connection
+    def __init__(self, pool):
+        self.pool = pool
+        self.pooled = pool.checkout()
+        self.driver = self.pooled.driver
         self.orm = None          # the SQLAlchemy Connection the session is bound to
         self.writing = False
 
-    def orm_connection(self):
+    def orm_connection(self, engine):
         if self.orm is None:
-            self.orm = Connection(self.engine, self.pooled)
+            self.orm = engine.connect()
         return self.orm
 
     def close(self):
-        (self.orm or self.pooled).close()
+        if self.orm is not None:
+            self.orm.close()
+        self.pool.checkin(self.pooled)
 
 
 # One connection per request (per app context). Plain SQL runs on the pooled sqlite3
 # connection directly, so a report's write is BEGIN IMMEDIATE ... COMMIT with nothing
-# in between; the ORM session is bound to the same connection and only comes in when
-# a request uses the ORM, joining whatever transaction is open.
+# in between; the ORM session (orm.py) is bound to the same connection and only comes
+# in when a request uses the ORM, joining whatever transaction is open.
 
 def request_state():
     state = g.get("_waken_db")
     if state is None:
-        state = g._waken_db = _RequestDb(orm.engine)
+        state = g._waken_db = _RequestDb(current_app.extensions["waken.pool"])
     return state
+
+
+def _orm_session():
+    """The ORM's scoped session if this process has loaded the ORM (orm.py) and this context used it."""
+    module = sys.modules.get("waken.orm")
+    if module is None or not module.orm.session.registry.has():
+        return None
+    return module.orm.session
 
 
 def _open_session():
     """The request's ORM session if it was used and holds a transaction or changes, else None."""
-    if not orm.session.registry.has():
+    scoped = _orm_session()
+    if scoped is None:
         return None
-    session = orm.session()
+    session = scoped()
     return session if session.in_transaction() or session.new or session.dirty or session.deleted else None
 
 
@@ -166,12 +169,11 @@ def begin_immediate(state):
         session.commit()
     if state.driver.in_transaction:
         state.driver.execute("COMMIT")
-    turn = state.pooled.info["turn"]
-    _take_turn(turn)
+    _take_turn(state.pooled.turn)
     try:
         state.driver.execute("BEGIN IMMEDIATE")
     except BaseException:
-        _end_turn(turn)
+        _end_turn(state.pooled.turn)
         raise
     state.writing = True
     return True
@@ -187,13 +189,14 @@ def finish(state, commit):
             state.driver.execute("COMMIT" if commit else "ROLLBACK")
     finally:
         state.writing = False
-        _end_turn(state.pooled.info.get("turn"))
+        _end_turn(state.pooled.turn)
 
 
 def release():
     """Hand the request's connection back early (a stream that idles holds none)."""
-    if orm.session.registry.has():
-        orm.session.remove()
+    scoped = _orm_session()
+    if scoped is not None:
+        scoped.remove()
     state = g.pop("_waken_db", None)
     if state is not None:
         state.close()

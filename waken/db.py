@@ -1,8 +1,9 @@
 """The database API every module uses: SQL on the request's connection, write(), snapshot(), quick_read().
 
-The connection itself, the pool, the ORM session bound to it and the writers' turn live
-in connections.py; the names other modules need from there are imported here, so that
-`from waken import db` (and `from waken.db import orm`) is the one import for data.
+The connection itself, the pool and the writers' turn live in connections.py, the ORM
+session bound to the same connection in orm.py; the names other modules need from
+connections.py are imported here, so that `from waken import db` is the one import for
+data (and `from waken.orm import orm`, where a function edits rows through the ORM).
 """
 import queue
 import sqlite3
@@ -16,7 +17,6 @@ from waken.connections import (  # noqa: F401  (the names other modules use thro
     connect_sqlite,
     finish,
     init_app,
-    orm,
     release,
     request_state,
 )
@@ -24,11 +24,12 @@ from waken.connections import (  # noqa: F401  (the names other modules use thro
 # When SQL, when the ORM. Plain SQL through the functions below (rows are sqlite3.Row,
 # read by column name) on the paths that run per report, per visitor or per agent call:
 # reports, the feed, the agent log, OTLP, token checks, sweeps; and wherever a statement
-# reads better as SQL (aggregates, upserts). The ORM (models.py) for the owner's pages
+# reads better as SQL (aggregates, upserts). The ORM (orm.py, models.py) for the owner's pages
 # and commands, which edit one row at a time. Both run on the request's one connection
 # and in its one transaction. `with db.write():` wraps every change, ORM or SQL: views
 # and commands own the transaction; domain functions never commit. Outside write() and
-# snapshot(), each plain statement reads on its own.
+# snapshot(), each plain statement reads on its own. The ORM is imported inside the
+# functions that use it, so a worker that only takes reports never loads it (orm.py).
 
 def connection():
     """The request's sqlite3 connection."""

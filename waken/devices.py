@@ -1,11 +1,7 @@
 """Devices: keys, names, status and token binding, for the CLI, the admin pages and reports (the caller commits)."""
 import secrets
 
-from sqlalchemy import select
-
-from waken.db import orm
 from waken.errors import Conflict, Invalid, NotFound
-from waken.models import Device
 from waken.timeutil import now
 from waken.tokens import find_token
 
@@ -25,6 +21,8 @@ def usable_name(name):
 
 def neutral_name(device_type):
     """A name for a device that sent none, from its type ("Desktop 2"): never its key."""
+    from waken.models import Device
+    from waken.orm import orm, select
     label = {"desktop": "Desktop", "tablet": "Tablet", "mobile": "Mobile"}.get(device_type, "Device")
     taken = set(orm.session.scalars(select(Device.name).where(Device.name.like(f"{label} %"))))
     number = 1
@@ -50,6 +48,8 @@ def check_key(key):
 
 def find_device(key):
     """The device with exactly this key, or None."""
+    from waken.models import Device
+    from waken.orm import orm, select
     return orm.session.scalar(select(Device).where(Device.hash_key == key))
 
 
@@ -63,6 +63,8 @@ def get_device(key):
 
 def device_with_id(device_id):
     """The device with this id, or NotFound."""
+    from waken.models import Device
+    from waken.orm import orm
     device = orm.session.get(Device, device_id)
     if device is None:
         raise NotFound(f"There is no device with id {device_id}.")
@@ -71,6 +73,8 @@ def device_with_id(device_id):
 
 def create_device(name, key=None, token_id=None, status="active", device_type=None):
     """Add a device; a missing key is generated. Invalid for a bad key, Conflict for a taken one."""
+    from waken.models import Device
+    from waken.orm import orm
     key = check_key(key) if key else random_key()
     name = (name or "").strip()[:128] or neutral_name(device_type)
     if find_device(key) is not None:
@@ -105,5 +109,6 @@ def set_device_token(device, token_id):
 
 def delete_device(device):
     """Delete a device and its activity history."""
+    from waken.orm import orm
     orm.session.delete(device)
     return device

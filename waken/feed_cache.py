@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from flask import current_app, request
 
@@ -63,7 +64,7 @@ class Rendering:
     lock: threading.Lock = field(default_factory=threading.Lock)
     made: float = field(default_factory=time.monotonic)
 
-    @property
+    @cached_property
     def etag(self):
         until = "-" if self.valid_until is None else str(to_ms(self.valid_until))
         return f"{BUILD_TAG}.{self.version}.{until}.{self.limit}"
@@ -174,8 +175,8 @@ def not_modified(rendering):
 
 def conditional(response, rendering):
     """Mark a response with the rendering's validator; browsers and proxies must ask again each time."""
-    response.set_etag(rendering.etag, weak=True)
-    response.cache_control.no_cache = True
+    response.headers["ETag"] = f'W/"{rendering.etag}"'   # the tag has no quotes to escape
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 

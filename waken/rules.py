@@ -1,11 +1,8 @@
 """Media source rules: block or rename a play source in public output."""
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from waken import db, settings
 from waken.errors import Invalid, NotFound
-from waken.models import MediaSourceRule
 
 ACTIONS = ("block", "rename")
 MAX_SOURCE = 256
@@ -59,7 +56,9 @@ def _clean(source, action, label):
 
 def find_rule(source):
     """The rule for this play source (case-insensitive), or None."""
-    return db.orm.session.scalar(select(MediaSourceRule).where(MediaSourceRule.source == (source or "").strip()))
+    from waken.models import MediaSourceRule
+    from waken.orm import orm, select
+    return orm.session.scalar(select(MediaSourceRule).where(MediaSourceRule.source == (source or "").strip()))
 
 
 def _refuse_taken(source, rule_id=None):
@@ -70,12 +69,16 @@ def _refuse_taken(source, rule_id=None):
 
 def list_rules():
     """Every stored rule, by source."""
-    return list(db.orm.session.scalars(select(MediaSourceRule).order_by(MediaSourceRule.source)))
+    from waken.models import MediaSourceRule
+    from waken.orm import orm, select
+    return list(orm.session.scalars(select(MediaSourceRule).order_by(MediaSourceRule.source)))
 
 
 def get_rule(rule_id):
     """The rule with this id, or NotFound."""
-    rule = db.orm.session.get(MediaSourceRule, rule_id)
+    from waken.models import MediaSourceRule
+    from waken.orm import orm
+    rule = orm.session.get(MediaSourceRule, rule_id)
     if rule is None:
         raise NotFound(f"There is no media source rule with id {rule_id}.")
     return rule
@@ -83,28 +86,32 @@ def get_rule(rule_id):
 
 def add_rule(source, action, label=None):
     """Add a rule (the caller commits); Invalid when it breaks a rule or the source has one."""
+    from waken.models import MediaSourceRule
+    from waken.orm import orm
     source, action, label = _clean(source, action, label)
     _refuse_taken(source)
     rule = MediaSourceRule(source=source, action=action, label=label)
-    db.orm.session.add(rule)
-    db.orm.session.flush()
+    orm.session.add(rule)
+    orm.session.flush()
     return rule
 
 
 def update_rule(rule_id, source, action, label=None):
     """Change a rule (the caller commits); NotFound or Invalid."""
+    from waken.orm import orm
     rule = get_rule(rule_id)
     source, action, label = _clean(source, action, label)
     _refuse_taken(source, rule.id)
     rule.source, rule.action, rule.label = source, action, label
-    db.orm.session.flush()
+    orm.session.flush()
     return rule
 
 
 def delete_rule(rule_id):
     """Delete a rule (the caller commits); NotFound when there is none."""
+    from waken.orm import orm
     rule = get_rule(rule_id)
-    db.orm.session.delete(rule)
+    orm.session.delete(rule)
     return rule
 
 

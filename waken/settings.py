@@ -12,7 +12,6 @@ from flask import current_app, g, request
 
 from waken import db
 from waken.errors import Invalid
-from waken.models import Setting as SettingRow
 
 
 def _text(max_len):
@@ -168,8 +167,10 @@ def put(key, value):
 
     The request's copy shows the new value from now on.
     """
+    from waken.models import Setting as SettingRow
+    from waken.orm import orm
     value = validate(key, value)
-    db.orm.session.merge(SettingRow(key=key, value=value))
+    orm.session.merge(SettingRow(key=key, value=value))
     load()[key] = value
     return value
 

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from flask import request
 
 from waken import db
-from waken.db import orm, quick_read
+from waken.db import quick_read
 from waken.errors import ApiError, Invalid, NotFound
-from waken.models import ApiToken
 from waken.timeutil import from_ms, now, to_ms
 
 # last_used_at is written at most this often per token, to spare SD cards.
@@ -44,6 +43,8 @@ def create_token(name, scopes=None):
 
     The plaintext is not kept. Invalid for a bad name or an unknown scope.
     """
+    from waken.models import ApiToken
+    from waken.orm import orm
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise Invalid("A token name is required (at most 80 characters).", field="name")
@@ -58,6 +59,8 @@ def create_token(name, scopes=None):
 
 def find_token(token_id):
     """The token with this id, or NotFound."""
+    from waken.models import ApiToken
+    from waken.orm import orm
     token = orm.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"There is no token with id {token_id}.", field="token_id")
@@ -73,6 +76,7 @@ def set_token_enabled(token_id, enabled):
 
 def delete_token(token_id):
     """Delete a token; its devices are marked orphaned (schema.sql) and get 403 until re-bound."""
+    from waken.orm import orm
     orm.session.delete(find_token(token_id))
 
 

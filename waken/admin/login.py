@@ -1,5 +1,6 @@
 """First-run setup, login and logout, and the checks that guard every admin page."""
 import functools
+import sqlite3
 
 from flask import (
     current_app,
@@ -10,7 +11,6 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from waken import db
 from waken.admin import bp
@@ -69,7 +69,7 @@ def announce_setup():
     try:
         if admin_exists():
             return
-    except SQLAlchemyError:
+    except sqlite3.Error:
         ext["waken_setup_announced"] = False   # no database yet; try again on a later request
         return
     # Never the request's Host: whoever sent the first request must not choose this link.
