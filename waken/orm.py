@@ -5,8 +5,8 @@ and the agent log never need it (they run plain SQL, see db.py), so nothing impo
 this module at start-up: models.py and the functions that use the ORM import it where
 they run. The session is Flask-SQLAlchemy's, one per app context, and it is bound to the
 request's one sqlite3 connection (connections.py), so ORM and plain SQL share one
-transaction. There is no engine per app to set up, which is why `init_app` is never
-called: the ORM can arrive after the first request, which Flask allows no extension.
+transaction. There is no engine per app to set up, so `init_app` is never called and
+the ORM may arrive after the first request (Flask refuses to set up an extension then).
 """
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
