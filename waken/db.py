@@ -5,7 +5,6 @@ session bound to the same connection in orm.py; the names other modules need fro
 connections.py are imported here, so that `from waken import db` is the one import for
 data (and `from waken.orm import orm`, where a function edits rows through the ORM).
 """
-import queue
 import sqlite3
 from contextlib import contextmanager
 
@@ -95,39 +94,16 @@ def snapshot():
             conn.execute("COMMIT")
 
 
-class PlainReaders:
-    """Plain autocommit SQLite connections for one-statement reads, shared by a process's threads.
-
-    Cheaper than the request's connection (no pool checkout, no checkin) for the single
-    query a request makes before it knows whether it needs more: the token check, the
-    settings, the feed's change counter. A burst opens as many as run at once; four stay
-    open afterwards (~200 KB each).
-    """
-
-    KEEP = 4
-
-    def __init__(self, path):
-        self.path = path
-        self.idle = queue.SimpleQueue()
-
-    def read(self, sql, params):
-        try:
-            conn = self.idle.get_nowait()
-        except queue.Empty:
-            conn = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA cache_size=-64")     # small rows by index; the OS caches the file
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            if self.idle.qsize() < self.KEEP:
-                self.idle.put(conn)
-            else:
-                conn.close()
-
-
 def quick_read(sql, params=()):
-    """The rows of one read-only statement, outside the request's transaction."""
-    readers = current_app.extensions.get("waken.plain_readers")
-    if readers is None or readers.path != current_app.config["DATABASE"]:
-        readers = current_app.extensions["waken.plain_readers"] = PlainReaders(current_app.config["DATABASE"])
-    return readers.read(sql, params)
+    """The rows (plain tuples) of one read-only statement, on a pooled connection of its own.
+
+    For the single query a request makes before it knows whether it needs more (the token
+    check, the settings, the feed's change counter): it reads outside the request's
+    transaction and leaves the request's own connection untaken.
+    """
+    pool = current_app.extensions["waken.pool"]
+    pooled = pool.checkout()
+    try:
+        return pooled.driver.execute(sql, params).fetchall()
+    finally:
+        pool.checkin(pooled)
