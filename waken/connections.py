@@ -43,8 +43,8 @@ def connect_sqlite(path):
 # SQLite alone, a waiting writer sleeps in growing steps (up to 100 ms) between tries,
 # so under load reports waited far longer than anyone held the lock; a blocking flock
 # wakes the next writer, in any thread or process, the moment the turn is over. The
-# turn ends after the commit or rollback, or at the latest when the connection goes
-# back to the pool.
+# turn ends after the commit or rollback, or at the latest when the request hands its
+# connection back.
 
 def _take_turn(fd):
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -82,11 +82,6 @@ class Pool:
 
     def checkin(self, pooled):
         self.lent.discard(pooled)
-        try:
-            if pooled.driver.in_transaction:
-                pooled.driver.execute("ROLLBACK")
-        finally:
-            _end_turn(pooled.turn)    # at the latest: write() ends it after the commit
         if len(self.idle) < self.KEEP:
             self.idle.append(pooled)
         else:
@@ -123,6 +118,11 @@ class _RequestDb:
     def close(self):
         if self.orm is not None:
             self.orm.close()
+        try:
+            if self.driver.in_transaction:
+                self.driver.execute("ROLLBACK")
+        finally:
+            _end_turn(self.pooled.turn)    # at the latest: write() ends it after the commit
         self.pool.checkin(self.pooled)
 
 
