@@ -1,4 +1,4 @@
-"""waken behind Debian's nginx with the README's site config: HTTPS, real client addresses, live streams."""
+"""waken behind Debian's nginx with the site config in docs/deployment.md: HTTPS, real client addresses, live streams."""
 import os
 import re
 import shutil
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is 
 
 
 def _site_config(waken_port, http_port, https_port, cert, key):
-    """The README's nginx block with this test's ports and certificate, nothing else changed."""
-    text = re.search(r"```nginx\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    """The nginx block of docs/deployment.md with this test's ports and certificate, nothing else changed."""
+    text = re.search(r"```nginx\n(.*?)```", (ROOT / "docs" / "deployment.md").read_text(), re.S).group(1)
     for old, new in (("listen [::]:80;", ""), ("listen [::]:443 ssl;", ""),
                      ("listen 80;", f"listen 127.0.0.1:{http_port};"),
                      ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),

@@ -118,5 +118,5 @@ def _undocumented(app, rule):
     # document never hides an endpoint; the test suite insists the entry is added.
     doc = (app.view_functions[rule.endpoint].__doc__ or "").strip().splitlines()
     return {"summary": doc[0] if doc else rule.endpoint, "x-undocumented": True,
-            "responses": {"default": {"description": "See the README.",
+            "responses": {"default": {"description": "Not described yet; see docs/code.md.",
                                       "content": {"application/json": {"schema": "Error"}}}}}
