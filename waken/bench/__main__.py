@@ -1,15 +1,21 @@
-"""make bench: seed a scratch instance, start it like `make run`, measure, print the table, write bench-results.json."""
+"""make bench: seed a scratch instance, start it like `make run` beside the reference app, measure, write the results."""
 import json
 import tempfile
 import time
 from pathlib import Path
 
 from waken.bench.client import get, latency
-from waken.bench.load import CLIENTS, measure_streams, query_latencies, throughput
+from waken.bench.load import (
+    CLIENTS,
+    QUICK,
+    measure_streams,
+    query_latencies,
+    throughput,
+)
 from waken.bench.proc import memory_mb
 from waken.bench.report import machine, print_table, summarise
 from waken.bench.seed import AGENT_ROWS, checkpoint, file_mb, seed_agents, seed_devices
-from waken.bench.server import ROOT, Server
+from waken.bench.server import ROOT, ReferenceServer, Server
 
 RESULTS = ROOT / "bench-results.json"
 
@@ -34,7 +40,7 @@ def seed(server, res):
     return keys, now_ms
 
 
-def measure(server, token, keys, now_ms, res):
+def measure(server, reference, token, keys, now_ms, res):
     """Every figure, the reads first while the feed shows only the seeded devices."""
     port, auth = server.port, {"Authorization": f"Bearer {token}"}
     time.sleep(2)    # let both workers finish booting before "idle" is measured
@@ -45,7 +51,7 @@ def measure(server, token, keys, now_ms, res):
     print("measured the public feed", flush=True)
     res["agents_query"] = query_latencies(port, auth, now_ms)
     print("measured agent list and stats", flush=True)
-    res["throughput"] = throughput(port, token, keys)
+    res["throughput"] = throughput(server, reference, token, keys)
     print("measured throughput", flush=True)
     res["streams"] = measure_streams(port, token, keys, max(20, round(res["throughput"]["device"]["rps"] * 0.4)))
     res["memory_after"] = server.memory()
@@ -54,7 +60,7 @@ def measure(server, token, keys, now_ms, res):
 
 def main():
     started = time.monotonic()
-    res = {"machine": machine()}
+    res = {"machine": machine(), "quick": QUICK}
     with tempfile.TemporaryDirectory(prefix="waken-bench-") as tmp:
         server = Server(Path(tmp) / "instance")
         server.cli("init-db")
@@ -62,10 +68,13 @@ def main():
         # Every write still passes the rate limiter (its cost is measured), which never refuses here.
         server.cli("settings", "set", "rate_limit_per_minute", "1000000")
         keys, now_ms = seed(server, res)
-        server.start()
+        reference = ReferenceServer(Path(tmp) / "reference", token)
         try:
-            measure(server, token, keys, now_ms, res)
+            server.start()
+            reference.start()
+            measure(server, reference, token, keys, now_ms, res)
         finally:
+            reference.stop()
             server.stop()
     res["summary"] = summarise(res)
     res["seconds"] = round(time.monotonic() - started, 1)

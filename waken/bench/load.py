@@ -8,12 +8,15 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from waken.bench.client import Conn, get, latency, percentile, tally
+from waken.bench.proc import cpu_seconds
 from waken.bench.traffic import Reporter, agent_request, otlp_request
 
+# WAKEN_BENCH_QUICK=1: one round of shorter slices, to try a change out; rougher figures.
+QUICK = os.environ.get("WAKEN_BENCH_QUICK") == "1"
 CLIENTS = 6          # load-generator processes, one keep-alive connection each
-ROUNDS = 3           # healthz/read/ingest slices are interleaved against a noisy machine
-SLICE_SECONDS = 3.0
-PACED_SECONDS = 6.0
+ROUNDS = 1 if QUICK else 3   # healthz/read/ingest slices are interleaved against a noisy machine
+SLICE_SECONDS = 2.0 if QUICK else 3.0
+PACED_SECONDS = 3.0 if QUICK else 6.0
 STREAMS = 32
 
 
@@ -62,8 +65,23 @@ def _load_worker(kind, port, token, keys, start_at, warmup, seconds, interval, o
     out.put((times, statuses))
 
 
-def run_load(kind, port, token, keys, seconds, clients=4, rate=None, warmup=0.5, raw_get=None):
-    """Drive one kind of request from `clients` processes: closed loop, or paced at `rate` req/s in all."""
+def _sleep_until(moment):
+    time.sleep(max(0.0, moment - time.time()))
+
+
+def _server_cpu(pids, begin, end):
+    """CPU seconds the server processes `pids` use from `begin` to `end` (wall-clock times)."""
+    _sleep_until(begin)
+    before = cpu_seconds(pids)
+    _sleep_until(end)
+    return cpu_seconds(pids) - before
+
+
+def run_load(kind, port, token, keys, seconds, clients=4, rate=None, warmup=0.5, raw_get=None, pids=None):
+    """Drive one kind of request from `clients` processes: closed loop, or paced at `rate` req/s in all.
+
+    With `pids` (a server's master and workers), also their CPU seconds over the measured slice.
+    """
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     start_at = time.time() + 1.0   # after the workers have drawn their covers
@@ -72,6 +90,7 @@ def run_load(kind, port, token, keys, seconds, clients=4, rate=None, warmup=0.5,
         clients / rate if rate else None, out, raw_get)) for i in range(clients)]
     for p in procs:
         p.start()
+    cpu = _server_cpu(pids, start_at + warmup, start_at + warmup + seconds) if pids else None
     parts = [out.get(timeout=seconds + 120) for _ in procs]
     for p in procs:
         p.join()
@@ -80,7 +99,7 @@ def run_load(kind, port, token, keys, seconds, clients=4, rate=None, warmup=0.5,
     for _, part in parts:
         tally(statuses, part)
     return {"rps": round(len(times) / seconds, 1), "p50_ms": percentile(times, 50),
-            "p99_ms": percentile(times, 99), "statuses": statuses, "latencies": times}
+            "p99_ms": percentile(times, 99), "statuses": statuses, "latencies": times, "cpu_s": cpu}
 
 
 def _conditional_feed(port):
@@ -94,30 +113,36 @@ def _conditional_feed(port):
 
 READS = {"feed": lambda port: get("/api/activity"), "home": lambda port: get("/"),
          "feed304": _conditional_feed}
-WRITES = ("device", "agent", "otlp")
 
 
-def throughput(port, token, keys):
-    """Interleaved slices of /healthz, the public reads, device, agent and OTLP ingest, summed per kind.
+def throughput(server, reference, token, keys):
+    """Interleaved slices of /healthz, the public reads, waken's ingest and the reference's, summed per kind.
 
     The reads go first, while the feed still shows the 20 seeded devices (ingest adds its own).
-    Each block has its own /healthz slices, and its ratios are taken against them.
+    Each block has its own /healthz slices, and its ratios are taken against them. Each kind
+    also has its server's CPU milliseconds per request (master and workers, measured slices only).
     """
-    slices = {kind: [] for kind in ["healthz_reads", *READS, "healthz", *WRITES]}
-    for block in (["healthz_reads", *READS], ["healthz", *WRITES]):
+    # (name, server, kind): the reference's slices follow waken's of the same kind, from the same clients.
+    blocks = ([("healthz_reads", server, "healthz"), *((kind, server, kind) for kind in READS)],
+              [("healthz", server, "healthz"), ("device", server, "device"),
+               ("reference_device", reference, "device"), ("agent", server, "agent"),
+               ("reference_agent", reference, "agent"), ("otlp", server, "otlp")])
+    slices = {name: [] for block in blocks for name, _, _ in block}
+    for block in blocks:
         for _ in range(ROUNDS):
-            for name in block:
-                kind = "healthz" if name.startswith("healthz") else name
-                raw = READS[kind](port) if kind in READS else None
-                slices[name].append(run_load(kind, port, token, keys, SLICE_SECONDS, clients=CLIENTS, raw_get=raw))
+            for name, target, kind in block:
+                raw = READS[kind](target.port) if kind in READS else None
+                slices[name].append(run_load(kind, target.port, token, keys, SLICE_SECONDS, clients=CLIENTS,
+                                             raw_get=raw, pids=target.pids()))
     out = {}
-    for kind, parts in slices.items():
+    for name, parts in slices.items():
         times = [t for part in parts for t in part["latencies"]]
         statuses = {}
         for part in parts:
             tally(statuses, part["statuses"])
-        out[kind] = {"rps": round(len(times) / (SLICE_SECONDS * ROUNDS), 1),
-                     "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99), "statuses": statuses}
+        out[name] = {"rps": round(len(times) / (SLICE_SECONDS * ROUNDS), 1),
+                     "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99), "statuses": statuses,
+                     "cpu_ms": round(sum(part["cpu_s"] for part in parts) * 1000 / max(1, len(times)), 3)}
     return out
 
 

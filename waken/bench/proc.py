@@ -1,6 +1,8 @@
-"""Processes seen from /proc: the children of a process, and its memory (VmRSS, VmHWM) and threads."""
+"""Processes seen from /proc: the children of a process, its memory (VmRSS, VmHWM), threads and CPU time."""
 import os
 from pathlib import Path
+
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def children(pid):
@@ -37,3 +39,15 @@ def open_count(pid, name):
         except OSError:   # closed while we looked
             continue
     return count
+
+
+def cpu_seconds(pids):
+    """User plus system CPU seconds the processes `pids` have used, all their threads included."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:   # a worker restarted: its ticks are lost, not the reading
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK

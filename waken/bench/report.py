@@ -9,7 +9,7 @@ from waken.bench.load import READS
 from waken.bench.traffic import OTLP_BATCH
 
 TARGETS = (  # (label, summary key, comparison, limit)
-    ("device ingest / healthz", "device_ratio", ">=", 0.50),
+    ("device ingest / reference ingest", "device_vs_reference", ">=", 0.50),
     ("GET /api/activity (20 devices) / healthz", "feed_ratio", ">=", 0.80),
     ("GET / (20 devices) / healthz", "home_ratio", ">=", 0.70),
     ("conditional GET /api/activity answered 304 / healthz", "not_modified_ratio", ">=", 0.90),
@@ -24,7 +24,16 @@ TARGETS = (  # (label, summary key, comparison, limit)
     ("worker RSS at idle (MB)", "worker_idle_mb", "<=", 45),
     ("worker RSS after the run (MB)", "worker_after_mb", "<=", 80),
 )
-HEAD = ("measurement", "throughput", "p50 / p99 ms", "statuses")
+HEAD = ("measurement", "throughput", "p50 / p99 ms", "server CPU ms/req", "statuses")
+# waken's ingest kinds and the reference app's slices of the same requests.
+VERSUS = {"device": "reference_device", "agent": "reference_agent"}
+THROUGHPUT_ROWS = (
+    ("healthz_reads", "GET /healthz (beside the reads)"), ("feed", "GET /api/activity (20 devices)"),
+    ("home", "GET / (20 devices)"), ("feed304", "GET /api/activity, If-None-Match: 304"),
+    ("healthz", "GET /healthz (beside the ingest)"),
+    ("device", "POST /api/activity (reporter mix)"), ("reference_device", "reference: the same reports"),
+    ("agent", "POST /api/activities"), ("reference_agent", "reference: the same agent records"),
+)
 
 
 def machine():
@@ -34,11 +43,32 @@ def machine():
             "sqlite": sqlite3.sqlite_version, "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
+def versus_reference(t):
+    """waken's device and agent ingest as shares of the reference's, and each side's CPU ms per request."""
+    out = {}
+    for kind, ref in VERSUS.items():
+        out[f"{kind}_vs_reference"] = round(t[kind]["rps"] / t[ref]["rps"], 2)
+        out[f"{kind}_cpu_ms"], out[f"{ref}_cpu_ms"] = t[kind]["cpu_ms"], t[ref]["cpu_ms"]
+        # As a share too: the reference's CPU per request over waken's, what CPU-bound throughput would give.
+        out[f"{kind}_cpu_vs_reference"] = round(t[ref]["cpu_ms"] / t[kind]["cpu_ms"], 2)
+    return out
+
+
+def judge(summary, targets=TARGETS):
+    """Each target with its value and "met" or "MISSED"."""
+    checks = []
+    for label, key, op, limit in targets:
+        value = summary[key]
+        met = value >= limit if op == ">=" else value <= limit
+        checks.append({"target": f"{label} {op} {limit}", "value": value, "met": "met" if met else "MISSED"})
+    return checks
+
+
 def summarise(res):
     """The figures the targets judge, and each target's verdict."""
     t, q, s = res["throughput"], res["agents_query"], res["streams"]
     h, hr = t["healthz"]["rps"], t["healthz_reads"]["rps"]
-    summary = {"device_ratio": round(t["device"]["rps"] / h, 2),
+    summary = {**versus_reference(t), "device_ratio": round(t["device"]["rps"] / h, 2),
                "feed_ratio": round(t["feed"]["rps"] / hr, 2), "home_ratio": round(t["home"]["rps"] / hr, 2),
                "not_modified_ratio": round(t["feed304"]["rps"] / hr, 2),
                "feed_p99_ms": res["feed"]["limit50"]["p99_ms"], "home_p99_ms": res["feed"]["home"]["p99_ms"],
@@ -52,12 +82,7 @@ def summarise(res):
                "stats_p50_ms": q["stats"]["all"]["p50_ms"],
                "list_p50_ms": max(v["p50_ms"] for v in q["list"].values()),
                "streams_ingest_p99_ms": s["with"]["p99_ms"]}
-    checks = []
-    for label, key, op, limit in TARGETS:
-        value = summary[key]
-        met = value >= limit if op == ">=" else value <= limit
-        checks.append({"target": f"{label} {op} {limit}", "value": value, "met": "met" if met else "MISSED"})
-    summary["targets"] = checks
+    summary["targets"] = judge(summary)
     return summary
 
 
@@ -74,49 +99,56 @@ def _timing(r):
 
 
 def rows(res):
-    """The table's rows: (measurement, throughput, p50 / p99 ms, statuses)."""
+    """The table's rows: (measurement, throughput, p50 / p99 ms, server CPU ms/req, statuses)."""
     t, out = res["throughput"], []
-    for kind, label in (("healthz_reads", "GET /healthz (beside the reads)"), ("feed", "GET /api/activity (20 devices)"),
-                        ("home", "GET / (20 devices)"), ("feed304", "GET /api/activity, If-None-Match: 304"),
-                        ("healthz", "GET /healthz (beside the ingest)"),
-                        ("device", "POST /api/activity (reporter mix)"), ("agent", "POST /api/activities")):
+    for kind, label in THROUGHPUT_ROWS:
         r = t[kind]
         h = t["healthz_reads" if kind in ("healthz_reads", *READS) else "healthz"]["rps"]
-        out.append((label, f"{r['rps']:.0f} req/s ({r['rps'] / h:.0%} of healthz)", _timing(r), _codes(r["statuses"])))
+        versus = f", {r['rps'] / t[VERSUS[kind]]['rps']:.2f}x the reference" if kind in VERSUS else ""
+        out.append((label, f"{r['rps']:.0f} req/s ({r['rps'] / h:.0%} of healthz{versus})", _timing(r),
+                    f"{r['cpu_ms']:.2f}", _codes(r["statuses"])))
     r = t["otlp"]
     versus = f", {r['rps'] * OTLP_BATCH / t['agent']['rps']:.1f}x the records of POST /api/activities"
     out.append((f"POST /v1/logs ({OTLP_BATCH} records per request)",
-                f"{r['rps'] * OTLP_BATCH:.0f} records/s ({r['rps']:.0f} req/s{versus})", _timing(r), _codes(r["statuses"])))
+                f"{r['rps'] * OTLP_BATCH:.0f} records/s ({r['rps']:.0f} req/s{versus})", _timing(r),
+                f"{r['cpu_ms']:.2f}", _codes(r["statuses"])))
     for name, r in res["feed"].items():
         path = "GET /" if name == "home" else f"GET /api/activity {name}"
-        out.append((f"{path} (20 devices, one client)", "", _timing(r), _codes(r["statuses"])))
+        out.append((f"{path} (20 devices, one client)", "", _timing(r), "", _codes(r["statuses"])))
     for group, label in (("list", "GET /api/activities"), ("stats", "GET /api/activities/stats")):
         for name, r in res["agents_query"][group].items():
-            out.append((f"{label} [{name}] on 1M", "", _timing(r), _codes(r["statuses"])))
+            out.append((f"{label} [{name}] on 1M", "", _timing(r), "", _codes(r["statuses"])))
     s = res["streams"]
     for key, label in (("without", "no streams"), ("with", f"{s['opened']} SSE streams open")):
         r = s[key]
-        out.append((f"device ingest at {s['rate_per_s']}/s, {label}", f"{r['rps']:.0f} req/s", _timing(r),
+        out.append((f"device ingest at {s['rate_per_s']}/s, {label}", f"{r['rps']:.0f} req/s", _timing(r), "",
                     _codes(r["statuses"])))
-    out.append(("stream 33 (over the cap)", f"HTTP {s['over_cap_status']}", "", f"{s['events_received']} events read"))
+    out.append(("stream 33 (over the cap)", f"HTTP {s['over_cap_status']}", "", "", f"{s['events_received']} events read"))
     for moment, label in (("memory_idle", "at idle"), ("memory_after", "after the run")):
         m = res[moment]
         out.append((f"VmRSS / VmHWM {label} (MB)", "master " + _mem(m["master"]),
-                    "workers " + ", ".join(_mem(w) for w in m["workers"]),
+                    "workers " + ", ".join(_mem(w) for w in m["workers"]), "",
                     "threads / SQLite connections " + ", ".join(f"{w['threads']} / {w['sqlite']}" for w in m["workers"])))
     seed = res["seed"]
     out.append(("database size per million rows (MB)",
-                f"agent {seed['agent_mb_per_million']:.0f}, device {seed['device_activity_mb_per_million']:.0f}", "", ""))
+                f"agent {seed['agent_mb_per_million']:.0f}, device {seed['device_activity_mb_per_million']:.0f}", "", "", ""))
     return out
 
 
 def print_table(res):
-    """The table, then every target with its value and met/MISSED."""
+    """The table, every target with its value and met/MISSED, then ingest against the reference."""
     table, m = rows(res), res["machine"]
-    print(f"\nwaken bench: {m['nproc']} x {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}\n")
-    widths = [max(len(str(r[i])) for r in [HEAD, *table]) for i in range(4)]
+    quick = " (WAKEN_BENCH_QUICK: one round of short slices)" if res.get("quick") else ""
+    print(f"\nwaken bench: {m['nproc']} x {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}{quick}\n")
+    widths = [max(len(str(r[i])) for r in [HEAD, *table]) for i in range(len(HEAD))]
     for r in [HEAD, tuple("-" * w for w in widths), *table]:
         print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
     print()
     for check in res["summary"]["targets"]:
         print(f"{check['met']:>12}  {check['target']}: {check['value']}")
+    print()
+    summary = res["summary"]
+    for kind, noun in (("device", "report"), ("agent", "agent record")):
+        print(f"{kind} ingest: {summary[f'{kind}_vs_reference']}x the reference's requests/s, "
+              f"{summary[f'{kind}_cpu_vs_reference']}x by server CPU ({summary[f'{kind}_cpu_ms']:.2f} ms per {noun}, "
+              f"the reference {summary[f'reference_{kind}_cpu_ms']:.2f} ms)")

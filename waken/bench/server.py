@@ -1,4 +1,4 @@
-"""waken as `make run` starts it (init-db, then gunicorn with waken.gunicorn_conf), in a scratch instance."""
+"""waken as `make run` starts it (init-db, gunicorn with waken.gunicorn_conf) in a scratch instance; the reference alike."""
 import os
 import signal
 import socket
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from waken.bench.client import Conn, get
 from waken.bench.proc import children, memory_mb, open_count
+from waken.bench.reference import init_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +22,8 @@ def free_port():
 
 class Server:
     """One gunicorn master and its workers on loopback, over the database in `instance`."""
+
+    APP = "wsgi:app"
 
     def __init__(self, instance):
         self.instance = Path(instance)
@@ -38,11 +41,15 @@ class Server:
             raise SystemExit(f"flask {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
         return out.stdout
 
-    def start(self):
+    def prepare(self):
+        """What `make run` does before gunicorn starts."""
         self.cli("init-db")
+
+    def start(self):
+        self.prepare()
         with open(self.instance / "server.log", "ab") as log:   # the child keeps its own copy
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "python:waken.gunicorn_conf", "wsgi:app"],
+                [sys.executable, "-m", "gunicorn", "-c", "python:waken.gunicorn_conf", self.APP],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         conn, deadline = Conn(self.port), time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -75,3 +82,19 @@ class Server:
         master, *workers = self.pids()
         return {"master": memory_mb(master),
                 "workers": [{**memory_mb(pid), "sqlite": open_count(pid, "waken.sqlite")} for pid in workers]}
+
+
+class ReferenceServer(Server):
+    """The reference app (waken.bench.reference) under the same gunicorn config, accepting `token`."""
+
+    APP = "waken.bench.reference:create_app()"
+
+    def __init__(self, instance, token):
+        super().__init__(instance)
+        self.token = token
+        self.db_path = self.instance / "reference.sqlite"
+        self.env["WAKEN_REFERENCE_DATABASE"] = str(self.db_path)
+
+    def prepare(self):
+        self.instance.mkdir(parents=True, exist_ok=True)
+        init_db(self.db_path, self.token)
