@@ -60,9 +60,15 @@ CREATE TABLE IF NOT EXISTS agent_activity (
     tokens_used     INTEGER,
     agent           TEXT,
     metadata        TEXT,
-    idempotency_key TEXT    UNIQUE,
+    idempotency_key TEXT,
+    -- Whose key it is: the token's id, 0 for anonymous callers (agent_ingest_open), NULL
+    -- for keys stored before keys were scoped (no caller matches those). A key is unique
+    -- per caller only, so no caller can match or block another's.
+    idempotency_caller INTEGER,
     created_at      INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS agent_activity_idempotency
+    ON agent_activity (idempotency_caller, idempotency_key) WHERE idempotency_key IS NOT NULL;
 -- Filtered lists and their counts read these indexes only, never the table.
 CREATE INDEX IF NOT EXISTS agent_activity_timestamp ON agent_activity (timestamp);
 CREATE INDEX IF NOT EXISTS agent_activity_type_status ON agent_activity (type, status, timestamp);

@@ -162,3 +162,36 @@ def test_writers_take_turns_and_the_next_starts_as_soon_as_one_commits(app):
     second.join()
     assert started["second"] >= committed["first"]
     assert started["second"] - committed["first"] < 0.1
+
+
+def test_upgrade_scopes_idempotency_keys_to_their_caller(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
+            description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL,
+            duration_ms INTEGER, tokens_used INTEGER, agent TEXT, metadata TEXT,
+            idempotency_key TEXT UNIQUE, created_at INTEGER NOT NULL);
+        INSERT INTO agent_activity (type, description, status, timestamp, idempotency_key, created_at)
+        VALUES ('tool_call', 'a', 'success', 1000, 'run-1', 0), ('tool_call', 'b', 'success', 2000, NULL, 0),
+               ('tool_call', 'c', 'success', 3000, 'run-3', 0);
+        DELETE FROM agent_activity WHERE id = 3;
+    """)
+    conn.commit()
+    conn.close()
+    init_db(path)
+    init_db(path)   # the rebuild happens once
+    conn = connect_sqlite(path)
+    assert conn.execute("SELECT id, idempotency_key, idempotency_caller FROM agent_activity").fetchall() == [
+        (1, "run-1", None), (2, None, None)]
+    insert = ("INSERT INTO agent_activity (type, description, status, timestamp, idempotency_key, "
+              "idempotency_caller, created_at) VALUES ('tool_call', 'd', 'success', 4000, 'run-1', ?, 0)")
+    conn.execute(insert, (0,))
+    conn.execute(insert, (7,))
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(insert, (7,))
+    # Ids are never reused: the deleted row's id 3 stays taken.
+    assert [row[0] for row in conn.execute("SELECT id FROM agent_activity WHERE id > 2 ORDER BY id")] == [4, 5]
+    assert conn.execute("SELECT count(*) FROM agent_activity_rollup").fetchone()[0] == 1
+    indexes = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'agent_activity'")}
+    assert {"agent_activity_idempotency", "agent_activity_timestamp", "agent_activity_rollup_insert"} <= indexes

@@ -143,6 +143,27 @@ def test_cmyk_jpeg_is_converted(tmp_path):
     assert out.mode == "RGB" and close(out.getpixel((25, 25)), RED, tolerance=16)
 
 
+@pytest.mark.parametrize("mode, side, subsampling, stored", [
+    ("RGB", 4096, 2, True),      # usual colour (4:2:0): 48 MiB of coefficients, just allowed
+    ("L", 4096, -1, True),       # greyscale: 32 MiB
+    ("RGB", 4096, 0, False),     # full-chroma colour (4:4:4): 96 MiB
+    ("CMYK", 4096, -1, False),   # 128 MiB
+    ("CMYK", 2048, -1, True),    # 32 MiB
+])
+def test_progressive_jpegs_are_held_to_their_coefficient_buffer(tmp_path, mode, side, subsampling, stored):
+    data = encode(Image.new(mode, (side, side)), "JPEG", progressive=True, subsampling=subsampling)
+    url = data_url(data, "image/jpeg")
+    if stored:
+        assert store_data_url(url, "cover", tmp_path).width == 512
+        return
+    with pytest.raises(MediaError, match=f"progressive .*{mode} JPEG of {side}x{side} pixels") as err:
+        store_data_url(url, "cover", tmp_path)
+    assert_sentence(err)
+    # The same picture as a baseline (single-scan) JPEG needs no such buffer.
+    baseline = encode(Image.new(mode, (side, side)), "JPEG", subsampling=subsampling)
+    assert store_data_url(data_url(baseline, "image/jpeg"), "cover", tmp_path).width == 512
+
+
 def test_exif_orientation_is_applied_and_metadata_dropped(tmp_path):
     img = Image.new("RGB", (600, 300), BLUE)
     img.paste(RED, (0, 0, 300, 300))  # left half red

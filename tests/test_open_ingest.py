@@ -25,12 +25,15 @@ def test_open_ingest_lets_anyone_create_and_nobody_anonymous_read_or_change(star
     mine = post(server)
     assert mine.status_code == 201 and mine.json()["description"] == "anonymous hook"
 
-    # An anonymous retry with a guessed key learns the id only, never the content.
-    retry = post(server, key="deploy-42", description="guess")
+    # A guessed key of the owner's is another caller's key: a record of its own, nothing learnt.
+    guess = post(server, key="deploy-42", description="guess")
+    assert guess.status_code == 201 and guess.json()["id"] != record_id
+    assert SECRET not in guess.text and "db-1" not in guess.text
+    # An anonymous retry learns the id only, never the content (anonymous keys are shared).
+    retry = post(server, key="deploy-42", description="guess again")
     assert retry.status_code == 200
-    assert retry.json() == {"id": record_id, "duplicate": True}
-    assert retry.headers["Location"] == f"/api/activities/{record_id}"
-    assert SECRET not in retry.text and "db-1" not in retry.text
+    assert retry.json() == {"id": guess.json()["id"], "duplicate": True}
+    assert retry.headers["Location"] == f"/api/activities/{guess.json()['id']}"
 
     # A PATCH is a write and (with {}) a read: both need a token with agents:write.
     for body in ({}, {"status": "error", "metadata": {"host": "evil"}}):
@@ -54,7 +57,7 @@ def test_open_ingest_lets_anyone_create_and_nobody_anonymous_read_or_change(star
                           headers=owner, timeout=10)
     assert done.status_code == 200 and done.json()["status"] == "success"
     with server.db() as conn:
-        assert conn.execute("SELECT count(*) FROM agent_activity").fetchone()[0] == 2
+        assert conn.execute("SELECT count(*) FROM agent_activity").fetchone()[0] == 3
 
     # With the setting off, anonymous creation ends too.
     server.cli("settings", "set", "agent_ingest_open", "false")

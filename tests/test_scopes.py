@@ -105,8 +105,11 @@ def test_an_agents_write_token_writes_and_cannot_read(server, tokens):
     owner = create_record(server, bearer(tokens["all"]), idempotency_key="owner-7", description="owner's secret")
     assert patch_record(server, owner.json()["id"], bearer(tokens["write"]), body={"metadata": {}}).json() == {
         "id": owner.json()["id"]}
+    # Keys belong to their token: the same key from another token is another record.
+    own = create_record(server, bearer(tokens["write"]), idempotency_key="owner-7")
+    assert own.status_code == 201 and own.json()["id"] != owner.json()["id"]
     retry = create_record(server, bearer(tokens["write"]), idempotency_key="owner-7")
-    assert retry.status_code == 200 and retry.json() == {"id": owner.json()["id"], "duplicate": True}
+    assert retry.status_code == 200 and retry.json() == {"id": own.json()["id"], "duplicate": True}
     again = create_record(server, bearer(tokens["all"]), idempotency_key="owner-7")
     assert again.status_code == 200 and again.json()["description"] == "owner's secret"
     for path in READS:

@@ -33,27 +33,38 @@ def get_record(record_id, at):
     return _record(row)
 
 
-def create_record(data, at):
-    """Store one record in the open write transaction; returns (record, created)."""
+def create_record(data, at, caller):
+    """Store one record in the open write transaction; returns (record, created).
+
+    caller is the writing token's id, or 0 for an anonymous one: an idempotency key
+    matches only a record of the same caller (see caller_of).
+    """
     timestamp = data.get("timestamp") or at
     _check_timestamp(timestamp, at)
     key = data.get("idempotency_key")
     if key:
-        row = db.query_one(f"SELECT {COLUMNS} FROM agent_activity WHERE idempotency_key = ?", (key,))
+        row = db.query_one(f"SELECT {COLUMNS} FROM agent_activity "
+                           "WHERE idempotency_caller = ? AND idempotency_key = ?", (caller, key))
         if row is not None and row["timestamp"] >= to_ms(retention_cutoff(at)):
             return _record(row), False
         # A key whose first record is past retention is free again.
-        db.execute("DELETE FROM agent_activity WHERE idempotency_key = ?", (key,))
+        db.execute("DELETE FROM agent_activity WHERE idempotency_caller = ? AND idempotency_key = ?",
+                   (caller, key))
     record = {"type": data["type"], "description": data["description"], "status": data["status"],
               "timestamp": from_ms(to_ms(timestamp)), "duration_ms": data.get("duration_ms"),
               "tokens_used": data.get("tokens_used"), "agent": data.get("agent") or None,
               "metadata": data.get("metadata")}
     cursor = db.execute(
         "INSERT INTO agent_activity (type, description, status, timestamp, duration_ms, tokens_used, agent, "
-        "metadata, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "metadata, idempotency_key, idempotency_caller, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record["type"], record["description"], record["status"], to_ms(timestamp), record["duration_ms"],
-         record["tokens_used"], record["agent"], _stored_metadata(record), key, to_ms(at)))
+         record["tokens_used"], record["agent"], _stored_metadata(record), key, caller, to_ms(at)))
     return {"id": cursor.lastrowid, **record}, True
+
+
+def caller_of(token):
+    """Whose idempotency keys a writer uses: its token's id, or 0 for anonymous callers."""
+    return 0 if token is None else token.id
 
 
 def _stored_metadata(record):

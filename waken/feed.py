@@ -2,6 +2,7 @@
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 from types import SimpleNamespace
 
 from waken import db, settings
@@ -13,6 +14,9 @@ from waken.timeutil import from_ms, now, to_ms
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# The public feed shows at most this many live statuses, newest report first, so that
+# many devices cannot make every page and stream event large and slow to render.
+ACTIVE_LIMIT = 50
 
 # The columns of an activity the feed and the admin overview show, with its device's.
 ACTIVITY_SQL = """
@@ -59,7 +63,8 @@ class FeedItem:
 def build_feed(limit=DEFAULT_LIMIT, public=True):
     """The feed at this moment, in five queries whatever the number of devices.
 
-    public=False (the admin panel) leaves app rules out: the real names and titles.
+    public=False (the admin panel) leaves app rules out: the real names and titles, and
+    lists every live status rather than the newest ACTIVE_LIMIT.
     """
     at = now()
     values = settings.load()
@@ -79,8 +84,9 @@ def build_feed(limit=DEFAULT_LIMIT, public=True):
     def item(activity):
         return public_item(activity, at, stale, rules, values, apps)
 
+    live = (a for a in map(_activity, open_rows) if is_live(a, at, stale))
     return {
-        "activeStatuses": [item(a) for a in map(_activity, open_rows) if is_live(a, at, stale)],
+        "activeStatuses": [item(a) for a in islice(live, ACTIVE_LIMIT if public else None)],
         "recentActivities": [item(a) for a in map(_activity, recent_rows)],
         "historyWindowMinutes": window,
         "processStaleSeconds": stale,

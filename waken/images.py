@@ -16,6 +16,13 @@ from waken.media import ACCEPTED, KINDS, MediaError
 # A progressive JPEG from a camera or encoder has about 10 scans; each scan costs a
 # pass over the whole image, so thousands of near-empty ones are a cheap CPU attack.
 MAX_JPEG_SCANS = 100
+# A JPEG of several scans (progressive, or baseline with its colours in separate scans)
+# is decoded from a buffer of every DCT coefficient of the whole image, 128 bytes per 8x8
+# block of each component, whatever the scale it is drawn at: 128 MiB for a 4096x4096
+# CMYK one. This much keeps a decode within the 80 MiB the README promises: it admits
+# 4096x4096 in greyscale or usual (4:2:0) colour, about 2900x2900 in full-chroma colour
+# and 2048x4096 in CMYK. Single-scan (baseline) JPEGs need no such buffer.
+MAX_JPEG_COEFFICIENT_BYTES = 48 * 1024 * 1024
 
 # Formats handed to Image.open, so no other Pillow plugin ever parses untrusted bytes.
 # WebP is only listed when this Pillow build can decode it.
@@ -119,7 +126,7 @@ def _decode(data: bytes, kind: str, max_pixels: int) -> Image.Image:
                 f"{max_pixels:,} pixel limit" + (" for WebP" if img.format == "WEBP" else "")
             )
         if img.format in ("JPEG", "MPO"):
-            _check_scans(data, kind)
+            _check_jpeg(data, img, kind)
         # JPEGs can decode at 1/2..1/8 scale; a square box stays right after rotation.
         img.draft(None, (box * 2, box * 2))
         # Animated GIF/WebP: Image.open leaves the first frame current, and only it loads.
@@ -164,14 +171,51 @@ def _averageable(img: Image.Image) -> Image.Image:
     return img
 
 
-def _check_scans(data: bytes, kind: str) -> None:
-    """Refuse a JPEG with more scans than any camera or encoder writes (each one re-walks the image)."""
-    # Inside entropy-coded data every 0xFF byte is followed by 0x00 or a restart marker,
-    # so each FF DA in the file is a start-of-scan marker (an embedded thumbnail adds a few).
-    scans = data.count(b"\xff\xda")
+def _check_jpeg(data: bytes, img: Image.Image, kind: str) -> None:
+    """Refuse a JPEG whose scans would re-walk the image too often or need too large a coefficient buffer."""
+    scans = _scans(data)
     if scans > MAX_JPEG_SCANS:
         raise MediaError(f"{kind} image is a JPEG of {scans} scans, more than the {MAX_JPEG_SCANS} "
                          "any camera or encoder writes")
+    if scans <= 1 and not img.info.get("progressive"):
+        return
+    needed = _coefficient_bytes(img)
+    if needed > MAX_JPEG_COEFFICIENT_BYTES:
+        raise MediaError(
+            f"{kind} image is a progressive (multi-scan) {img.mode} JPEG of {img.width}x{img.height} pixels, "
+            f"which needs {needed // 2**20} MiB to decode, more than the {MAX_JPEG_COEFFICIENT_BYTES // 2**20} "
+            "MiB allowed; send it smaller or as a baseline JPEG")
+
+
+def _scans(data: bytes) -> int:
+    """How many scans the main image of a JPEG has (those of an embedded thumbnail not counted)."""
+    # The segments before the first scan (an EXIF thumbnail lives inside one) are skipped
+    # by their lengths. Inside entropy-coded data every 0xFF byte is followed by 0x00 or a
+    # restart marker, so from there on each FF DA is a start-of-scan marker.
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:   # fill byte before a marker
+            at += 1
+        elif marker == 0xDA:
+            return data.count(b"\xff\xda", at)
+        else:
+            at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+    return 0
+
+
+def _coefficient_bytes(img: Image.Image) -> int:
+    """The size of libjpeg's whole-image coefficient buffer for this JPEG's frame header."""
+    # Pillow keeps the frame's components as (id, horizontal, vertical sampling, table).
+    components = [(h or 1, v or 1) for _id, h, v, _table in img.layer]
+    most_h = max(h for h, _ in components)
+    most_v = max(v for _, v in components)
+    total = 0
+    for h, v in components:
+        across = -(-(-(-img.width * h // most_h)) // 8)
+        down = -(-(-(-img.height * v // most_v)) // 8)
+        total += (-(-across // h) * h) * (-(-down // v) * v) * 128
+    return total
 
 
 def _encode(img: Image.Image, kind: str) -> tuple[bytes, str, int, int]:

@@ -1,4 +1,4 @@
-"""Counters every worker shares without the main database: the token rate limit and login failures."""
+"""Counters every worker shares without the main database: the token and address rate limits, login failures."""
 import fcntl
 import math
 import os
@@ -11,6 +11,7 @@ from flask import current_app, request
 from werkzeug.exceptions import TooManyRequests
 
 from waken import settings
+from waken.addresses import address_key
 from waken.errors import ApiError
 from waken.timeutil import now
 
@@ -21,6 +22,11 @@ CREATE TABLE IF NOT EXISTS token_bucket (
     token_id INTEGER PRIMARY KEY,
     level REAL NOT NULL,          -- writes still "in the bucket"; it drains at the per-minute rate
     at REAL NOT NULL              -- unix seconds of the last change
+);
+CREATE TABLE IF NOT EXISTS address_bucket (
+    address TEXT PRIMARY KEY,     -- addresses.address_key of an anonymous writer
+    level REAL NOT NULL,          -- as in token_bucket
+    at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS login_failure (
     client TEXT NOT NULL,         -- the real client address (see WAKEN_TRUSTED_PROXIES)
@@ -95,18 +101,38 @@ def charge_token(token_id):
     per_minute = settings.get("rate_limit_per_minute")
     if not per_minute:
         return
+    wait = _drip("token_bucket", "token_id", token_id, per_minute)
+    if wait:
+        raise ApiError(429, f"Too many writes with this token: at most {per_minute} a minute. "
+                            f"Try again in {wait} s.", headers={"Retry-After": str(wait)})
+
+
+def charge_address(per_minute):
+    """Count one anonymous write from the caller's address (an IPv6 /64 counts as one); 429 past per_minute."""
+    wait = _drip("address_bucket", "address", address_key(client_address()), per_minute, forget=True)
+    if wait:
+        raise ApiError(429, f"Too many writes without a token from your address: at most {per_minute} "
+                            f"a minute. Try again in {wait} s.", headers={"Retry-After": str(wait)})
+
+
+def _drip(table, column, key, per_minute, forget=False):
+    """Add one to key's leaky bucket in table; 0 when it fits, else the seconds until it would.
+
+    forget: drop the buckets untouched for a minute (they are empty by then), so that a
+    table keyed by whoever calls stays as small as the callers of the last minute.
+    """
     # A leaky bucket: up to per_minute writes at once, then per_minute / 60 a second.
     rate, at = per_minute / 60, time.time()
     with counters().transaction() as conn:
-        row = conn.execute("SELECT level, at FROM token_bucket WHERE token_id = ?", (token_id,)).fetchone()
+        if forget:
+            conn.execute(f"DELETE FROM {table} WHERE at < ?", (at - 60,))
+        row = conn.execute(f"SELECT level, at FROM {table} WHERE {column} = ?", (key,)).fetchone()
         level = 0.0 if row is None else max(0.0, row["level"] - max(0.0, at - row["at"]) * rate)
         if level + 1 <= per_minute:
-            conn.execute("INSERT OR REPLACE INTO token_bucket (token_id, level, at) VALUES (?, ?, ?)",
-                         (token_id, level + 1, at))
-            return
-    wait = max(1, math.ceil((level + 1 - per_minute) / rate))
-    raise ApiError(429, f"Too many writes with this token: at most {per_minute} a minute. "
-                        f"Try again in {wait} s.", headers={"Retry-After": str(wait)})
+            conn.execute(f"INSERT OR REPLACE INTO {table} ({column}, level, at) VALUES (?, ?, ?)",
+                         (key, level + 1, at))
+            return 0
+    return max(1, math.ceil((level + 1 - per_minute) / rate))
 
 
 def client_address():

@@ -51,6 +51,8 @@ DAILY_BACKFILL = """
 
 def _upgrade(conn, target):
     existing = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "agent_activity" in existing:
+        _scope_idempotency_keys(conn, target)
     for name, sql in target.execute(
             "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"):
         if name not in existing:
@@ -77,6 +79,29 @@ def _upgrade(conn, target):
     if "agent_activity_daily" not in existing and "agent_activity" in existing:
         conn.execute(DAILY_BACKFILL)
     _rename_key_named_devices(conn)
+
+
+def _scope_idempotency_keys(conn, target):
+    """Rebuild an agent_activity whose idempotency keys were unique across all callers.
+
+    That uniqueness was a column constraint, which only a new table drops. The rows keep
+    their ids, and the id sequence its value (ids are never reused); their keys are kept
+    with no caller, so no retry matches them. The loop after this adds the indexes and
+    triggers of the new table from schema.sql; the rollups stay as they are (same rows).
+    """
+    columns = [row[1] for row in conn.execute('PRAGMA table_info("agent_activity")')]
+    if "idempotency_caller" in columns:
+        return
+    create = target.execute("SELECT sql FROM sqlite_master WHERE name = 'agent_activity'").fetchone()[0]
+    conn.execute(create.replace("agent_activity", "agent_activity_scoped", 1))
+    wanted = {row[1] for row in target.execute('PRAGMA table_info("agent_activity")')}
+    kept = ", ".join(f'"{name}"' for name in columns if name in wanted)
+    conn.execute(f"INSERT INTO agent_activity_scoped ({kept}) SELECT {kept} FROM agent_activity")
+    sequence = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'agent_activity'").fetchone()
+    conn.execute("DROP TABLE agent_activity")
+    conn.execute("ALTER TABLE agent_activity_scoped RENAME TO agent_activity")
+    if sequence is not None:
+        conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'agent_activity'", sequence)
 
 
 def _rename_key_named_devices(conn):

@@ -48,13 +48,19 @@ def operations():
         ("/api/activity", "post"): {
             "tags": ["Device reporting"], "summary": "Report what a device is doing",
             "description": "Merges into the device's live activity of the same process, or ends it "
-                           "and starts a new one. Explicit null means \"not given\".",
+                           "and starts a new one. Explicit null means \"not given\". An image that "
+                           "cannot be stored is dropped with a `warnings` entry; the report is stored. "
+                           "A body over 64 KiB (one that may carry images) waits for none: while the "
+                           "server decodes as many as it takes at once, it is answered 503 with "
+                           "`Retry-After` before it is read. An unknown key registers a device (setting "
+                           "device_registration) up to device_max devices (403 beyond) and "
+                           "device_registrations_per_hour per token (429 beyond).",
             "security": BEARER,
             "requestBody": json_body(report_schemas.report_schema),
             "responses": {
                 "200": answer(report_schemas.ReportResponseSchema, "Stored; `data` is the activity."),
                 "202": answer(report_schemas.PendingSchema, "The device waits for approval."),
-                **errors(400, 401, 403, 413, 429)}},
+                **errors(400, 401, 403, 413, 429, 503)}},
         ("/api/activity/verify", "post"): {
             "tags": ["Device reporting"], "summary": "Check a token and device key (stores nothing)",
             "security": BEARER,
@@ -98,8 +104,11 @@ def _agent_operations():
         ("/api/activities", "post"): {
             "tags": ["Agent activity log"], "summary": "Log one agent action",
             "description": "A token with the agents:write scope is required unless the setting "
-                           "agent_ingest_open is on. The `Idempotency-Key` header works like the "
-                           "idempotency_key field. An anonymous retry gets only the first record's id.",
+                           "agent_ingest_open is on; anonymous writes are then limited per address "
+                           "(agent_ingest_open_per_minute, 429 beyond). The `Idempotency-Key` header works "
+                           "like the idempotency_key field. Keys belong to their caller: a token's keys "
+                           "match only its own records, and anonymous callers share one space of keys. "
+                           "An anonymous retry gets only the first record's id.",
             "security": AGENT_WRITER,
             "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
                             "schema": {"type": "string", "minLength": 1, "maxLength": 200,

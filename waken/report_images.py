@@ -1,10 +1,13 @@
 """A report's images: data URLs in metadata.media become stored files before the write lock is taken."""
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, request
 
 from waken import db, media_quota, settings
+from waken.errors import ApiError
 from waken.media import MediaError, is_data_url, store_data_url, stored_path
 from waken.timeutil import to_ms
 
@@ -19,6 +22,32 @@ class Images:
     metadata: dict
     warnings: list
     stored: list
+
+
+@contextmanager
+def image_report_slot():
+    """Hold one of this process's slots for a report large enough to carry images, from
+    before its body is read until its images are decoded; 503 at once when none is free.
+
+    Images decode one at a time (waken.images), so without this every report waiting
+    for its turn would hold its parsed body, megabytes each, in memory meanwhile.
+    """
+    config = current_app.config
+    length = request.content_length
+    if length is not None and length <= config["IMAGE_REPORT_BYTES"]:
+        yield   # too small to hold a costly image: never waits, never refused
+        return
+    slots = current_app.extensions.get("waken.image_slots")
+    if slots is None:
+        slots = current_app.extensions.setdefault(
+            "waken.image_slots", threading.BoundedSemaphore(config["IMAGE_REPORTS_AT_ONCE"]))
+    if not slots.acquire(blocking=False):
+        raise ApiError(503, "The server is busy storing other reports with images; "
+                            "send this one again in a moment.", headers={"Retry-After": "1"})
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def prepare_images(report):

@@ -1,5 +1,6 @@
 """The device-report domain: device and token rules, and merge-or-start of the device's activity."""
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
@@ -8,7 +9,7 @@ from urllib.parse import quote
 from waken import db, settings
 from waken.app_records import record_app
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device, usable_name
-from waken.errors import Forbidden, Invalid
+from waken.errors import ApiError, Forbidden, Invalid
 from waken.payload import stored_json
 from waken.report_images import record_asset, still_stored
 from waken.timeutil import from_ms, now, to_ms
@@ -93,6 +94,7 @@ def _register(key, token, name, device_type):
         if mode == "off":
             raise Forbidden("Unknown device: add this GeneratedHashKey in the admin panel's "
                             "Device Management first.")
+        _check_room(token)
         try:
             created = create_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
                                     status="pending" if mode == "pending" else "active")
@@ -100,6 +102,24 @@ def _register(key, token, name, device_type):
             raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey") from None
     return {"id": created.id, "name": created.name, "hash_key": created.hash_key, "status": created.status,
             "token_id": created.token_id, "device_type": created.device_type, "orphaned": False}
+
+
+def _check_room(token):
+    """Refuse a registration past device_max devices (403), or past the token's hourly registrations (429)."""
+    most = settings.get("device_max")
+    count = db.value("SELECT count(*) FROM device")
+    if count >= most:
+        raise Forbidden(f"This server already has {count} devices and registers no more by report "
+                        f"(device_max is {most}); remove unused devices in the admin panel or raise device_max.")
+    per_hour = settings.get("device_registrations_per_hour")
+    hour_ago = to_ms(now() - timedelta(hours=1))
+    recent = [at for (at,) in db.query("SELECT created_at FROM device WHERE token_id = ? AND created_at > ? "
+                                       "ORDER BY created_at DESC LIMIT ?", (token.id, hour_ago, per_hour))]
+    if len(recent) >= per_hour:
+        wait = max(1, math.ceil((recent[-1] - hour_ago) / 1000))
+        raise ApiError(429, f"This token has registered {per_hour} new devices within the last hour, the most "
+                            f"device_registrations_per_hour allows. Try again in {wait} s.",
+                       headers={"Retry-After": str(wait)})
 
 
 def verify_device(probe, token):

@@ -13,9 +13,10 @@ from waken.tokens import create_token
 SECTIONS = (
     ("Web", ("site_name", "bio", "avatar_url", "currently_text", "recent_text",
              "history_window_minutes", "timezone", "public_url")),
-    ("Device reporting", ("process_stale_seconds", "device_registration", "media_cover_display",
+    ("Device reporting", ("process_stale_seconds", "device_registration", "device_max",
+                          "device_registrations_per_hour", "media_cover_display",
                           "report_app_icon", "save_app_records", "media_play_source_blocklist")),
-    ("Agent activity", ("agent_ingest_open",)),
+    ("Agent activity", ("agent_ingest_open", "agent_ingest_open_per_minute")),
     ("Admin sign-in", ("admin_session_days",)),
     ("Retention and limits", ("agent_retention_days", "activity_retention_days", "media_max_mb",
                               "rate_limit_per_minute", "sse_max_streams", "sse_max_agent_streams")),

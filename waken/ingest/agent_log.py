@@ -15,8 +15,12 @@ from waken.tokens import bearer_plaintext, require_token, touch_token
 
 def authorise_write():
     """The caller's token with agents:write, checked before the body is read; None when open
-    agent ingest lets an anonymous caller in (to create only: PATCH calls require_token itself)."""
+    agent ingest lets an anonymous caller in (to create only: PATCH calls require_token itself).
+
+    Either way the write is counted first: per token, or per address for anonymous callers.
+    """
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
+        limits.charge_address(settings.get("agent_ingest_open_per_minute"))
         return None
     token = require_token("agents:write")
     limits.charge_token(token.id)
@@ -29,10 +33,11 @@ def _body(schema, extra=None):
 
 @bp.post("/api/activities")
 def create_agent_activity():
-    """Log one agent action; a retried idempotency key returns the first record.
+    """Log one agent action; a retried idempotency key returns the first record of the same caller.
 
+    Keys are scoped to the token, or to the anonymous space all anonymous callers share.
     A caller who may not read (anonymous under open ingest, or a token without agents:read)
-    gets only the first record's id on a retry: the record may be someone else's.
+    gets only the first record's id on a retry: an anonymous record may be someone else's.
     """
     token = authorise_write()
     data = _body(record_create_schema, {"idempotency_key": request.headers.get("Idempotency-Key")})
@@ -40,7 +45,7 @@ def create_agent_activity():
         at = now()
         if token is not None:
             touch_token(token, at)
-        record, created = agent_log.create_record(data, at)
+        record, created = agent_log.create_record(data, at, agent_log.caller_of(token))
     location = url_for("query.get_agent_activity", activity_id=record["id"])
     if not created and (token is None or "agents:read" not in token.scopes):
         return {"id": record["id"], "duplicate": True}, 200, {"Location": location}

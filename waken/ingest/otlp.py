@@ -46,7 +46,7 @@ def _export(signal, noun):
             at = now()
             if token is not None:
                 touch_token(token, at)
-            reasons += _store(records, at)
+            reasons += _store(records, at, agent_log.caller_of(token))
     except wire.WireError as err:
         return wire.status_body(err.status, err.message, media), err.status, {"Content-Type": media}
     except ApiError as err:
@@ -102,12 +102,12 @@ def _body(wire, limit):
     return body
 
 
-def _store(records, at):
+def _store(records, at, caller):
     """Create each record in the open transaction; reasons for those the log refuses (timestamps, size)."""
     reasons = []
     for data in records:
         try:
-            agent_log.create_record(data, at)   # a known idempotency key adds nothing
+            agent_log.create_record(data, at, caller)   # a known idempotency key adds nothing
         except (Invalid, ApiError) as err:
             if err.status not in (400, 413):
                 raise

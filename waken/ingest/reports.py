@@ -5,7 +5,7 @@ from waken import db, limits, reporting
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.payload import parse
-from waken.report_images import prepare_images
+from waken.report_images import image_report_slot, prepare_images
 from waken.schemas.reports import dump_activity_item, report_schema, verify_schema
 from waken.tokens import require_token
 
@@ -21,8 +21,11 @@ def report_activity():
     """Store a device report: merge into its current activity or start a new one."""
     token = require_token("report")   # before the body is read: no token, no parsing
     limits.charge_token(token.id)
-    report = parse(report_schema)
-    images = prepare_images(report)
+    with image_report_slot():   # before the body is read: a large one may carry images
+        report = parse(report_schema)
+        images = prepare_images(report)
+        # images.metadata replaces the report's own, whose data URLs are freed before the write lock.
+        report.pop("metadata", None)
     with db.write():
         outcome = reporting.submit_report(report, token, images)
     if outcome.pending:

@@ -51,9 +51,9 @@ class AgentRecordCreateSchema(Schema):
         "description": "Free-form JSON object, e.g. error details (size-limited, 64 KiB by default)."})
     idempotency_key = Text(allow_none=True, non_empty=True,
                            validate=Length(max=200, error="must be at most 200 characters"), metadata={
-                               "description": "Makes retries safe: a second POST with the same key returns "
-                                              "the first record with 200. The Idempotency-Key header "
-                                              "does the same."})
+                               "description": "Makes retries safe: a second POST with the same key from "
+                                              "the same caller (token, or anonymous) returns the first "
+                                              "record with 200. The Idempotency-Key header does the same."})
 
 
 class AgentRecordUpdateSchema(Schema):

@@ -69,7 +69,8 @@ class FeedItemSchema(ActivityItemSchema):
 @always_sent()
 class FeedSchema(Schema):
     activeStatuses = fields.List(fields.Nested(FeedItemSchema), metadata={
-        "description": "One item per device with a live activity, newest first."})
+        "description": "One item per device with a live activity, newest report first; "
+                       "at most 50 (the newest)."})
     recentActivities = fields.List(fields.Nested(FeedItemSchema), metadata={
         "description": "Activities started or updated within the history window, newest first."})
     historyWindowMinutes = fields.Integer()
