@@ -90,23 +90,26 @@ def counters():
     return ext["waken_counters"]
 
 
-def charge_token(token_id):
-    """Count one write for this token; 429 with Retry-After past rate_limit_per_minute."""
+def charge_token(token_id, cost=1):
+    """Count `cost` writes for this token; 429 with Retry-After past rate_limit_per_minute."""
     per_minute = settings.get("rate_limit_per_minute")
     if not per_minute:
         return
-    # A leaky bucket: up to per_minute writes at once, then per_minute / 60 a second.
-    rate, at = per_minute / 60, time.time()
+    # A leaky bucket: up to per_minute writes at once, then per_minute / 60 a second. A batch
+    # that costs more than the whole bucket goes only into an empty one (else it could never
+    # go); the bucket then holds its full cost, so the token waits that long for its next write.
+    rate, at, room = per_minute / 60, time.time(), max(per_minute, cost)
     with counters().transaction() as conn:
         row = conn.execute("SELECT level, at FROM token_bucket WHERE token_id = ?", (token_id,)).fetchone()
         level = 0.0 if row is None else max(0.0, row["level"] - max(0.0, at - row["at"]) * rate)
-        if level + 1 <= per_minute:
+        if level + cost <= room:
             conn.execute("INSERT OR REPLACE INTO token_bucket (token_id, level, at) VALUES (?, ?, ?)",
-                         (token_id, level + 1, at))
+                         (token_id, level + cost, at))
             return
-    wait = max(1, math.ceil((level + 1 - per_minute) / rate))
-    raise ApiError(429, f"Too many writes with this token: at most {per_minute} a minute. "
-                        f"Try again in {wait} s.", headers={"Retry-After": str(wait)})
+    wait = max(1, math.ceil((level + cost - room) / rate))
+    what = f"{cost:,} writes" if cost > 1 else "a write"
+    raise ApiError(429, f"Too many writes with this token: at most {per_minute:,} a minute, and {what} "
+                        f"would go past that. Try again in {wait} s.", headers={"Retry-After": str(wait)})
 
 
 def client_address():
