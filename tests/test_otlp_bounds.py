@@ -1,11 +1,13 @@
 """OTLP exports cost the server bounded CPU, memory and write-lock time, alone and all at once (issue 18)."""
 import gzip
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from google.protobuf import json_format
 from opentelemetry._logs import LogRecord
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -26,6 +28,12 @@ from waken.bench.proc import memory_mb
 PROTOBUF = "application/x-protobuf"
 MIB = 1024 * 1024
 MAX_RECORDS = 2000     # the server's default OTLP_MAX_RECORDS
+# What Claude Code puts on each tool_result event besides its session, prompt, duration and parameters.
+CLAUDE_CODE_ATTRIBUTES = (
+    ("event.name", "tool_result"), ("event.timestamp", "2026-05-01T12:00:00.000Z"), ("user.id", "u" * 64),
+    ("organization.id", "0f6c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"), ("user.email", "dev@example.com"),
+    ("user.account_uuid", "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"), ("terminal.type", "vscode"),
+    ("tool_name", "Bash"), ("success", "true"), ("decision_source", "config"), ("decision", "accept"))
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +54,10 @@ def logs(count, agent, resource_extra=None, attributes=True):
         record = records.add(time_unix_nano=now - i * 1000)
         record.body.string_value = "claude_code.tool_result"
         if attributes:
-            for key, value in (("session.id", agent), ("prompt.id", f"p{i // 10}"), ("tool_name", "Bash"),
-                               ("success", "true"), ("duration_ms", str(i % 900)), ("decision_source", "config"),
-                               ("tool_parameters", f'{{"bash_command": "pytest tests/test_{i}.py"}}')):
+            for key, value in (*CLAUDE_CODE_ATTRIBUTES, ("session.id", agent), ("prompt.id", f"p{i // 10}"),
+                               ("duration_ms", str(i % 900)),
+                               ("tool_parameters", f'{{"bash_command": "pytest -x tests/test_{i}.py", '
+                                                   f'"description": "run test {i}, then stop"}}')):
                 record.attributes.add(key=key).value.string_value = value
         else:
             record.attributes.add(key="tool_name").value.string_value = "Bash"
@@ -181,6 +190,19 @@ def test_eight_json_bodies_of_nested_empty_lists_are_refused_within_memory(live)
     assert max(s for _, s in answers) < 5
     assert max(peaks) <= 200
     assert cost.cpu < 2.0
+
+
+def test_a_full_json_batch_passes_the_value_guard(live):
+    server, token, _ = live
+    message = ExportLogsServiceRequest.FromString(logs(MAX_RECORDS, "json-full"))
+    body = json.dumps(json_format.MessageToDict(message)).encode()
+    with Cost(server) as cost:
+        answer = post(server, "/v1/logs", body, token, "application/json")
+    print(f"\n{MAX_RECORDS} Claude Code records as OTLP/JSON ({len(body) // 1024} KiB, "
+          f"{body.count(b',') // MAX_RECORDS} commas each): {answer.status_code} {cost}")
+    assert answer.status_code == 200 and answer.json() == {}
+    assert stored(server, "json-full") == MAX_RECORDS
+    assert cost.cpu < 2.0 and cost.peak <= 200
 
 
 # --- the rate limit counts records ------------------------------------------------------------
