@@ -96,43 +96,46 @@ def counters():
     return ext["waken_counters"]
 
 
-def charge_token(token_id):
-    """Count one write for this token; 429 with Retry-After past rate_limit_per_minute."""
+def charge_token(token_id, cost=1):
+    """Count `cost` writes for this token; 429 with Retry-After past rate_limit_per_minute."""
     per_minute = settings.get("rate_limit_per_minute")
     if not per_minute:
         return
-    wait = _drip("token_bucket", "token_id", token_id, per_minute)
+    wait = _drip("token_bucket", "token_id", token_id, per_minute, cost)
     if wait:
-        raise ApiError(429, f"Too many writes with this token: at most {per_minute} a minute. "
-                            f"Try again in {wait} s.", headers={"Retry-After": str(wait)})
+        what = f"{cost:,} writes" if cost > 1 else "a write"
+        raise ApiError(429, f"Too many writes with this token: at most {per_minute:,} a minute, and {what} "
+                            f"would go past that. Try again in {wait} s.", headers={"Retry-After": str(wait)})
 
 
-def charge_address(per_minute):
-    """Count one anonymous write from the caller's address (an IPv6 /64 counts as one); 429 past per_minute."""
-    wait = _drip("address_bucket", "address", address_key(client_address()), per_minute, forget=True)
+def charge_address(per_minute, cost=1):
+    """Count `cost` anonymous writes from the caller's address (an IPv6 /64 counts as one); 429 past per_minute."""
+    wait = _drip("address_bucket", "address", address_key(client_address()), per_minute, cost, forget=True)
     if wait:
-        raise ApiError(429, f"Too many writes without a token from your address: at most {per_minute} "
+        raise ApiError(429, f"Too many writes without a token from your address: at most {per_minute:,} "
                             f"a minute. Try again in {wait} s.", headers={"Retry-After": str(wait)})
 
 
-def _drip(table, column, key, per_minute, forget=False):
-    """Add one to key's leaky bucket in table; 0 when it fits, else the seconds until it would.
+def _drip(table, column, key, per_minute, cost, forget=False):
+    """Add `cost` to key's leaky bucket in table; 0 when it fits, else the seconds until it would.
 
     forget: drop the buckets untouched for a minute (they are empty by then), so that a
     table keyed by whoever calls stays as small as the callers of the last minute.
     """
-    # A leaky bucket: up to per_minute writes at once, then per_minute / 60 a second.
-    rate, at = per_minute / 60, time.time()
+    # A leaky bucket: up to per_minute writes at once, then per_minute / 60 a second. A batch
+    # that costs more than the whole bucket goes only into an empty one (else it could never
+    # go); the bucket then holds its full cost, so the caller waits that long for its next write.
+    rate, at, room = per_minute / 60, time.time(), max(per_minute, cost)
     with counters().transaction() as conn:
         if forget:
             conn.execute(f"DELETE FROM {table} WHERE at < ?", (at - 60,))
         row = conn.execute(f"SELECT level, at FROM {table} WHERE {column} = ?", (key,)).fetchone()
         level = 0.0 if row is None else max(0.0, row["level"] - max(0.0, at - row["at"]) * rate)
-        if level + 1 <= per_minute:
+        if level + cost <= room:
             conn.execute(f"INSERT OR REPLACE INTO {table} ({column}, level, at) VALUES (?, ?, ?)",
-                         (key, level + 1, at))
+                         (key, level + cost, at))
             return 0
-    return max(1, math.ceil((level + 1 - per_minute) / rate))
+    return max(1, math.ceil((level + cost - room) / rate))
 
 
 def client_address():

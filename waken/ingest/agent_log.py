@@ -13,17 +13,20 @@ from waken.timeutil import now
 from waken.tokens import bearer_plaintext, require_token, touch_token
 
 
-def authorise_write():
+def authorise_write(charge=True):
     """The caller's token with agents:write, checked before the body is read; None when open
     agent ingest lets an anonymous caller in (to create only: PATCH calls require_token itself).
 
     Either way the write is counted first: per token, or per address for anonymous callers.
+    charge=False leaves both to the caller, who charges once it knows the cost (OTLP).
     """
     if settings.get("agent_ingest_open") and bearer_plaintext() is None:
-        limits.charge_address(settings.get("agent_ingest_open_per_minute"))
+        if charge:
+            limits.charge_address(settings.get("agent_ingest_open_per_minute"))
         return None
     token = require_token("agents:write")
-    limits.charge_token(token.id)
+    if charge:
+        limits.charge_token(token.id)
     return token
 
 

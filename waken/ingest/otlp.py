@@ -1,11 +1,12 @@
 """POST /v1/logs and POST /v1/traces: OTLP/HTTP exports into the agent activity log."""
 from collections import Counter
+from itertools import islice
 
 from flask import current_app, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from waken import agent_log, db
+from waken import agent_log, db, limits, settings
 from waken.errors import ApiError, Invalid
 from waken.ingest import bp
 from waken.ingest.agent_log import authorise_write
@@ -35,18 +36,21 @@ def otlp_traces():
 
 
 def _export(signal, noun):
-    """Token first; the whole batch decoded, mapped and validated before the write lock; one transaction."""
+    """Token, then a turn at the gate; the body decoded and counted, the token charged per record,
+    then the records mapped and stored a chunk per write-lock turn."""
     # protobuf is loaded on the first OTLP request, not at start-up
-    from waken.otlp import wire
+    from waken.otlp import admission, wire
     media = request.mimetype if request.mimetype in MEDIA else wire.JSON
     try:
-        token = authorise_write()      # 401 before a byte of the body is read
-        records, reasons = _decode(signal, wire)
-        with db.write():
-            at = now()
+        token = authorise_write(charge=False)      # 401 before a byte of the body is read
+        encoding = _encoding(wire)
+        with admission.gate().turn():              # 503 before the body is read when busy
+            message, count = _decode(signal, wire, encoding)
             if token is not None:
-                touch_token(token, at)
-            reasons += _store(records, at, agent_log.caller_of(token))
+                limits.charge_token(token.id, max(1, count))   # 429: nothing stored
+            else:
+                limits.charge_address(settings.get("agent_ingest_open_per_minute"), max(1, count))
+            reasons = _store_all(signal, message, token)
     except wire.WireError as err:
         return wire.status_body(err.status, err.message, media), err.status, {"Content-Type": media}
     except ApiError as err:
@@ -59,29 +63,68 @@ def _export(signal, noun):
     return body, 200, {"Content-Type": media}
 
 
-def _decode(signal, wire):
-    """(agent record fields validated like POST /api/activities, reasons for the rest); WireError if unreadable."""
-    from waken.otlp import mapping
+def _encoding(wire):
+    """The body's Content-Encoding ('' or gzip); 415 for another media type or encoding."""
     if request.mimetype not in MEDIA:
         raise wire.WireError(415, f"Send OTLP as application/x-protobuf or application/json, "
                                   f"not '{request.mimetype[:80] or 'no Content-Type'}'.")
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ("", "identity", "gzip"):
         raise wire.WireError(415, f"Content-Encoding '{encoding[:40]}' is not supported; send gzip or none.")
+    return encoding
+
+
+def _decode(signal, wire, encoding):
+    """(the Export…ServiceRequest, its record count); WireError if unreadable or over the record cap."""
     limit = current_app.config["OTLP_MAX_BYTES"]
     raw = _body(wire, limit)
     if encoding == "gzip":
         raw = wire.gunzip(raw, limit)
-    mapped, reasons = mapping.map_request(signal, wire.decode(signal, request.mimetype, raw))
-    records = []
-    for fields in mapped:
+    return wire.decode(signal, request.mimetype, raw, current_app.config["OTLP_MAX_RECORDS"])
+
+
+def _store_all(signal, message, token):
+    """Map, validate and store the records, OTLP_RECORDS_PER_COMMIT per write-lock turn; the reasons
+    for those not stored.
+
+    Each turn commits, so a long batch never holds the lock for long. If a later turn fails, the
+    error is the answer (never a 2xx) and the exporter sends the batch again: the records already
+    committed carry idempotency keys (their content's hash, or trace and span id), so the resend
+    stores only what is missing.
+    """
+    from waken.otlp import mapping
+    at, reasons, per_commit = now(), [], current_app.config["OTLP_RECORDS_PER_COMMIT"]
+    caller = agent_log.caller_of(token)
+    records = mapping.map_records(signal, message)
+    while chunk := list(islice(records, per_commit)):
+        valid = _validated(chunk, reasons)      # outside the lock: other writers take their turn meanwhile
+        with db.write():
+            if token is not None:
+                touch_token(token, at)
+                token = None                   # once per request
+            reasons += _store(valid, at, caller)
+    if token is not None:        # an export without records still marks the token used
+        with db.write():
+            touch_token(token, at)
+    return reasons
+
+
+def _validated(chunk, reasons):
+    """The agent record fields of a chunk of mapped records, validated like POST /api/activities;
+    a reason is added for each one rejected."""
+    from waken.otlp.mapping import Rejected
+    valid = []
+    for fields in chunk:
+        if isinstance(fields, Rejected):
+            reasons.append(str(fields))
+            continue
         try:
             data = record_create_schema.load({k: v for k, v in fields.items() if k != "timestamp"})
         except ValidationError as err:
             reasons.append("; ".join(f"{name} {_words(problem)}" for name, problem in err.messages.items()))
             continue
-        records.append({**data, "timestamp": fields["timestamp"]})
-    return records, reasons
+        valid.append({**data, "timestamp": fields["timestamp"]})
+    return valid
 
 
 def _words(problem):

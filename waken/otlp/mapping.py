@@ -59,21 +59,26 @@ def log_event(record, attrs):
                    "a log record without an event name is not mapped to an agent activity")
 
 
-def log_key(resource, record):
+def resource_digest(resource):
+    """The hash of a resource, taken once per request: log_key continues it for each record."""
+    return hashlib.sha256(resource.SerializeToString(deterministic=True))
+
+
+def log_key(resource_hash, record):
     """A stable key for a log record: the hash of its resource and its own content."""
-    digest = hashlib.sha256(resource.SerializeToString(deterministic=True))
+    digest = resource_hash.copy()   # the resource is serialised and hashed once, not per record
     digest.update(record.SerializeToString(deterministic=True))
     return "otlp-log:" + digest.hexdigest()
 
 
-def map_log(resource, resource_attrs, record):
+def map_log(resource_hash, resource_attrs, record):
     """Activity fields for a Claude Code log record; raises Rejected for other events."""
     attrs = attributes(record.attributes)
     event = log_event(record, attrs)
     fields = {"timestamp": timestamp(record.time_unix_nano, record.observed_time_unix_nano),
               "agent": as_text(attrs.get("agent") or resource_attrs.get("service.name")),
               "duration_ms": as_int(attrs.get("duration_ms")),
-              "idempotency_key": log_key(resource, record)}
+              "idempotency_key": log_key(resource_hash, record)}
     common = {"session.id": as_text(attrs.get("session.id")), "prompt.id": as_text(attrs.get("prompt.id"))}
     if event == "tool_result":
         tool = as_text(attrs.get("tool_name"), 200) or "unknown tool"
@@ -138,21 +143,20 @@ def map_span(resource_attrs, span):
     }
 
 
-def map_request(signal, message):
-    """([activity fields], [reason per rejected record]) for an Export…ServiceRequest."""
-    mapped, reasons = [], []
+def map_records(signal, message):
+    """Each record of an Export…ServiceRequest in order: its activity fields, or Rejected with the reason."""
     for resource_part in (message.resource_logs if signal == "logs" else message.resource_spans):
         resource_attrs = attributes(resource_part.resource.attributes)
+        resource_hash = resource_digest(resource_part.resource) if signal == "logs" else None
         scopes = resource_part.scope_logs if signal == "logs" else resource_part.scope_spans
         for scope in scopes:
             for record in (scope.log_records if signal == "logs" else scope.spans):
                 try:
                     if signal == "logs":
-                        mapped.append(map_log(resource_part.resource, resource_attrs, record))
+                        yield map_log(resource_hash, resource_attrs, record)
                     else:
-                        mapped.append(map_span(resource_attrs, record))
+                        yield map_span(resource_attrs, record)
                 except Rejected as why:
-                    reasons.append(str(why))
+                    yield why
                 except (OverflowError, ValueError, OSError):
-                    reasons.append("a timestamp is outside the range of dates")
-    return mapped, reasons
+                    yield Rejected("a timestamp is outside the range of dates")

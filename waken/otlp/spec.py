@@ -90,7 +90,9 @@ def operations(security):
             "summary": f"Export OTLP {signal} into the agent activity log",
             "description": f"OTLP/HTTP as the OpenTelemetry specification defines it. {mapping} Anything "
                            "else is not stored and counted in `partialSuccess`. `Content-Encoding: gzip` "
-                           "is accepted (4 MiB at most, inflated). The answer is an "
+                           "is accepted (4 MiB at most, inflated). One export holds at most 2,000 records "
+                           "(OTLP_MAX_RECORDS), and each record counts as one write against the token's "
+                           "rate limit. The answer is an "
                            f"{request_schema.replace('Request', 'Response')} in the request's media type.",
             "security": security,
             # application/x-protobuf (the same message, binary) is accepted as well; it is named in
@@ -106,7 +108,13 @@ def operations(security):
                     (400, "The body does not decode as OTLP (protobuf or OTLP/JSON), or bad gzip."),
                     (401, "No `Authorization: Bearer` header (unless agent_ingest_open is on), or a bad token."),
                     (403, "The token lacks the agents:write scope."),
-                    (413, "The body, or what its gzip inflates to, is over 4 MiB."),
+                    (413, "The body, or what its gzip inflates to, is over 4 MiB; or the export holds "
+                          "more records than the server takes at once (2,000 by default), or an OTLP/JSON "
+                          "body more values than such a batch could. Nothing is stored."),
                     (415, "Not application/x-protobuf or application/json, or a Content-Encoding "
-                          "other than gzip."))}}}
+                          "other than gzip."),
+                    (429, "The records would go past the token's rate limit (rate_limit_per_minute, "
+                          "one write per record); nothing is stored. Retry-After says when to send again."),
+                    (503, "The server is busy with other OTLP exports; nothing was read. Retry-After "
+                          "says when to send again."))}}}
     return table

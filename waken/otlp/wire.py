@@ -25,6 +25,14 @@ SIGNALS = {
 HEX_IDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 INFLATE_STEP = 256 * 1024
 MAX_NESTING = 64   # AnyValue lists and maps nest; real exporters stay far below this
+# OTLP/JSON values (commas) a body may hold per record it may carry: a Claude Code log record
+# has about 35, so a full batch fits with room, and 4 MiB of tiny values does not.
+JSON_VALUES_PER_RECORD = 64
+# Where the records are in OTLP/JSON; protobuf's JSON parser takes both spellings of a field.
+JSON_PATHS = {
+    "logs": (("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs"), ("logRecords", "log_records")),
+    "traces": (("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans"), ("spans",)),
+}
 # gRPC status codes for the Status message an OTLP error answer carries.
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
 
@@ -62,8 +70,9 @@ def gunzip(data, limit):
     return out
 
 
-def decode(signal, media, raw):
-    """The Export…ServiceRequest in `raw` (protobuf or OTLP/JSON), or a 400 WireError."""
+def decode(signal, media, raw, max_records):
+    """(the Export…ServiceRequest in `raw`, its record count); a 400 WireError if the body does not
+    decode, 413 if it holds more than `max_records` records (counted before any is mapped)."""
     message = SIGNALS[signal][0]()
     if media == PROTOBUF:
         try:
@@ -71,7 +80,27 @@ def decode(signal, media, raw):
         except (DecodeError, RecursionError) as err:
             raise WireError(400, f"The body is not a valid OTLP protobuf {type(message).__name__} "
                                  f"({err}).") from None
-        return message
+    else:
+        data = _json(raw, max_records * JSON_VALUES_PER_RECORD)
+        _check_count(signal, _json_count(signal, data), max_records)
+        try:
+            _hex_ids_to_base64(data)
+            json_format.ParseDict(data, message, ignore_unknown_fields=True, max_recursion_depth=MAX_NESTING)
+        except (json_format.ParseError, RecursionError, ValueError, TypeError) as err:
+            raise WireError(400, f"The body is not a valid OTLP/JSON {type(message).__name__} "
+                                 f"({str(err)[:300]}).") from None
+    count = _count(signal, message)
+    _check_count(signal, count, max_records)
+    return message, count
+
+
+def _json(raw, most_values):
+    """The JSON object in `raw`, its values counted first: JSON builds ~50-200 bytes of Python
+    objects per value, so 4 MiB of `[],[],...` would take hundreds of MB (as in payload.py)."""
+    values = raw.count(b",")   # without commas, containers can only nest, which MAX_NESTING stops
+    if values > most_values:
+        raise WireError(413, f"The OTLP/JSON body holds more than {most_values:,} values (it has {values:,} "
+                             "commas); send smaller batches.")
     try:
         data = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constants)
     except UnicodeDecodeError:
@@ -82,13 +111,36 @@ def decode(signal, media, raw):
         raise WireError(400, f"The body is not valid JSON ({err}).") from None
     if not isinstance(data, dict):
         raise WireError(400, "The body must be a JSON object.")
-    try:
-        _hex_ids_to_base64(data)
-        json_format.ParseDict(data, message, ignore_unknown_fields=True, max_recursion_depth=MAX_NESTING)
-    except (json_format.ParseError, RecursionError, ValueError, TypeError) as err:
-        raise WireError(400, f"The body is not a valid OTLP/JSON {type(message).__name__} "
-                             f"({str(err)[:300]}).") from None
-    return message
+    return data
+
+
+def _check_count(signal, count, max_records):
+    if count > max_records:
+        noun = "log records" if signal == "logs" else "spans"
+        raise WireError(413, f"The export holds {count:,} {noun}; this server takes at most {max_records:,} "
+                             "in one request. Send smaller batches (the SDKs' batch processors send 512 "
+                             "by default; see OTEL_BLRP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE).")
+
+
+def _count(signal, message):
+    if signal == "logs":
+        return sum(len(scope.log_records) for part in message.resource_logs for scope in part.scope_logs)
+    return sum(len(scope.spans) for part in message.resource_spans for scope in part.scope_spans)
+
+
+def _json_count(signal, data):
+    """The records OTLP/JSON holds, before it becomes protobuf (under either spelling of each field)."""
+    outer, middle, inner = JSON_PATHS[signal]
+    return sum(len(records) for part in _items(data, outer) for scope in _items(part, middle)
+               for records in _lists(scope, inner))
+
+
+def _items(node, names):
+    return [item for items in _lists(node, names) for item in items if isinstance(item, dict)]
+
+
+def _lists(node, names):
+    return [node[name] for name in names if isinstance(node, dict) and isinstance(node.get(name), list)]
 
 
 def _no_constants(name):
