@@ -1,7 +1,6 @@
 """Hostile requests against a live server cost bounded CPU, memory and lock time (issue table rows)."""
 import base64
 import io
-import os
 import sqlite3
 import struct
 import threading
@@ -13,61 +12,11 @@ import requests
 from PIL import Image
 
 from tests.admin_support import PASSWORD, USERNAME, csrf_of
-from waken.bench.proc import children, memory_mb
+from tests.cost_support import Cost, workers
+from waken.bench.proc import memory_mb
 
 KEY = "wwd-bounded-cost-0001"
 MIB = 1024 * 1024
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-# --- the worker processes, seen from /proc -------------------------------------------------
-
-def workers(server):
-    """Pids of the gunicorn workers: the children of the master the test started."""
-    pids = children(server.proc.pid)
-    assert pids, "no gunicorn worker found"
-    return pids
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
-
-
-def reset_peaks(pids):
-    """Start VmHWM afresh at the current RSS (clear_refs 5), so a peak belongs to this test."""
-    for pid in pids:
-        with open(f"/proc/{pid}/clear_refs", "w") as f:
-            f.write("5")
-
-
-class Cost:
-    """CPU seconds and peak memory of the workers over a block of requests."""
-
-    def __init__(self, server):
-        self.pids = workers(server)
-
-    def __enter__(self):
-        reset_peaks(self.pids)
-        self.rss_before = max(memory_mb(pid)["rss"] for pid in self.pids)
-        self.cpu_before = cpu_seconds(self.pids)
-        self.started = time.monotonic()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.monotonic() - self.started
-        self.cpu = cpu_seconds(self.pids) - self.cpu_before
-        self.peak = max(memory_mb(pid)["hwm"] for pid in self.pids)
-        self.extra = self.peak - self.rss_before
-        self.rss = max(memory_mb(pid)["rss"] for pid in self.pids)
-
-    def __str__(self):
-        return (f"{self.seconds:.2f} s wall, {self.cpu:.2f} s CPU, peak {self.peak:.0f} MiB "
-                f"(+{self.extra:.0f}), RSS after {self.rss:.0f} MiB")
 
 
 # --- the server and its helpers ----------------------------------------------------------

@@ -1,0 +1,50 @@
+"""A burst of concurrent password guesses costs a bounded number of hashes, memory and CPU (row B1)."""
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.cost_support import Cost, HealthzWatch
+from tests.limits_support import PASSWORD, client_from, create_admin, login, login_csrf, post_login
+from waken import config
+
+BURST = 60
+ATTACKER, OWNER = "127.0.0.7", "127.0.0.1"
+
+
+def test_sixty_concurrent_wrong_passwords_hash_at_most_the_lockout_count(start_server):
+    server = start_server()
+    create_admin(server)
+    limit = config.LOGIN_MAX_FAILURES
+    # Each guess comes with a form cookie and CSRF token of its own, fetched beforehand,
+    # so that the POSTs themselves leave together.
+    forms = [(session, login_csrf(session, server.url)) for session in
+             (client_from(ATTACKER) for _ in range(BURST))]
+    start = threading.Barrier(BURST)
+
+    def guess(form):
+        session, csrf = form
+        start.wait()
+        return post_login(session, server.url, csrf, "a wrong password")
+
+    with HealthzWatch(server) as health, Cost(server) as cost, ThreadPoolExecutor(BURST) as pool:
+        answers = list(pool.map(guess, forms))
+    statuses = Counter(answer.status_code for answer in answers)
+    busy = sum("checking other passwords" in answer.text for answer in answers)
+    print(f"\n{BURST} concurrent wrong passwords: {dict(statuses)} ({busy} of the 429s busy, the rest "
+          f"locked out); {cost}; peaks {cost.peaks} MB; slowest /healthz {health.worst:.3f} s")
+    assert set(statuses) <= {401, 429}
+    # A 401 is the only answer that hashed a password: the rest were refused before hashing.
+    assert 1 <= statuses[401] <= limit
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert all(1 <= int(answer.headers["Retry-After"]) <= 15 * 60 for answer in refused)
+    # Each says which refusal it is, in a sentence.
+    assert all(("checking other passwords" in answer.text) != ("Too many sign-in attempts" in answer.text)
+               for answer in refused)
+    assert all(peak <= 200 for peak in cost.peaks)
+    # At most `limit` hashes of ~0.1 s here; 60 of them took ~8 CPU-s before admission control.
+    assert cost.cpu < 4.0
+    assert health.worst < 1.0 and health.failures == []
+    # Every guess counted, also the ones refused while another hash ran: the address is locked
+    # out now, even with the right password, while the owner elsewhere still gets in.
+    assert login(client_from(ATTACKER), server.url, PASSWORD).status_code == 429
+    assert login(client_from(OWNER), server.url, PASSWORD).status_code == 302
