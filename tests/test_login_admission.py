@@ -3,9 +3,19 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from tests import admin_support
+from tests.admin_support import USERNAME, csrf_of
 from tests.cost_support import Cost, HealthzWatch
-from tests.limits_support import PASSWORD, client_from, create_admin, login, login_csrf, post_login
+from tests.limits_support import (
+    PASSWORD,
+    client_from,
+    create_admin,
+    login,
+    login_csrf,
+    post_login,
+)
 from waken import config
+from waken.admin.accounts import hashing_slot, setup_code
 
 BURST = 60
 ATTACKER, OWNER = "127.0.0.7", "127.0.0.1"
@@ -48,3 +58,30 @@ def test_sixty_concurrent_wrong_passwords_hash_at_most_the_lockout_count(start_s
     # out now, even with the right password, while the owner elsewhere still gets in.
     assert login(client_from(ATTACKER), server.url, PASSWORD).status_code == 429
     assert login(client_from(OWNER), server.url, PASSWORD).status_code == 302
+
+
+def test_while_a_password_hashes_another_sign_in_is_refused_at_once_and_counted(app, client):
+    admin_support.create_admin(app)
+    csrf = csrf_of(client.get("/admin/login").text)
+    form = {"csrf_token": csrf, "username": USERNAME, "password": PASSWORD}
+    with hashing_slot():   # another request of this process is hashing a password now
+        busy = [client.post("/admin/login", data=form) for _ in range(config.LOGIN_MAX_FAILURES)]
+        assert {answer.status_code for answer in busy} == {429}
+        assert all(answer.headers["Retry-After"] == "1" for answer in busy)
+        assert "checking other passwords right now" in busy[0].text
+    # Each of those counted as an attempt, made before any hash: the address is locked out now.
+    locked = client.post("/admin/login", data=form)
+    assert locked.status_code == 429 and "Too many sign-in attempts" in locked.text
+    assert int(locked.headers["Retry-After"]) > 60
+
+
+def test_setup_hashes_the_new_password_only_when_a_slot_is_free(app, client):
+    with app.app_context():
+        code = setup_code()
+    csrf = csrf_of(client.get("/admin/setup").text)
+    form = {"csrf_token": csrf, "code": code, "username": USERNAME, "password": PASSWORD, "confirm": PASSWORD}
+    with hashing_slot():
+        busy = client.post("/admin/setup", data=form)
+    assert busy.status_code == 429 and busy.headers["Retry-After"] == "1"
+    assert client.get("/admin/setup").status_code == 200   # no admin was created
+    assert client.post("/admin/setup", data=form).headers["Location"] == "/admin/"

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.admin_support import csrf_of
 from tests.conftest import DEVICE_KEY
-from tests.support import wait_for
 from tests.limits_support import (
     PASSWORD,
     client_from,
@@ -16,6 +15,7 @@ from tests.limits_support import (
     login,
     worker_pids,
 )
+from tests.support import wait_for
 from waken.limits import Counters
 
 
