@@ -42,7 +42,7 @@ class Counters:
     def _open(self):
         # Opened lazily in each worker: a connection must never cross a fork. Opened again when
         # the file was deleted or replaced: a worker still on the old, unlinked file would count
-        # alone, and every limit would silently double. One stat of each file a transaction.
+        # alone, and every limit would silently double. It costs one stat of each file per transaction.
         if self._pid == os.getpid():
             if self._files == _identity(self.path, self.path + "-lock"):
                 return
