@@ -1,8 +1,6 @@
 """Shared fixtures: an in-process app and its clock, a token, a device, and real gunicorn servers."""
-import functools
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from tests.support import CLOCK_START, DEVICE_KEY, Clock, LiveServer, make_app, record
 from waken import db
@@ -16,8 +14,7 @@ def quick_password_hashes(monkeypatch):
     """In-process apps store admin passwords with a low work factor: scrypt's, paid at every
     sign-in, was a third of the quick suite. Checks read the method from the stored hash, so
     every path still runs; the servers the live tests start keep the real work factor."""
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
 
 
 @pytest.fixture

@@ -51,7 +51,8 @@ class Cost:
     def __exit__(self, *exc):
         self.seconds = time.monotonic() - self.started
         self.cpu = cpu_seconds(self.pids) - self.cpu_before
-        self.peak = max(memory_mb(pid)["hwm"] for pid in self.pids)
+        self.peaks = [memory_mb(pid)["hwm"] for pid in self.pids]
+        self.peak = max(self.peaks)
         self.extra = self.peak - self.rss_before
         self.rss = max(memory_mb(pid)["rss"] for pid in self.pids)
 

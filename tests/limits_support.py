@@ -45,15 +45,23 @@ def create_admin(server):
     server.cli("create-admin", USERNAME, "--password-stdin", input=PASSWORD + "\n")
 
 
-def login(session, url, password, headers=None):
-    """POST the login form (with its CSRF token) and return the response, redirects not followed."""
-    page = session.get(url + "/admin/login", headers=headers, timeout=10)
-    csrf = csrf_of(page.text)
+def login_csrf(session, url, headers=None):
+    """Open the login form as a browser does: its CSRF token (the session keeps the cookie)."""
+    return csrf_of(session.get(url + "/admin/login", headers=headers, timeout=10).text)
+
+
+def post_login(session, url, csrf, password, headers=None):
+    """POST the login form with this CSRF token; the response, redirects not followed."""
     # As a browser does; over https the CSRF check wants a Referer from this site.
     headers = {"Referer": url + "/admin/login", **(headers or {})}
     return session.post(url + "/admin/login", data={"csrf_token": csrf, "username": USERNAME,
                                                     "password": password},
-                        headers=headers, allow_redirects=False, timeout=30)
+                        headers=headers, allow_redirects=False, timeout=60)
+
+
+def login(session, url, password, headers=None):
+    """GET the login form, then POST it (with its CSRF token); the response, redirects not followed."""
+    return post_login(session, url, login_csrf(session, url, headers), password, headers)
 
 
 def run(*args, **kwargs):

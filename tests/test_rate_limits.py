@@ -1,5 +1,7 @@
 """The per-token rate limit and the login limiter, counted once for both gunicorn workers."""
 import multiprocessing
+import os
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +15,7 @@ from tests.limits_support import (
     login,
     worker_pids,
 )
+from tests.support import wait_for
 from waken.limits import Counters
 
 
@@ -103,6 +106,40 @@ def test_failed_logins_are_counted_while_the_main_database_is_write_locked(start
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def _app_loaded(pid):
+    try:   # a worker imports the app (and with it sqlite3) after the fork
+        with open(f"/proc/{pid}/maps") as f:
+            return "_sqlite3" in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_a_deleted_counters_file_is_replaced_for_every_worker_and_the_lockout_holds(start_server):
+    server = start_server()
+    create_admin(server)
+    owner, stranger = client_from("127.0.0.1"), client_from("127.0.0.6")
+    pids = worker_pids(server)
+    for _ in range(40):   # until both workers have the counters file open
+        if all(has_open(pid, "limits.sqlite") for pid in pids):
+            break
+        assert login(owner, server.url, PASSWORD).status_code == 302
+    assert all(has_open(pid, "limits.sqlite") for pid in pids)
+    (server.instance / "limits.sqlite").unlink()
+    # gunicorn replaces a worker that crashed or timed out: the new one opens a new file,
+    # while the other one would go on counting in the old, unlinked one.
+    os.kill(pids[0], signal.SIGKILL)
+    assert wait_for(lambda: len(fresh := worker_pids(server)) == 2 and pids[0] not in fresh
+                    and all(_app_loaded(pid) for pid in fresh), seconds=30)
+    pids = worker_pids(server)
+    for _ in range(10):
+        assert login(stranger, server.url, "guess").status_code == 401
+    # Ten in all across both workers, not ten each on files of their own.
+    assert login(stranger, server.url, PASSWORD).status_code == 429
+    # Both hold the new file (an old, unlinked one shows as "limits.sqlite (deleted)").
+    assert all(has_open(pid, "limits.sqlite") for pid in pids), "both workers counted in the new file"
+    assert login(owner, server.url, PASSWORD).status_code == 302
 
 
 def _first_count(path, start, outcomes):

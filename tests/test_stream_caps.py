@@ -8,11 +8,12 @@ import pytest
 class RawStream:
     """An SSE request from a chosen loopback address, over a plain socket the test closes itself."""
 
-    def __init__(self, server, path, source="127.0.0.1", token=None):
+    def __init__(self, server, path, source="127.0.0.1", token=None, forwarded_for=None):
         self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=10,
                                              source_address=(source, 0))
-        auth = f"Authorization: Bearer {token}\r\n" if token else ""
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode())
+        extra = f"Authorization: Bearer {token}\r\n" if token else ""
+        extra += f"X-Forwarded-For: {forwarded_for}\r\n" if forwarded_for else ""
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode())
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(4096)
@@ -89,3 +90,24 @@ def test_agent_streams_have_their_own_cap(start_server, streams):
         assert time.monotonic() - left < 5
         time.sleep(0.25)
     streams.append(retry)
+
+
+def test_behind_a_proxy_one_ipv6_64_or_one_mapped_ipv4_holds_four_public_streams(start_server, streams):
+    server = start_server(env={"WAKEN_TRUSTED_PROXIES": "1"})
+
+    def open_stream(address):
+        stream = RawStream(server, "/api/activity/stream", forwarded_for=address)
+        streams.append(stream)
+        return stream
+
+    # Everyone arrives from the proxy's address; the forwarded one is the client's.
+    rotating = [f"2001:db8:5:6::{n:x}" for n in range(1, 5)]
+    assert [open_stream(address).status for address in rotating] == [200] * 4
+    fifth = open_stream("2001:db8:5:6:abcd::1")
+    assert fifth.status == 503 and "4 live streams" in fifth.text
+    assert open_stream("2001:db8:5:7::1").status == 200   # the next /64 is somebody else
+
+    mapped = ["203.0.113.5", "::ffff:203.0.113.5"] * 2
+    assert [open_stream(address).status for address in mapped] == [200] * 4
+    assert open_stream("::ffff:203.0.113.5").status == 503
+    assert open_stream("203.0.113.5").status == 503

@@ -29,3 +29,28 @@ def test_one_trusted_hop_keys_the_limiter_on_the_forwarded_address(start_server)
     # The proxy's X-Forwarded-Proto counts: the session cookie of an https visitor is Secure.
     page = client_from("127.0.0.1").get(server.url + "/admin/login", headers={"X-Forwarded-Proto": "https"})
     assert "Secure" in page.headers["Set-Cookie"]
+
+
+def test_one_ipv6_client_rotating_inside_its_64_shares_one_login_counter(start_server):
+    server = start_server(env={"WAKEN_TRUSTED_PROXIES": "1"})
+    create_admin(server)
+    proxy = client_from("127.0.0.1")
+
+    def forwarded(address):
+        return {"X-Forwarded-For": address}
+
+    # A new address inside one /64 for every guess, in every spelling, is still one client.
+    for n in range(10):
+        assert login(proxy, server.url, "guess", headers=forwarded(f"2001:db8:1:2::{n + 1:x}")).status_code == 401
+    for address in ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:0db8:0001:0002::abcd"):
+        assert login(proxy, server.url, PASSWORD, headers=forwarded(address)).status_code == 429
+    # The next /64 is somebody else.
+    assert login(proxy, server.url, PASSWORD, headers=forwarded("2001:db8:1:3::1")).status_code == 302
+
+    # An IPv4 client counts the same whether the proxy writes it plain or mapped into IPv6.
+    for n in range(10):
+        address = "198.51.100.7" if n % 2 else "::ffff:198.51.100.7"
+        assert login(proxy, server.url, "guess", headers=forwarded(address)).status_code == 401
+    assert login(proxy, server.url, PASSWORD, headers=forwarded("198.51.100.7")).status_code == 429
+    assert login(proxy, server.url, PASSWORD, headers=forwarded("::ffff:198.51.100.7")).status_code == 429
+    assert login(proxy, server.url, PASSWORD, headers=forwarded("198.51.100.8")).status_code == 302

@@ -1,4 +1,4 @@
-"""Counters every worker shares without the main database: the token and address rate limits, login failures."""
+"""Counters every worker shares without the main database: the token and address rate limits, login attempts."""
 import fcntl
 import math
 import os
@@ -8,7 +8,6 @@ import time
 from contextlib import contextmanager
 
 from flask import current_app, request
-from werkzeug.exceptions import TooManyRequests
 
 from waken import settings
 from waken.addresses import address_key
@@ -29,7 +28,7 @@ CREATE TABLE IF NOT EXISTS address_bucket (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS login_failure (
-    client TEXT NOT NULL,         -- the real client address (see WAKEN_TRUSTED_PROXIES)
+    client TEXT NOT NULL,         -- the real client's address key (see client_address)
     at REAL NOT NULL              -- unix seconds, on the app's clock
 );
 CREATE INDEX IF NOT EXISTS login_failure_client ON login_failure (client, at);
@@ -42,24 +41,42 @@ class Counters:
     def __init__(self, path):
         self.path = path
         self._lock = threading.Lock()
-        self._pid = None
+        self._pid = self._files = None
         self._conn = self._turn = None
 
     def _open(self):
-        # Opened lazily in each worker: a connection must never cross a fork.
+        # Opened lazily in each worker: a connection must never cross a fork. Opened again when
+        # the file was deleted or replaced: a worker still on the old, unlinked file would count
+        # alone, and every limit would silently double. It costs one stat of each file per transaction.
         if self._pid == os.getpid():
-            return
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        self._turn = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            if self._files == _identity(self.path, self.path + "-lock"):
+                return
+            self._pid = None
+            self._conn.close()
+            os.close(self._turn)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            self._turn = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._files = (_file_id(os.fstat(fd)), _file_id(os.fstat(self._turn)))
+        finally:
+            os.close(fd)
         self._conn = sqlite3.connect(self.path, timeout=15, isolation_level=None,
                                      check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
-        # Inside the turn: switching a new file to WAL does not wait for a busy lock, so
-        # two workers opening it at once would otherwise fail with "database is locked".
+        # Inside the turn: two workers opening a new file at once would otherwise race to set it up.
         with self._flock():
             # Counters are not worth an fsync: after a power cut they start again from zero.
-            for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA busy_timeout=15000"):
-                self._conn.execute(pragma)
+            self._conn.execute("PRAGMA synchronous=OFF")
+            # A rollback journal, not WAL: processes take turns on the flock anyway, and WAL's
+            # -wal and -shm, found by name, would be shared between a replaced file's old
+            # connections and the new one (and deleted under it by the last old one to close).
+            # A file still open in WAL by an older worker (during a reload) stays so until then.
+            self._conn.execute("PRAGMA busy_timeout=0")
+            try:
+                self._conn.execute("PRAGMA journal_mode=TRUNCATE")
+            except sqlite3.OperationalError:
+                pass
+            self._conn.execute("PRAGMA busy_timeout=15000")
             self._conn.executescript(SCHEMA)
         self._pid = os.getpid()
 
@@ -86,6 +103,17 @@ class Counters:
                     self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")
+
+
+def _file_id(stat):
+    return stat.st_dev, stat.st_ino
+
+
+def _identity(*paths):
+    try:
+        return tuple(_file_id(os.stat(path)) for path in paths)
+    except FileNotFoundError:
+        return None
 
 
 def counters():
@@ -139,36 +167,37 @@ def _drip(table, column, key, per_minute, cost, forget=False):
 
 
 def client_address():
-    """The caller's address: the socket peer, or what trusted proxies say (WAKEN_TRUSTED_PROXIES)."""
-    return request.remote_addr or "unknown"
+    """The key of the caller's address: the socket peer, or what trusted proxies say
+    (WAKEN_TRUSTED_PROXIES); an IPv6 client counts as its /64 (see address_key)."""
+    return address_key(request.remote_addr)
 
 
 def _window():
     return current_app.config["LOGIN_LOCKOUT_MINUTES"] * 60
 
 
-def check_login_allowed():
-    """Refuse with 429 (and Retry-After) while this address has too many recent failures."""
+def count_login_attempt():
+    """Count a password or setup code attempt from this address before it is checked;
+    429 (with Retry-After) once LOGIN_MAX_FAILURES are counted within the window.
+
+    Counted first and cleared by record_login_success: guesses sent together all count,
+    so a burst from one address is refused before it costs a password hash each.
+    """
     at, window, limit = now().timestamp(), _window(), current_app.config["LOGIN_MAX_FAILURES"]
+    client = client_address()
     with counters().transaction() as conn:
+        conn.execute("DELETE FROM login_failure WHERE at <= ?", (at - window,))
         times = [row["at"] for row in conn.execute(
-            "SELECT at FROM login_failure WHERE client = ? AND at > ? ORDER BY at DESC LIMIT ?",
-            (client_address(), at - window, limit))]
-    if len(times) >= limit:
-        wait = max(1, math.ceil(times[-1] + window - at))
-        raise TooManyRequests("Too many wrong attempts from your address; wait a few minutes and try again.",
-                              retry_after=wait)
-
-
-def record_login_failure():
-    """Count a wrong password or setup code from this address (never in the main database)."""
-    at = now().timestamp()
-    with counters().transaction() as conn:
-        conn.execute("DELETE FROM login_failure WHERE at <= ?", (at - _window(),))
-        conn.execute("INSERT INTO login_failure (client, at) VALUES (?, ?)", (client_address(), at))
+            "SELECT at FROM login_failure WHERE client = ? ORDER BY at DESC LIMIT ?", (client, limit))]
+        if len(times) < limit:
+            conn.execute("INSERT INTO login_failure (client, at) VALUES (?, ?)", (client, at))
+            return
+    wait = max(1, math.ceil(times[-1] + window - at))
+    raise ApiError(429, f"Too many sign-in attempts from your address; try again in {math.ceil(wait / 60)} min.",
+                   headers={"Retry-After": str(wait)})
 
 
 def record_login_success():
-    """A correct password clears this address's count."""
+    """A correct password (or setup code) clears this address's count."""
     with counters().transaction() as conn:
         conn.execute("DELETE FROM login_failure WHERE client = ?", (client_address(),))

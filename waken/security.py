@@ -5,11 +5,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # The login limiter lives with the other shared counters; admin views import it from here.
-from waken.limits import (  # noqa: F401
-    check_login_allowed,
-    record_login_failure,
-    record_login_success,
-)
+from waken.limits import count_login_attempt, record_login_success  # noqa: F401
 
 csrf = CSRFProtect()
 

@@ -2,6 +2,8 @@
 import hmac
 import os
 import secrets
+import threading
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from flask import current_app
@@ -10,12 +12,24 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from waken import db
 from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
-from waken.errors import Invalid
+from waken.errors import ApiError, Invalid
 from waken.timeutil import now
 
 # Easy to read aloud and to type from a log: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 PASSWORD_MIN = 8
+
+# scrypt with N=2^15, r=8, p=1 (werkzeug's default, pinned so that an upgrade cannot change
+# it unseen): 32 MiB and ~0.1 s a hash on a PC core, a few tenths of a second on a Pi 4.
+# Kept rather than halved, as admission below bounds the memory instead: one hash at a time
+# per worker is 32 MiB above resting, 64 MiB for both. Hashes stored with another method
+# keep verifying (werkzeug reads the method from the hash).
+PASSWORD_METHOD = "scrypt:32768:8:1"
+# One hash at a time per process: a second one only halves each one's speed on a Pi's cores
+# that also serve the site, and doubles the memory. Beyond it: 429 at once.
+HASHES_AT_ONCE = 1
+HASH_RETRY_AFTER_SECONDS = 1
+_hashing = threading.BoundedSemaphore(HASHES_AT_ONCE)
 
 
 def _code_path():
@@ -80,9 +94,24 @@ class Credentials(NamedTuple):
     password_hash: str
 
 
+@contextmanager
+def hashing_slot():
+    """One of this process's HASHES_AT_ONCE password hashes, or 429 at once with Retry-After."""
+    # Taken before any hashing starts, so a burst of sign-ins costs neither memory nor waiting threads.
+    if not _hashing.acquire(blocking=False):
+        raise ApiError(429, "The server is checking other passwords right now; try again in a moment.",
+                       headers={"Retry-After": str(HASH_RETRY_AFTER_SECONDS)})
+    try:
+        yield
+    finally:
+        _hashing.release()
+
+
 def credentials(username, password):
     """Check and hash what an admin typed, before the write lock (hashing is slow on purpose)."""
-    return Credentials(check_username(username), generate_password_hash(check_password(password)))
+    username, password = check_username(username), check_password(password)
+    with hashing_slot():
+        return Credentials(username, generate_password_hash(password, method=PASSWORD_METHOD))
 
 
 def find_admin(username):
@@ -116,17 +145,18 @@ def save_admin(checked, *, first=False):
 
 
 def authenticate(username, password):
-    """The admin with these credentials, or None."""
+    """The admin with these credentials, or None (429 while this process hashes others)."""
     admin = find_admin((username or "").strip())
-    if admin is None:
-        # Same work for unknown names, so timing does not tell which names exist.
-        check_password_hash(_dummy_hash(), password or "")
-        return None
-    return admin if check_password_hash(admin.password_hash, password or "") else None
+    with hashing_slot():
+        if admin is None:
+            # Same work for unknown names, so timing does not tell which names exist.
+            check_password_hash(_dummy_hash(), password or "")
+            return None
+        return admin if check_password_hash(admin.password_hash, password or "") else None
 
 
 def _dummy_hash():
     ext = current_app.extensions
     if "waken_dummy_hash" not in ext:
-        ext["waken_dummy_hash"] = generate_password_hash(secrets.token_hex(8))
+        ext["waken_dummy_hash"] = generate_password_hash(secrets.token_hex(8), method=PASSWORD_METHOD)
     return ext["waken_dummy_hash"]

@@ -27,11 +27,7 @@ from waken.admin.commands import base_url
 from waken.admin.forms import login_form, read_form, sentence, setup_form
 from waken.admin_sessions import current_admin_id, end_session, start_session
 from waken.errors import ApiError, Invalid
-from waken.security import (
-    check_login_allowed,
-    record_login_failure,
-    record_login_success,
-)
+from waken.security import count_login_attempt, record_login_success
 
 
 def login_required(view):
@@ -85,11 +81,11 @@ def setup():
     if request.method == "GET":
         setup_code()   # make sure there is one to find in the log
         return render_template("admin/setup.html", errors={}, values={})
-    check_login_allowed()
     values, errors = read_form(setup_form)
-    if values and not setup_code_matches(values["code"]):
-        record_login_failure()
-        errors = {"code": "That is not the setup code printed in the server's log."}
+    if values:
+        count_login_attempt()   # 429 once this address has guessed too often
+        if not setup_code_matches(values["code"]):
+            errors = {"code": "That is not the setup code printed in the server's log."}
     if not errors:
         try:
             checked = credentials(values["username"], values["password"])
@@ -116,13 +112,15 @@ def login():
         return redirect(url_for("admin.setup"))
     if request.method == "GET":
         return render_template("admin/login.html", errors={}, values={}, next=_safe_next())
-    check_login_allowed()
     values, errors = read_form(login_form)
-    admin = authenticate(values["username"], values["password"]) if values else None
-    if admin is None:
-        if values:
-            record_login_failure()
+    if values:
+        # Counted before the hash, so guesses sent together all count; 429 past the limit,
+        # or while this process hashes another password.
+        count_login_attempt()
+        admin = authenticate(values["username"], values["password"])
+        if admin is None:
             errors = {"form": "Wrong username or password."}
+    if errors:
         status = 401 if values else 400
         return render_template("admin/login.html", errors=errors, values=request.form,
                                next=_safe_next()), status
