@@ -1,5 +1,6 @@
 """Counters every worker shares without the main database: the token rate limit and login failures."""
 import fcntl
+import functools
 import math
 import os
 import sqlite3
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from flask import current_app, request
 from werkzeug.exceptions import TooManyRequests
 
-from waken import settings
+from waken import disk, settings
 from waken.errors import ApiError
 from waken.timeutil import now
 
@@ -76,10 +77,12 @@ class Counters:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
+                    self._conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    # Also after a failed COMMIT (a full disk): the next transaction must not find this one open.
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
                     raise
-                self._conn.execute("COMMIT")
 
 
 def counters():
@@ -90,6 +93,25 @@ def counters():
     return ext["waken_counters"]
 
 
+def _uncounted_if_the_disk_fails(charge):
+    """A charge that lets the write through when the disk cannot take the count (full, read-only).
+
+    The data is worth more than the count, and the main database, on the same disk, answers
+    507 or 503 itself if it cannot store the write either. Login counts never do this: a
+    sign-in that cannot be counted is refused (503 or 507), so a failing disk never means
+    unlimited password guesses.
+    """
+    @functools.wraps(charge)
+    def charged(*args, **kwargs):
+        try:
+            return charge(*args, **kwargs)
+        except (sqlite3.Error, OSError) as err:
+            if disk.failed(err) is None:
+                raise
+    return charged
+
+
+@_uncounted_if_the_disk_fails
 def charge_token(token_id):
     """Count one write for this token; 429 with Retry-After past rate_limit_per_minute."""
     per_minute = settings.get("rate_limit_per_minute")
