@@ -119,8 +119,10 @@ class LiveServer:
             raise AssertionError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def start(self):
-        self.cli("init-db")
+    def start(self, init_db=True, ready=200):
+        """Start gunicorn (after `flask init-db` unless told not to) and wait until /healthz answers `ready`."""
+        if init_db:
+            self.cli("init-db")
         with open(self.log_path, "ab") as log:   # the child keeps its own descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", "python:waken.gunicorn_conf", "wsgi:app"],
@@ -130,7 +132,7 @@ class LiveServer:
             if self.proc.poll() is not None:
                 raise AssertionError("gunicorn exited:\n" + self.log_path.read_text())
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == ready:
                     return self
             except (requests.ConnectionError, requests.Timeout):   # not up yet, or a busy machine
                 pass

@@ -1,4 +1,5 @@
 """Each request's one SQLite connection, the process's pool of them, and the writers' turn."""
+import errno
 import fcntl
 import json
 import os
@@ -82,7 +83,7 @@ class Pool:
 
     def checkin(self, pooled):
         self.lent.discard(pooled)
-        if len(self.idle) < self.KEEP:
+        if len(self.idle) < self.KEEP and not pooled.read_only:
             self.idle.append(pooled)
         else:
             pooled.close()
@@ -93,7 +94,18 @@ class Pooled:
 
     def __init__(self, driver, turn_path):
         self.driver = driver
-        self.turn = os.open(turn_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.read_only = False
+        try:
+            self.turn = os.open(turn_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as err:
+            if err.errno not in (errno.EROFS, errno.EACCES):
+                raise
+            # A read-only folder: reads still work, and flock works on a read-only descriptor.
+            # SQLite opened the database read-only too, and would stay so once the folder is
+            # writable again; such a connection is never kept (checkin), so writes resume
+            # without a restart.
+            self.turn = os.open(turn_path, os.O_RDONLY | os.O_CLOEXEC)
+            self.read_only = True
 
     def close(self):
         self.driver.close()

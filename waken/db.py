@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 
+from waken import disk, errors
 from waken.connections import (  # noqa: F401  (the names other modules use through db)
     begin_immediate,
     compact_json,
@@ -39,7 +40,14 @@ def execute(sql, params=()):
     """Run one statement; the cursor's rows are sqlite3.Row (read them by column name)."""
     cursor = connection().cursor()
     cursor.row_factory = sqlite3.Row
-    return cursor.execute(sql, params)
+    try:
+        return cursor.execute(sql, params)
+    except BaseException:
+        # A failed statement stays unfinalized while its cursor lives (a traceback keeps it), and
+        # with it the connection's files, after close: opened read-only, they would keep every
+        # new connection of this process read-only after the folder is writable again.
+        cursor.close()
+        raise
 
 
 def query(sql, params=()):
@@ -65,18 +73,26 @@ def write():
     Enter it after parsing, validation, hashing and image decoding, right before the
     reads that feed the writes, so none of that work holds the lock. Inside, plain SQL
     and the ORM share the one transaction; a write() inside another leaves the commit
-    to the outer one.
+    to the outer one. A disk that refuses the write raises its ApiError (errors.disk_refusal).
     """
     state = request_state()
-    if not begin_immediate(state):
-        yield state.driver
-        return
     try:
-        yield state.driver
-    except BaseException:
-        finish(state, commit=False)
-        raise
-    finish(state, commit=True)
+        if not begin_immediate(state):
+            yield state.driver
+            return
+        try:
+            yield state.driver
+        except BaseException:
+            finish(state, commit=False)
+            raise
+        finish(state, commit=True)
+    except Exception as err:
+        # A full or read-only disk is answered here, for every write: 507 or 503, not a 500.
+        refusal = errors.disk_refusal(err)
+        if refusal is None:
+            raise
+        raise refusal from err
+    disk.wrote()
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from flask import current_app, jsonify, render_template_string, request
 from flask.cli import AppGroup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from waken import db
+from waken import db, disk
 
 _PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{{ code }} · waken</title>
 <link rel="stylesheet" href="{{ url_for('static', filename='style.css') }}">
@@ -77,7 +77,7 @@ class _ShellRefusals:
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except DomainError as err:
+        except (DomainError, ApiError) as err:   # ApiError: a full or read-only disk, say
             raise click.ClickException(err.message) from None
 
 
@@ -96,6 +96,19 @@ def error_body(message, fields=None, **extra):
         body["fields"] = fields
     body.update(extra)
     return body
+
+
+def disk_refusal(err):
+    """The answer to a write the disk refused (507 full, 503 read-only, with Retry-After), or None.
+
+    Called where errors are answered: db.write() for every write, and the catch-all below
+    for the rest (the login counters, say); the failure is remembered for /healthz.
+    """
+    kind = disk.failed(err)
+    if kind is None:
+        return None
+    return ApiError(disk.STATUS[kind], disk.refusal_sentence(kind),
+                    headers={"Retry-After": str(disk.RETRY_AFTER_S)})
 
 
 def init_app(app):
@@ -136,5 +149,8 @@ def _unexpected(err):
     # Anything here is our fault: roll back and hand the connection back so it stays
     # usable, log it, and answer without internals.
     db.release()
+    refusal = disk_refusal(err)
+    if refusal is not None:
+        return _api_error(refusal)
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError())

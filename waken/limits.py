@@ -1,5 +1,6 @@
 """Counters every worker shares without the main database: the token and address rate limits, login attempts."""
 import fcntl
+import functools
 import math
 import os
 import sqlite3
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 
 from flask import current_app, request
 
-from waken import settings
+from waken import disk, settings
 from waken.addresses import address_key
 from waken.errors import ApiError
 from waken.timeutil import now
@@ -63,6 +64,15 @@ class Counters:
         self._conn = sqlite3.connect(self.path, timeout=15, isolation_level=None,
                                      check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
+        try:
+            self._prepare()
+        except BaseException:   # e.g. a full disk: the next transaction opens afresh, leaking nothing
+            self._conn.close()
+            os.close(self._turn)
+            raise
+        self._pid = os.getpid()
+
+    def _prepare(self):
         # Inside the turn: two workers opening a new file at once would otherwise race to set it up.
         with self._flock():
             # Counters are not worth an fsync: after a power cut they start again from zero.
@@ -78,7 +88,6 @@ class Counters:
                 pass
             self._conn.execute("PRAGMA busy_timeout=15000")
             self._conn.executescript(SCHEMA)
-        self._pid = os.getpid()
 
     @contextmanager
     def _flock(self):
@@ -99,10 +108,12 @@ class Counters:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
+                    self._conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    # Also after a failed COMMIT (a full disk): the next transaction must not find this one open.
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
                     raise
-                self._conn.execute("COMMIT")
 
 
 def _file_id(stat):
@@ -124,6 +135,25 @@ def counters():
     return ext["waken_counters"]
 
 
+def _uncounted_if_the_disk_fails(charge):
+    """A charge that lets the write through when the disk cannot take the count (full, read-only).
+
+    The data is worth more than the count, and the main database, on the same disk, answers
+    507 or 503 itself if it cannot store the write either. Login counts never do this: a
+    sign-in that cannot be counted is refused (503 or 507), so a failing disk never means
+    unlimited password guesses.
+    """
+    @functools.wraps(charge)
+    def charged(*args, **kwargs):
+        try:
+            return charge(*args, **kwargs)
+        except (sqlite3.Error, OSError) as err:
+            if disk.failed(err) is None:
+                raise
+    return charged
+
+
+@_uncounted_if_the_disk_fails
 def charge_token(token_id, cost=1):
     """Count `cost` writes for this token; 429 with Retry-After past rate_limit_per_minute."""
     per_minute = settings.get("rate_limit_per_minute")
@@ -136,6 +166,7 @@ def charge_token(token_id, cost=1):
                             f"would go past that. Try again in {wait} s.", headers={"Retry-After": str(wait)})
 
 
+@_uncounted_if_the_disk_fails
 def charge_address(per_minute, cost=1):
     """Count `cost` anonymous writes from the caller's address (an IPv6 /64 counts as one); 429 past per_minute."""
     wait = _drip("address_bucket", "address", address_key(client_address()), per_minute, cost, forget=True)

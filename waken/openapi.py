@@ -30,7 +30,9 @@ ERRORS = {
     "404": "There is nothing at this address.",
     "413": "The body (or its metadata) is larger than the server accepts.",
     "429": "Too many requests; wait and try again.",
-    "503": "Temporarily unavailable; retry after `Retry-After` seconds.",
+    "503": "Temporarily unavailable (on a write: the server's data folder is read-only or its disk failed, "
+           "and nothing was stored); retry after `Retry-After` seconds.",
+    "507": "The server's disk is full: nothing was stored; retry after `Retry-After` seconds.",
 }
 
 
@@ -76,7 +78,7 @@ def build_spec(app):
         spec.components.response(f"Error{status}", {
             "description": description,
             "content": {"application/json": {"schema": "Error"}},
-            **({"headers": RETRY_AFTER} if status in ("429", "503") else {})})
+            **({"headers": RETRY_AFTER} if status in ("429", "503", "507") else {})})
 
     known = {(_shape(path), method): operation for (path, method), operation in operations().items()}
     paths = {}

@@ -60,7 +60,7 @@ def operations():
             "responses": {
                 "200": answer(report_schemas.ReportResponseSchema, "Stored; `data` is the activity."),
                 "202": answer(report_schemas.PendingSchema, "The device waits for approval."),
-                **errors(400, 401, 403, 413, 429, 503)}},
+                **errors(400, 401, 403, 413, 429, 503, 507)}},
         ("/api/activity/verify", "post"): {
             "tags": ["Device reporting"], "summary": "Check a token and device key (stores nothing)",
             "security": BEARER,
@@ -68,7 +68,7 @@ def operations():
             "responses": {
                 "200": answer(_envelope("VerifyResponse", report_schemas.VerifyDataSchema), "Ready to report."),
                 "202": answer(report_schemas.PendingSchema, "The device waits for approval."),
-                **errors(400, 401, 403, 429)}},
+                **errors(400, 401, 403, 429, 503, 507)}},
         ("/api/activity", "get"): {
             "tags": ["Public feed"], "summary": "The public feed: live statuses and recent activity",
             "security": PUBLIC,
@@ -122,7 +122,7 @@ def _agent_operations():
                                         "not read: anonymous, or a write-only token).",
                         "content": {"application/json": {"schema": {"oneOf": [
                             record, AnonymousRetrySchema]}}}},
-                **errors(400, 401, 403, 413, 429)}},
+                **errors(400, 401, 403, 413, 429, 503, 507)}},
         ("/api/activities", "get"): {
             "tags": ["Agent activity log"], "summary": "List, filter and export agent actions",
             "security": READER,
@@ -155,7 +155,7 @@ def _agent_operations():
                                                  "only its id (to a write-only token).",
                                   "content": {"application/json": {"schema": {"oneOf": [
                                       record, WriteReceiptSchema]}}}},
-                          **errors(400, 401, 403, 404, 413, 429)}},
+                          **errors(400, 401, 403, 404, 413, 429, 503, 507)}},
         ("/api/activities/stats", "get"): {
             "tags": ["Agent activity log"], "summary": "Statistics of the log", "security": READER,
             "parameters": [{"in": "query", "schema": AgentStatsQuerySchema}],

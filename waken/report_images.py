@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
-from waken import db, media_quota, settings
+from waken import db, disk, media_quota, settings
 from waken.errors import ApiError
 from waken.media import MediaError, is_data_url, store_data_url, stored_path
 from waken.timeutil import to_ms
@@ -102,6 +102,17 @@ def _take(value, kind, label, enabled, warnings, stored):
                                max_pixels=config["IMAGE_MAX_PIXELS"])
     except MediaError as err:
         warnings.append(f"{label} was dropped: {err}")
+        return None
+    except OSError as err:
+        # The file could not be written (media on a full or read-only disk): the report is
+        # still stored, without the image. Not a failure for /healthz: the database may write.
+        trouble = disk.kind_of(err)
+        if trouble is None:
+            current_app.logger.exception("storing a %s image failed", kind)
+            warnings.append(f"{label} was dropped: the server could not store it.")
+        else:
+            problem = disk.PROBLEM[trouble]
+            warnings.append(f"{label} was dropped: {problem[0].lower()}{problem[1:]}, so it could not be stored.")
         return None
     if not media_quota.admit(image, started):
         warnings.append(f"{label} was dropped: the media store is full "

@@ -1,11 +1,13 @@
 """The one in-process sweep scheduler: the flock election between workers, and the APScheduler it runs."""
 import atexit
+import contextlib
 import fcntl
 import logging
 import os
 import threading
 from datetime import UTC, datetime
 
+from waken import disk
 from waken.sweeps import apply_retention, run_expiry
 from waken.timeutil import now as clock_now
 
@@ -22,8 +24,8 @@ class Sweeper:
         self.app = app
         self.scheduler = None
         self.stopped = threading.Event()
-        path = os.path.join(app.instance_path, LOCK_FILE)
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self.path = os.path.join(app.instance_path, LOCK_FILE)
+        self.fd = self._open_lock()
         # Retrying as often as the expiry sweep runs means a takeover costs at most one round.
         self.retry_seconds = min(LOCK_RETRY_MAX_SECONDS, app.config["SWEEP_EXPIRY_SECONDS"])
 
@@ -37,15 +39,34 @@ class Sweeper:
             if self._try_lock():
                 return
 
+    def _open_lock(self):
+        """The lock file's descriptor, or None while a read-only folder lacks the file (tried again with the lock)."""
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as err:
+            if disk.kind_of(err) != disk.READ_ONLY:
+                raise
+        # A read-only folder must not stop the server from starting: reads still work, and
+        # flock works on a read-only descriptor.
+        try:
+            return os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+
     def _try_lock(self):
         if self.stopped.is_set():
             return False
+        if self.fd is None:
+            self.fd = self._open_lock()
+            if self.fd is None:
+                return False
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)     # for people: who sweeps
+        with contextlib.suppress(OSError):    # a read-only or full disk: the note can wait
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)     # for people: who sweeps
         self.scheduler = self._scheduler()
         log.info("scheduler started in pid %d", os.getpid())
         return True
@@ -69,8 +90,9 @@ class Sweeper:
         with self.app.app_context():    # fresh settings and a fresh session each round
             try:
                 counts = sweep(clock_now())
-            except Exception:
-                log.exception("%s sweep failed", name)
+            except Exception as err:
+                if disk.failed(err) is None:    # a full or read-only disk is logged once, without a traceback
+                    log.exception("%s sweep failed", name)
                 return
         done = ", ".join(f"{what}: {count}" for what, count in counts.items() if count)
         if done:
