@@ -1,11 +1,14 @@
-"""Slow clients against a server started like `make run`: half-sent headers never hold a worker thread."""
+"""Slow and idle clients against a server started like `make run`: they cost a descriptor, never a thread."""
+import json
+import select
 import socket
 import time
 
 import pytest
 import requests
 
-from tests.limits_support import worker_pids
+from tests.limits_support import client_from, worker_pids
+from tests.slow_support import HonestClients, Swarm, attacker_addresses, raise_fd_limit
 from tests.support import DEVICE_KEY
 from waken.bench.proc import memory_mb
 
@@ -15,8 +18,10 @@ HEADER_TIMEOUT_LIMIT = 30   # seconds: the issue's bound on how long a stalled h
 
 def _open_half_headers(port, count):
     sockets = []
-    for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    addresses = attacker_addresses(10)   # 50 from each: under the cap on connections per address
+    for n in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                        source_address=(addresses[n % len(addresses)], 0))
         sock.sendall(b"POST /api/activity HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")
         sockets.append(sock)
     return sockets
@@ -97,3 +102,173 @@ def test_an_endless_header_is_refused_at_once(server):
     # Answered and closed while the client still sends: the 5 s socket timeout never fires.
     assert answer.startswith(b"HTTP/1.1 431")
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+# --- the issue's rows B2, B12 and 21: slow and idle clients, while honest ones are measured ----
+
+ATTACK_SECONDS = 20   # two body/header timeouts: every attacker socket is closed and comes back
+ADMIN_FORM = b"csrf_token=x&username=owner&password=" + b"p" * 2000
+
+
+def _head(method, path, *fields):
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *fields]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _attacked(server, swarms):
+    """Run the swarms for ATTACK_SECONDS while honest clients are measured; returns the measurements."""
+    token = server.token()
+    server.device("Desk", DEVICE_KEY)
+    with HonestClients(server, DEVICE_KEY, token) as honest:
+        for swarm in swarms:
+            swarm.__enter__()
+        try:
+            honest.stop.wait(ATTACK_SECONDS)
+        finally:
+            for swarm in swarms:
+                swarm.__exit__(None, None, None)
+    print(honest, [(s.opened, s.closed_by_server) for s in swarms])
+    return honest
+
+
+@pytest.mark.slow
+def test_200_idle_sockets_with_an_unsent_body_do_not_stop_the_server(start_server):
+    server = start_server()
+    idle = Swarm(server.port, attacker_addresses(8), 200,
+                 _head("GET", "/healthz", "Content-Length: 100000"))
+    honest = _attacked(server, [idle])
+    honest.assert_within_budgets()
+    # The server gave up on the missing bodies (and the attacker came back), within the timeout.
+    assert idle.closed_by_server >= 200
+
+
+@pytest.mark.slow
+def test_200_trickled_bodies_do_not_stop_the_server(start_server):
+    server = start_server()
+    addresses = attacker_addresses(8)
+    kinds = [
+        (_head("POST", "/admin/login", "Content-Type: application/x-www-form-urlencoded",
+               f"Content-Length: {len(ADMIN_FORM)}"), ADMIN_FORM),
+        (_head("POST", "/admin/login", "Content-Type: application/x-www-form-urlencoded",
+               "Transfer-Encoding: chunked"), b"%x\r\n" % len(ADMIN_FORM) + ADMIN_FORM),
+        (_head("GET", "/healthz", "Content-Length: 100000"), b"x" * 100),
+        (_head("GET", "/healthz", "Content-Length: 1000000"), b"x" * 100),
+    ]
+    swarms = [Swarm(server.port, addresses, 50, opening, drip=drip, every=1.0) for opening, drip in kinds]
+    honest = _attacked(server, swarms)
+    honest.assert_within_budgets()
+
+
+@pytest.mark.slow
+def test_3000_partial_headers_kept_topped_up_do_not_stop_the_server(start_server):
+    server = start_server()
+    partial = Swarm(server.port, attacker_addresses(100), 3000,
+                    b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", drip=b"X-Slow: 1\r\n" * 50, every=2.0)
+    honest = _attacked(server, [partial])
+    honest.assert_within_budgets()
+    assert partial.opened >= 3000
+
+
+@pytest.mark.slow
+def test_at_the_connection_ceiling_the_oldest_unfinished_header_makes_room(start_server):
+    # 1,500 stalled headers against a ceiling of 300 connections a worker: accepting goes on.
+    server = start_server(env={"WAKEN_WORKER_CONNECTIONS": "300"})
+    partial = Swarm(server.port, attacker_addresses(40), 1500,
+                    b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", drip=b"X-Slow: 1\r\n" * 50, every=2.0)
+    honest = _attacked(server, [partial])
+    honest.assert_within_budgets()
+    assert partial.closed_by_server >= 1500 - 2 * 300
+
+
+def _closed_count(sockets, wanted, seconds):
+    """How many of the sockets the server has closed, waiting up to `seconds` for `wanted` of them."""
+    closed = set()
+    deadline = time.monotonic() + seconds
+    while len(closed) < wanted and time.monotonic() < deadline:
+        ready, _, _ = select.select([s for s in sockets if s not in closed], [], [], 0.1)
+        for sock in ready:
+            try:
+                if sock.recv(4096) == b"":
+                    closed.add(sock)
+            except OSError:
+                closed.add(sock)
+    return len(closed)
+
+
+@pytest.mark.parametrize("proxies, held", [("0", (64, 2 * 64)), ("1", (200, 200))])
+def test_connections_from_one_address_are_capped_unless_it_is_the_proxy(start_server, proxies, held):
+    server = start_server(env={"WAKEN_TRUSTED_PROXIES": proxies})
+    raise_fd_limit(1024)
+    crowd = "127.0.0.9" if proxies == "0" else "127.0.0.1"   # loopback is the proxy when there is one
+    sockets = []
+    try:
+        for _ in range(200):
+            sock = socket.socket()
+            sock.bind((crowd, 0))
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            sockets.append(sock)
+        # Counted in each worker: an address holds at least 64, and at most 64 in each of 2 workers.
+        least, most = held
+        closed = _closed_count(sockets, 200 - least, seconds=3)
+        assert least <= 200 - closed <= most
+        started = time.monotonic()
+        assert client_from("127.0.0.10").get(server.url + "/healthz", timeout=5).status_code == 200
+        assert time.monotonic() - started < 1.0
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _answer(sock, seconds):
+    """Everything the server sends until it closes the socket (or `seconds` pass)."""
+    sock.settimeout(seconds)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return answer
+
+
+def test_a_large_body_that_stops_coming_is_answered_408_and_nothing_is_logged_as_a_crash(server):
+    token = server.token()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(_head("POST", "/api/activity", f"Authorization: Bearer {token}",
+                           "Content-Type: application/json", "Content-Length: 1000000") + b'{"generat')
+        started = time.monotonic()
+        answer = _answer(sock, seconds=20)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert b'"success":false' in answer.replace(b" ", b"")
+    assert 9 <= time.monotonic() - started < 15
+    log = server.log_path.read_text()
+    assert "Traceback" not in log and "Error handling request" not in log
+
+
+def test_a_small_body_that_stops_coming_holds_no_thread_and_is_answered_408(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(_head("POST", "/admin/login", "Content-Type: application/x-www-form-urlencoded",
+                           f"Content-Length: {len(ADMIN_FORM)}") + ADMIN_FORM[:100])
+        started = time.monotonic()
+        answer = _answer(sock, seconds=20)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert 9 <= time.monotonic() - started < 15
+
+
+def test_small_bodies_sent_chunked_or_after_100_continue_are_served(server):
+    token = server.token()
+    server.device("Desk", DEVICE_KEY)
+    body = json.dumps({"generatedHashKey": DEVICE_KEY, "process_name": "Editor"}).encode()
+    auth = {"Authorization": f"Bearer {token}"}
+    chunked = requests.post(server.url + "/api/activity", data=iter([body[:10], body[10:]]),
+                            headers={**auth, "Content-Type": "application/json"}, timeout=10)
+    assert chunked.status_code == 200, chunked.text
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(_head("POST", "/api/activity", f"Authorization: Bearer {token}", "Connection: close",
+                           "Content-Type: application/json", f"Content-Length: {len(body)}",
+                           "Expect: 100-continue"))
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        answer = _answer(sock, seconds=10)
+    assert b"HTTP/1.1 200 OK" in answer

@@ -7,11 +7,17 @@ bind = f"{os.environ.get('WAKEN_HOST', '0.0.0.0')}:{os.environ.get('WAKEN_PORT',
 # gthread: each SSE stream parks one thread, not one process, so open streams
 # (capped by sse_max_streams) never take the threads that serve reports. Two
 # processes use both cores of a Raspberry Pi despite the GIL. waken's subclass reads
-# each request header in the event loop first, so clients that stall mid-header
-# hold no thread and are closed after HEADER_TIMEOUT seconds.
+# each request header, and a small body, in the event loop first, so clients that stall
+# hold no thread and are closed after 10 seconds; it also caps connections per address
+# (WAKEN_CONNECTIONS_PER_ADDRESS) and bounds body reads (WAKEN_BODY_TIMEOUT).
 worker_class = "waken.gunicorn_worker.HeaderFirstWorker"
 workers = int(os.environ.get("WAKEN_WORKERS", "2"))
 threads = int(os.environ.get("WAKEN_THREADS", "48"))
+# Connections one worker holds at once (gunicorn's default is 1,000). Idle and slow ones cost
+# a descriptor and a few KB each; at the ceiling the oldest unfinished request makes room,
+# so a flood of stalled sockets never stops accepts. The worker raises its open-file limit
+# to fit, up to the hard limit.
+worker_connections = int(os.environ.get("WAKEN_WORKER_CONNECTIONS", "4096"))
 keepalive = 5
 graceful_timeout = 5
 errorlog = "-"
