@@ -113,9 +113,9 @@ class HonestClients:
     127.0.0.1, each on a new connection; the worst wait of each, and the workers' peak memory."""
 
     def __init__(self, server, device_key, token):
-        self.server, self.pids = server, worker_pids(server)
-        self.report = {"generatedHashKey": device_key, "process_name": "Editor", "process_title": "notes.txt"}
+        self.server, self.pids, self.device_key = server, worker_pids(server), device_key
         self.auth = {"Authorization": f"Bearer {token}"}
+        self.acknowledged = []   # the app of each report answered 200: a new app each time, so a row each
         self.stop = threading.Event()
         self.health_worst = self.write_worst = 0.0
         self.health_count = self.write_count = 0
@@ -129,19 +129,24 @@ class HonestClients:
                 self.failures.append(f"{response.status_code} {response.text[:200]}")
         except requests.RequestException as err:
             self.failures.append(repr(err))
-        return time.monotonic() - started
+            response = None
+        return time.monotonic() - started, response
 
     def _probe(self):
         session = client_from(HONEST_ADDRESS)
         while not self.stop.wait(0.2):
-            took = self._timed(session, lambda s: s.get(self.server.url + "/healthz", timeout=PROBE_TIMEOUT))
+            took, _ = self._timed(session, lambda s: s.get(self.server.url + "/healthz", timeout=PROBE_TIMEOUT))
             self.health_worst, self.health_count = max(self.health_worst, took), self.health_count + 1
 
     def _write(self):
         session = client_from(HONEST_ADDRESS)
         while not self.stop.wait(0.25):
-            took = self._timed(session, lambda s: s.post(self.server.url + "/api/activity", json=self.report,
-                                                         headers=self.auth, timeout=PROBE_TIMEOUT))
+            app = f"Editor {self.write_count}"
+            report = {"generatedHashKey": self.device_key, "process_name": app, "process_title": "notes.txt"}
+            took, answer = self._timed(session, lambda s: s.post(self.server.url + "/api/activity", json=report,
+                                                                 headers=self.auth, timeout=PROBE_TIMEOUT))
+            if answer is not None and answer.status_code == 200:
+                self.acknowledged.append(app)
             self.write_worst, self.write_count = max(self.write_worst, took), self.write_count + 1
 
     def __enter__(self):
@@ -165,8 +170,14 @@ class HonestClients:
                 f"peak {self.peak_mb:.0f} MB, failures {self.failures[:3]}")
 
     def assert_within_budgets(self):
-        """The issue's budgets: /healthz within 1 s, a writer within 500 ms, ≤ 200 MB a worker."""
+        """The issue's budgets: /healthz within 1 s, a writer within 500 ms, ≤ 200 MB a worker,
+        and every report answered 200 on disk."""
         assert not self.failures, str(self)
+        with self.server.db() as conn:
+            stored = {row[0] for row in conn.execute(
+                "SELECT process_name FROM device_activity JOIN device ON device.id = device_id "
+                "WHERE device.hash_key = ?", (self.device_key,))}
+        assert set(self.acknowledged) <= stored, str(self)
         assert self.health_count >= 10 and self.write_count >= 10, str(self)
         assert self.health_worst < 1.0, str(self)
         assert self.write_worst < 0.5, str(self)

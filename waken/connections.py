@@ -152,10 +152,12 @@ def request_state():
 
 def _orm_session():
     """The ORM's scoped session if this process has loaded the ORM (orm.py) and this context used it."""
-    module = sys.modules.get("waken.orm")
-    if module is None or not module.orm.session.registry.has():
+    # Another thread may be importing orm.py right now: the module is then in sys.modules
+    # before its `orm` exists, and this context cannot have used it yet.
+    orm = getattr(sys.modules.get("waken.orm"), "orm", None)
+    if orm is None or not orm.session.registry.has():
         return None
-    return module.orm.session
+    return orm.session
 
 
 def _open_session():
