@@ -1022,11 +1022,16 @@ def cmd_setup(args):
     print(f"Server: {config['baseUrl']}   device: {config['device']}   key: {config['key']}")
     if args.no_verify:
         return 0
-    answer = Client(config["baseUrl"], config["token"]).post(
-        "/api/activity/verify", {"generatedHashKey": config["key"], "device": config["device"],
-                                 "deviceType": config["deviceType"]})
+    probe = {"generatedHashKey": config["key"], "deviceType": config["deviceType"]}
+    if args.name or imported["device"]:
+        probe["device"] = config["device"]   # a name given here renames the device; none keeps the admin's
+    answer = Client(config["baseUrl"], config["token"]).post("/api/activity/verify", probe)
     if answer.ok:
-        print("The server knows this device: `run` starts reporting.")
+        known_as = (answer.body.get("data") or {}).get("displayName")
+        if known_as and "device" not in probe and known_as != config["device"]:
+            config["device"] = known_as   # reports carry the name the owner gave it in the admin panel
+            save_config(path, config)
+        print(f"The server knows this device as {config['device']}: `run` starts reporting.")
     elif answer.pending:
         print(f"The device waits for approval: {answer.body.get('approvalUrl')}\n`run` reports once it is approved.")
     elif answer.status == 403:
