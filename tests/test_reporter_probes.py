@@ -185,10 +185,11 @@ def test_last_input_info_layout_and_tick_wraparound():
     assert wr.idle_from_last_input(65_000, 5_000) == 60.0
 
 
-def test_windows_calls_stay_out_of_linux():
-    # Importing the module and building a Desktop never touch ctypes.WinDLL, which Linux lacks.
-    assert not hasattr(ctypes, "WinDLL") or os.name == "nt"
-    assert wr.Desktop(platform="linux", environ={}).media is not None
+def test_without_a_graphical_session_linux_says_why_and_never_reaches_win32():
+    # ctypes.WinDLL does not exist on Linux: the module imported, and a Linux desktop never calls it.
+    assert not hasattr(ctypes, "WinDLL")
+    with pytest.raises(wr.Unavailable, match="no graphical session"):
+        wr.Desktop(platform="linux", environ={}).foreground()
 
 
 # ---- Linux battery and MPRIS
