@@ -8,7 +8,7 @@ export WAKEN_PORT ?= 8000
 # WAKEN_HOST is set in the environment or on the command line.
 DEV_HOST := $(if $(filter environment command line,$(origin WAKEN_HOST)),$(WAKEN_HOST),127.0.0.1)
 
-.PHONY: install run dev test test-quick bench lint clean browser lock proxy
+.PHONY: install run dev test test-quick bench lint clean browser lock proxy desktop
 
 install: $(VENV)/.installed
 
@@ -53,7 +53,17 @@ proxy:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q nginx openssl; }
 
-test: install browser proxy
+# The reporter's desktop tests run a real X server (Xvfb) with a window manager (openbox),
+# a window (xmessage, x11-utils) retitled by xdotool, and mpv with its MPRIS plugin on a
+# session D-Bus, read through playerctl; install them when missing.
+DESKTOP_TOOLS := Xvfb openbox xmessage xprop xdotool dbus-daemon mpv playerctl
+desktop:
+	@( for t in $(DESKTOP_TOOLS); do command -v $$t || exit 1; done; [ -e /usr/lib/mpv-mpris/mpris.so ] ) >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends \
+	    xvfb openbox x11-utils xdotool dbus dbus-x11 mpv mpv-mpris playerctl; }
+
+test: install browser proxy desktop
 	$(BIN)/python -m pytest -q
 
 # Everything but the tests that start gunicorn (marked `live` in tests/conftest.py).

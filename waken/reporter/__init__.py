@@ -1,0 +1,1 @@
+"""The desktop reporter waken serves to devices: one standard-library file, waken_reporter.py."""
