@@ -14,7 +14,8 @@ SECTIONS = (
     ("Web", ("site_name", "bio", "avatar_url", "currently_text", "recent_text",
              "history_window_minutes", "timezone", "public_url")),
     ("Device reporting", ("process_stale_seconds", "device_registration", "media_cover_display",
-                          "report_app_icon", "save_app_records", "media_play_source_blocklist")),
+                          "report_app_icon", "save_app_records", "media_play_source_blocklist",
+                          "cors_report_origins")),
     ("Agent activity", ("agent_ingest_open",)),
     ("Admin sign-in", ("admin_session_days",)),
     ("Retention and limits", ("agent_retention_days", "activity_retention_days", "media_max_mb",
@@ -23,7 +24,7 @@ SECTIONS = (
 CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
                                    ("pending", "pending: unknown keys wait for approval"),
                                    ("auto", "auto: unknown keys are added as active"))}
-TEXTAREAS = ("bio", "media_play_source_blocklist")
+TEXTAREAS = ("bio", "media_play_source_blocklist", "cors_report_origins")
 
 
 def _sections():
