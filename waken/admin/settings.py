@@ -3,6 +3,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from waken import db, settings
 from waken.admin import bp
+from waken.admin.connect import reporter_blocks
 from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, integration_config
 from waken.admin.login import login_required
@@ -104,5 +105,7 @@ def mint_integration_config():
     except Invalid as err:
         flash(f"No token minted. {err.message}", "error")
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
-    return render_template("admin/integration.html", token=minted[0],
-                           config_b64=encode(integration_config(minted)))
+    config_b64 = encode(integration_config(minted))
+    return render_template("admin/integration.html", token=minted[0], config_b64=config_b64,
+                           setup=[reporter_blocks(settings.public_base(), platform, config_b64)[0]
+                                  for platform in ("linux", "windows")])
