@@ -48,7 +48,8 @@ def operations():
         ("/api/activity", "post"): {
             "tags": ["Device reporting"], "summary": "Report what a device is doing",
             "description": "Merges into the device's live activity of the same process, or ends it "
-                           "and starts a new one. Explicit null means \"not given\".",
+                           "and starts a new one. Explicit null means \"not given\". A web page may "
+                           "call it only from an origin listed in the `cors_report_origins` setting.",
             "security": BEARER,
             "requestBody": json_body(report_schemas.report_schema),
             "responses": {
