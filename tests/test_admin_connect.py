@@ -6,7 +6,13 @@ import shlex
 
 import pytest
 
-from tests.admin_support import PASSWORD, USERNAME, create_admin, csrf_of, signed_in_admin
+from tests.admin_support import (
+    PASSWORD,
+    USERNAME,
+    create_admin,
+    csrf_of,
+    signed_in_admin,
+)
 from tests.support import set_setting
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")

@@ -5,6 +5,8 @@ from tests.support import set_setting
 
 LISTED = "http://127.0.0.2:8123"
 UNLISTED = "https://elsewhere.example"
+ONE_PIXEL_PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4"
+                 "nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
 PREFLIGHT = {"Access-Control-Request-Method": "POST",
              "Access-Control-Request-Headers": "authorization,content-type"}
 
@@ -84,8 +86,7 @@ def test_a_changed_setting_applies_to_the_next_request(client, runner, auth, dev
 def test_public_reads_answer_every_origin(client, auth, device, origin):
     stored = client.post("/api/activity", headers=auth, json={
         "generatedHashKey": device, "process_name": "Code",
-        "metadata": {"media": {"title": "Song", "coverDataUrl": "data:image/png;base64,"
-                               "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"}}})
+        "metadata": {"media": {"title": "Song", "coverDataUrl": ONE_PIXEL_PNG}}})
     cover = stored.json["data"]["metadata"]["media"]["coverUrl"]
     headers = {"Origin": origin} if origin else {}
     feed = client.get("/api/activity", headers=headers)
@@ -164,8 +165,8 @@ def test_bad_origins_are_explained(runner, value, message):
 
 
 def test_origins_are_stored_as_a_browser_sends_them(runner):
-    result = runner.invoke(args=["settings", "set", "cors_report_origins",
-                                 '["HTTPS://Me.Example/", "https://me.example:443", "http://[::1]:8080", "http://a.example:80"]'])
+    value = '["HTTPS://Me.Example/", "https://me.example:443", "http://[::1]:8080", "http://a.example:80"]'
+    result = runner.invoke(args=["settings", "set", "cors_report_origins", value])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == \
         'cors_report_origins = ["http://[::1]:8080", "http://a.example", "https://me.example"]'

@@ -7,7 +7,8 @@ Two kinds of rule, because Flask-CORS takes its origins once, when it is set up:
   compiles `origins` at set-up and accepts no callable, and `cross_origin` fixes them per view
   and skips error answers (a 401 must reach the page too). So an after_request hook of ours
   picks the options by method and asks Flask-CORS to apply them (`set_cors_headers`, what its
-  extension and decorator call); the options are built once per value of the setting.
+  extension and decorator call; flask_cors.core is not in its __all__, so the version is pinned
+  and tests/test_cors.py checks every header); the options are built once per value of the setting.
   `GET /api/activity` shares its path with the report, so that path is decided here too.
 Everything else — admin pages, /api/admin, the agent log, OTLP — matches no rule and never
 carries a CORS header.
