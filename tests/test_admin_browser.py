@@ -125,8 +125,12 @@ def test_a_new_owner_sets_up_connects_a_device_and_exports_the_config(browser_pa
     shot("08-settings")
     page.click("button:has-text('Mint token and export')")
     page.click("button:has-text('Copy Integration Config as Base64')")
-    config = json.loads(base64.b64decode(clipboard(page)).decode("utf-8"))
+    config_b64 = clipboard(page)
+    config = json.loads(base64.b64decode(config_b64).decode("utf-8"))
     shot("09-integration")
+    page.click("button[data-copy=linux-setup]")
+    assert clipboard(page) == (f"curl -fsSO {server.url}/reporter/waken-reporter.py"
+                               f" && python3 waken-reporter.py setup '{config_b64}'")
     assert set(config) == {"version", "exportedAt", "web", "token"} and config["version"] == 1
     assert config["token"]["reportEndpoint"] == server.url + "/api/activity"
     usable = next(item for item in config["token"]["items"] if isinstance(item["token"], str))
@@ -142,6 +146,10 @@ def test_a_new_owner_sets_up_connects_a_device_and_exports_the_config(browser_pa
     for name, label in (("10-quick-add", "Quick Add"), ("11-rules", "Media Rules"), ("12-apps", "App Records")):
         page.click(f"nav >> text={label}")
         shot(name)
+    page.click("nav >> text=Connect a device")
+    page.click("button[data-copy=curl-request]")
+    assert clipboard(page).startswith(f"curl -X POST {server.url}/api/activity \\\n")
+    shot("13-connect")
     page.click("nav >> text=Quick Add")
     page.fill("input[name=process_name]", "Reading")
     page.click("button:has-text('Add activity')")

@@ -11,7 +11,7 @@ def create_app(config=None):
     """Build the application: config layers, instance folder, extensions, blueprints."""
     from flask import Flask
 
-    from waken import admin, cli, db, errors, ingest, query, security, sweeps
+    from waken import admin, cli, cors, db, errors, ingest, query, security, sweeps
     from waken.config import finalize
 
     config = dict(config or {})
@@ -29,6 +29,7 @@ def create_app(config=None):
     cli.init_app(app)
     sweeps.init_app(app)
     security.init_app(app)
+    cors.init_app(app)
 
     app.register_blueprint(ingest.bp)
     app.register_blueprint(query.bp)

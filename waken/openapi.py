@@ -60,7 +60,9 @@ def build_spec(app):
     plugin = MarshmallowPlugin(schema_name_resolver=_component_name)
     spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[plugin],
                    info={"description": "Device status reporting, the public activity feed, and the "
-                                        "agent activity log. Every body is JSON, except OTLP protobuf on /v1."})
+                                        "agent activity log. Every body is JSON, except OTLP protobuf on /v1. "
+                                        "The public feed, its stream and this document answer any "
+                                        "web page (`Access-Control-Allow-Origin: *`)."})
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
         "description": "An API token from the admin panel: `Authorization: Bearer <token>`. A token has "

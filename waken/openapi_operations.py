@@ -54,7 +54,8 @@ def operations():
                            "server decodes as many as it takes at once, it is answered 503 with "
                            "`Retry-After` before it is read. An unknown key registers a device (setting "
                            "device_registration) up to device_max devices (403 beyond) and "
-                           "device_registrations_per_hour per token (429 beyond).",
+                           "device_registrations_per_hour per token (429 beyond). A web page may call it "
+                           "only from an origin listed in the `cors_report_origins` setting.",
             "security": BEARER,
             "requestBody": json_body(report_schemas.report_schema),
             "responses": {

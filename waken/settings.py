@@ -4,8 +4,10 @@ The checks below raise ValueError with the reason; validate() turns it into Inva
 naming the setting.
 """
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, request
@@ -82,6 +84,43 @@ def _source_list(value):
     return sorted({v.strip() for v in value if v.strip()}, key=str.lower)
 
 
+HOST_RE = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]*:[0-9a-f:.]*")   # a DNS name or IPv4, or an IPv6 address
+
+
+def _origin(value):
+    """One origin as a browser sends it in `Origin`: scheme://host[:port], lower case, no default port."""
+    text = value.strip()
+    not_one = f"must list origins such as https://me.example or http://192.168.1.20:8080; '{text}' is not one"
+    try:
+        parts = urlsplit(text[:-1] if text.endswith("/") else text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(not_one) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(not_one)
+    if parts.path or parts.query or parts.fragment or "@" in parts.netloc or "#" in text or "?" in text:
+        raise ValueError(f"must list origins without a path, query or user name; '{text}' has one "
+                         "(an origin is scheme://host[:port], such as https://me.example)")
+    if not HOST_RE.fullmatch(parts.hostname):
+        raise ValueError(f"must list host names as a browser sends them; '{text}' does not "
+                         "(an international name goes in its xn-- form)")
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _origin_list(value):
+    if isinstance(value, str):
+        value = value.replace("\n", ",").split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of origins such as https://me.example")
+    origins = sorted({_origin(v) for v in value if v.strip()})
+    if len(origins) > 50:
+        raise ValueError("may name at most 50 origins")
+    return origins
+
+
 @dataclass(frozen=True)
 class Setting:
     default: Any
@@ -115,6 +154,7 @@ SETTINGS = {
     "sse_max_agent_streams": Setting(8, _int(1, 1000), "Concurrent agent log streams"),
     "rate_limit_per_minute": Setting(600, _int(0, 1_000_000), "Writes per token per minute (0 = no limit)"),
     "media_max_mb": Setting(512, _int(1, 1_000_000), "Stored media limit (MB)"),
+    "cors_report_origins": Setting([], _origin_list, "Browser report origins"),
 }
 
 

@@ -23,6 +23,7 @@ from waken.admin import (  # noqa: E402,F401  (attach the routes)
     agent_log,
     app_rules,
     apps,
+    connect,
     devices,
     display,
     login,

@@ -3,6 +3,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from waken import db, settings
 from waken.admin import bp
+from waken.admin.connect import reporter_blocks
 from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, integration_config
 from waken.admin.login import login_required
@@ -15,7 +16,8 @@ SECTIONS = (
              "history_window_minutes", "timezone", "public_url")),
     ("Device reporting", ("process_stale_seconds", "device_registration", "device_max",
                           "device_registrations_per_hour", "media_cover_display",
-                          "report_app_icon", "save_app_records", "media_play_source_blocklist")),
+                          "report_app_icon", "save_app_records", "media_play_source_blocklist",
+                          "cors_report_origins")),
     ("Agent activity", ("agent_ingest_open", "agent_ingest_open_per_minute")),
     ("Admin sign-in", ("admin_session_days",)),
     ("Retention and limits", ("agent_retention_days", "activity_retention_days", "media_max_mb",
@@ -24,7 +26,7 @@ SECTIONS = (
 CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
                                    ("pending", "pending: unknown keys wait for approval"),
                                    ("auto", "auto: unknown keys are added as active"))}
-TEXTAREAS = ("bio", "media_play_source_blocklist")
+TEXTAREAS = ("bio", "media_play_source_blocklist", "cors_report_origins")
 
 
 def _sections():
@@ -104,5 +106,7 @@ def mint_integration_config():
     except Invalid as err:
         flash(f"No token minted. {err.message}", "error")
         return redirect(url_for("admin.settings_page", _anchor="integration"), 303)
-    return render_template("admin/integration.html", token=minted[0],
-                           config_b64=encode(integration_config(minted)))
+    config_b64 = encode(integration_config(minted))
+    return render_template("admin/integration.html", token=minted[0], config_b64=config_b64,
+                           setup=[reporter_blocks(settings.public_base(), platform, config_b64)[0]
+                                  for platform in ("linux", "windows")])
