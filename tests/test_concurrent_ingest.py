@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.cost_support import Cost, HealthzProbe, gradients
 from tests.limits_support import client_from
-from waken.otlp.mapping import log_key
+from waken.otlp.mapping import log_key, resource_digest
 
 KEY = "wwd-concurrent-ingest-0001"
 MIB = 1024 * 1024
@@ -187,7 +187,7 @@ def claude_code_log(session):
     record.body.string_value = "claude_code.tool_result"
     for key, value in (("event.name", "tool_result"), ("session.id", session), ("tool_name", "Bash")):
         record.attributes.add(key=key).value.string_value = value
-    return message.SerializeToString(), log_key(part.resource, record)
+    return message.SerializeToString(), log_key(resource_digest(part.resource), record)
 
 
 def test_an_idempotency_key_belongs_to_its_caller(live):
@@ -230,7 +230,9 @@ def test_an_idempotency_key_belongs_to_its_caller(live):
 # --- row B16: automatic device registration -------------------------------------------------
 
 def register(server, auth, key):
-    return requests.post(server.url + "/api/activity", headers=auth, timeout=10,
+    # Connection: close, because the test keeps the answers, and an answer kept keeps its socket
+    # open: 120 of them from one address would meet the server's cap on connections per address.
+    return requests.post(server.url + "/api/activity", headers={**auth, "Connection": "close"}, timeout=10,
                          json={"generatedHashKey": key, "process_name": f"App {key[-3:]}"})
 
 

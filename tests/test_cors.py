@@ -133,7 +133,8 @@ def test_admin_and_agent_routes_never_carry_cors_headers(client, auth, method, p
 def test_every_route_is_either_public_a_report_or_silent(app, client, runner):
     # A route added later is silent unless cors.py names it: walk them all with a preflight.
     set_setting(runner, "cors_report_origins", LISTED)
-    public = {"/api/activity", "/api/activity/stream", "/media/<kind>/<filename>", "/api/openapi.json"}
+    public = {"/api/activity", "/api/activity/stream", "/media/<kind>/<filename>", "/api/openapi.json",
+              "/reporter/waken-reporter.py"}
     for rule in app.url_map.iter_rules():
         path = rule.rule.replace("<int:", "<").replace("<path:", "<")
         for name in rule.arguments:
