@@ -10,7 +10,7 @@ from typing import Optional
 from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waken.orm import orm
+from waken.db import orm
 from waken.timeutil import from_ms, to_ms
 
 
