@@ -22,7 +22,7 @@ PRAGMAS = (
     "PRAGMA cache_size=-1024",
 )
 
-# The engine's pool: KEEP connections stay open between requests (each holds up to 1 MiB of
+# The engine's pool: pool_size connections stay open between requests (each holds up to 1 MiB of
 # page cache; 8 cover what one process runs at once in practice, make bench counts them); a
 # burst opens more, one per busy thread at most, which close when handed back. The last one
 # handed back goes out first (LIFO): its page cache is warm. Measured against
