@@ -7,23 +7,22 @@ import pytest
 from sqlalchemy import JSON, Boolean, Integer, String
 
 from waken import db
-from waken.db import connect_sqlite
+from waken.db import connect_sqlite, orm
 from waken.migrate import SCHEMA_PATH, init_db
-from waken.orm import orm
 
 
 @pytest.mark.parametrize("pragma, expected", [
     ("journal_mode", "wal"), ("synchronous", 1), ("foreign_keys", 1), ("busy_timeout", 15000),
     ("cache_size", -1024)])
 def test_pragmas_on_every_connection(app, pragma, expected):
-    pool = app.extensions["waken.pool"]
-    connections = [pool.checkout() for _ in range(3)]   # distinct pooled connections
+    engine = app.extensions["waken.engine"]
+    connections = [engine.raw_connection() for _ in range(3)]   # distinct pooled connections
     try:
         for pooled in connections:
-            assert pooled.driver.execute(f"PRAGMA {pragma}").fetchone()[0] == expected
+            assert pooled.driver_connection.execute(f"PRAGMA {pragma}").fetchone()[0] == expected
     finally:
         for pooled in connections:
-            pool.checkin(pooled)
+            pooled.close()
     conn = connect_sqlite(app.config["DATABASE"])
     assert conn.execute(f"PRAGMA {pragma}").fetchone()[0] == expected
 

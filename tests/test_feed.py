@@ -4,6 +4,7 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 
 from waken import db
 from waken.devices import create_device
@@ -195,22 +196,18 @@ def test_rename_rule_sets_the_source_label(client, runner, auth, device):
     assert item["metadata"]["media"]["title"] == "Song"
 
 
-def test_feed_query_count_does_not_grow_with_devices(app, client, auth, monkeypatch):
+def test_feed_query_count_does_not_grow_with_devices(app, client, auth):
     statements = []
-    pool = app.extensions["waken.pool"]
-    checkout = pool.checkout
 
-    def traced_checkout():
-        pooled = checkout()
-        pooled.driver.set_trace_callback(statements.append)
-        return pooled
+    def traced_checkout(driver, record, proxy):
+        driver.set_trace_callback(statements.append)
 
     def queries_for_feed():
         statements.clear()
         feed(client)
         return len([sql for sql in statements if sql.startswith("SELECT")])
 
-    monkeypatch.setattr(pool, "checkout", traced_checkout)
+    event.listen(app.extensions["waken.engine"], "checkout", traced_checkout)
     with app.app_context(), db.write():
         for n in range(6):
             create_device(f"Device {n}", key=f"wwd-device-{n:04d}")

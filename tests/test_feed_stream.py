@@ -41,7 +41,7 @@ def test_stream_sends_feed_on_connect_on_report_and_on_timeout(app, client, auth
 
         # Nothing changes: only keep-alive comments, and no database connection is held.
         assert parse(next(chunks).decode()) == (None, ": keep-alive")
-        assert app.extensions["waken.pool"].lent == set()
+        assert app.extensions["waken.engine"].pool.checkedout() == 0
 
         client.post("/api/activity", headers=auth, json={
             "generatedHashKey": device, "process_name": "Code", "device": "Desk",

@@ -2,8 +2,8 @@
 import pytest
 
 from waken import rules
+from waken.db import orm
 from waken.errors import Invalid, NotFound
-from waken.orm import orm
 
 
 def run(runner, *args):

@@ -5,9 +5,8 @@ import sqlite3
 import pytest
 
 from waken import db, settings
-from waken.db import connect_sqlite
+from waken.db import connect_sqlite, orm
 from waken.models import ApiToken
-from waken.orm import orm
 
 
 def other_writer(app):

@@ -2,8 +2,11 @@
 import json
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from waken import db
-from waken.db import compact_json
+from waken.db import compact_json, orm
+from waken.models import AppRecord
 from waken.timeutil import from_ms, to_ms
 
 GROUPS = ("pc", "mobile")
@@ -31,8 +34,6 @@ def record_app(device_type, process_name, title, at):
 
 def app_groups():
     """App records by group, most recently seen first."""
-    from waken.models import AppRecord
-    from waken.orm import orm, select
     groups = {group: [] for group in GROUPS}
     for record in orm.session.scalars(select(AppRecord).order_by(
             AppRecord.last_seen_at.desc(), AppRecord.process_name)):

@@ -1,8 +1,12 @@
 """App rules: rename an app, hide its window title, or hide it from public output."""
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from waken import db
+from waken.db import orm
 from waken.errors import Invalid, NotFound
+from waken.models import AppRule
 
 MAX_PROCESS = 256
 MAX_LABEL = 128
@@ -63,22 +67,16 @@ def clean(process_name, label=None, hide_title=False, hide=False):
 
 def find(process_name):
     """The rule for this process name (case-insensitive), or None."""
-    from waken.models import AppRule
-    from waken.orm import orm, select
     return orm.session.scalar(select(AppRule).where(AppRule.process_name == (process_name or "").strip()))
 
 
 def list_app_rules():
     """Every rule, by process name."""
-    from waken.models import AppRule
-    from waken.orm import orm, select
     return list(orm.session.scalars(select(AppRule).order_by(AppRule.process_name)))
 
 
 def save_app_rule(process_name, label=None, hide_title=False, hide=False):
     """Add the rule for a process, or replace the one it has (the caller commits); Invalid when wrong."""
-    from waken.models import AppRule
-    from waken.orm import orm
     process_name, label, hide_title, hide = clean(process_name, label, hide_title, hide)
     rule = find(process_name)
     if rule is None:
@@ -91,7 +89,6 @@ def save_app_rule(process_name, label=None, hide_title=False, hide=False):
 
 def delete_app_rule(process_name):
     """Delete the rule for a process (the caller commits); NotFound when there is none."""
-    from waken.orm import orm
     rule = find(process_name)
     if rule is None:
         raise NotFound(f"There is no app rule for '{(process_name or '').strip()}'.")

@@ -6,9 +6,11 @@ import sqlite3
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
+from waken.db import orm
 from waken.devices import (
     create_device,
     delete_device,
@@ -18,6 +20,7 @@ from waken.devices import (
 )
 from waken.errors import ShellGroup
 from waken.migrate import init_db, make_private
+from waken.models import ApiToken, Device
 from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso
 from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
@@ -54,8 +57,6 @@ def token_create(name, scopes):
 @token_cli.command("list")
 def token_list():
     """List tokens (never their secrets)."""
-    from waken.models import ApiToken
-    from waken.orm import orm, select
     for t in orm.session.scalars(select(ApiToken).order_by(ApiToken.id)):
         state = "enabled" if t.enabled else "disabled"
         click.echo(f"{t.id}\t{t.name}\t{t.prefix}…\t{state}\tscopes {','.join(t.scopes.split())}"
@@ -105,8 +106,6 @@ def device_create(name, key, token_id):
 @device_cli.command("list")
 def device_list():
     """List devices."""
-    from waken.models import Device
-    from waken.orm import orm, select
     for d in orm.session.scalars(select(Device).order_by(Device.id)):
         click.echo(f"{d.hash_key}\t{d.name}\t{d.status}\ttoken {d.token_id or '-'}"
                    f"\t{d.device_type or '-'}\tlast seen {iso(d.last_seen_at) or 'never'}")

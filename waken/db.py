@@ -1,35 +1,62 @@
-"""The database API every module uses: SQL on the request's connection, write(), snapshot(), quick_read().
+"""The data layer: Flask-SQLAlchemy's engine and session, SQL on the request's one connection, write(), snapshot().
 
-The connection itself, the pool and the writers' turn live in connections.py, the ORM
-session bound to the same connection in orm.py; the names other modules need from
-connections.py are imported here, so that `from waken import db` is the one import for
-data (and `from waken.orm import orm`, where a function edits rows through the ORM).
+Flask-SQLAlchemy (`orm`, set up by init_app in create_app) owns the engine and its one
+pool; connections.py sets each connection up (pragmas, waken's own BEGIN, the writers'
+turn). A request takes one connection from that pool on first use and hands it back at
+teardown; the ORM session and plain SQL both run on it, in one transaction.
+
+Each table is written through one style:
+- the ORM (`orm.session` with the classes of models.py), for what the owner edits one row
+  at a time from the admin pages and commands: setting, media_source_rule, app_rule,
+  admin_user, api_token (a report touches a token's last_used_at through it at most once a
+  minute);
+- plain SQL (the functions below; rows are sqlite3.Row, read by column name), for the tables
+  written per report, per visitor or per agent call: device (a report updates it; models.py
+  maps it for the admin pages' reads), device_activity, app_record, media_asset,
+  agent_activity, admin_session; their rollups and feed_version are kept by schema.sql's
+  triggers, and migrate.py's upgrades are SQL like the schema.
+Reads use whichever reads better: SQL on the hot paths and for aggregates, the ORM on the
+owner's pages.
+
+`with db.write():` wraps every change, ORM or SQL: views and commands own the transaction;
+domain functions never commit. Outside write() and snapshot(), each plain statement reads
+on its own (no transaction is held while a body is read).
 """
 import sqlite3
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import g
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
+from sqlalchemy.orm import DeclarativeBase
 
-from waken import disk, errors
-from waken.connections import (  # noqa: F401  (the names other modules use through db)
-    begin_immediate,
-    compact_json,
-    connect_sqlite,
-    finish,
-    init_app,
-    release,
-    request_state,
-)
+from waken import connections, disk, errors
+from waken.connections import compact_json, connect_sqlite, request_state  # noqa: F401  (used through db)
 
-# When SQL, when the ORM. Plain SQL through the functions below (rows are sqlite3.Row,
-# read by column name) on the paths that run per report, per visitor or per agent call:
-# reports, the feed, the agent log, OTLP, token checks, sweeps; and wherever a statement
-# reads better as SQL (aggregates, upserts). The ORM (orm.py, models.py) for the owner's pages
-# and commands, which edit one row at a time. Both run on the request's one connection
-# and in its one transaction. `with db.write():` wraps every change, ORM or SQL: views
-# and commands own the transaction; domain functions never commit. Outside write() and
-# snapshot(), each plain statement reads on its own. The ORM is imported inside the
-# functions that use it, so a worker that only takes reports never loads it (orm.py).
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RequestSession(Session):
+    """The ORM session, bound to the request's one connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else request_state().orm_connection()
+
+
+orm = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": RequestSession})
+
+
+def init_app(app):
+    """Flask-SQLAlchemy's engine over the DATABASE file; the last teardown hands the request's connection back."""
+    connections.configure(app)
+    app.teardown_appcontext(lambda _exc: release())   # runs after the session's own teardown
+    orm.init_app(app)
+    with app.app_context():
+        engine = app.extensions["waken.engine"] = orm.engine
+    connections.listen(engine, app.config["DATABASE"])
+
 
 def connection():
     """The request's sqlite3 connection."""
@@ -66,6 +93,14 @@ def value(sql, params=()):
     return None if row is None else row[0]
 
 
+def _session():
+    """The request's ORM session if it was used and holds a transaction or changes, else None."""
+    if not orm.session.registry.has():
+        return None
+    session = orm.session()
+    return session if session.in_transaction() or session.new or session.dirty or session.deleted else None
+
+
 @contextmanager
 def write():
     """Hold the write lock for the block: commit at its end, roll back if it raises.
@@ -77,15 +112,15 @@ def write():
     """
     state = request_state()
     try:
-        if not begin_immediate(state):
+        if not connections.begin_immediate(state, _session()):
             yield state.driver
             return
         try:
             yield state.driver
         except BaseException:
-            finish(state, commit=False)
+            connections.finish(state, _session(), commit=False)
             raise
-        finish(state, commit=True)
+        connections.finish(state, _session(), commit=True)
     except Exception as err:
         # A full or read-only disk is answered here, for every write: 507 or 503, not a 500.
         refusal = errors.disk_refusal(err)
@@ -110,16 +145,10 @@ def snapshot():
             conn.execute("COMMIT")
 
 
-def quick_read(sql, params=()):
-    """The rows (plain tuples) of one read-only statement, on a pooled connection of its own.
-
-    For the single query a request makes before it knows whether it needs more (the token
-    check, the settings, the feed's change counter): it reads outside the request's
-    transaction and leaves the request's own connection untaken.
-    """
-    pool = current_app.extensions["waken.pool"]
-    pooled = pool.checkout()
-    try:
-        return pooled.driver.execute(sql, params).fetchall()
-    finally:
-        pool.checkin(pooled)
+def release():
+    """Hand the request's connection back early (a stream that idles holds none)."""
+    if orm.session.registry.has():
+        orm.session.remove()
+    state = g.pop("_waken_db", None)
+    if state is not None:
+        state.close()

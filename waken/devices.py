@@ -1,8 +1,13 @@
 """Devices: keys, names, status and token binding, for the CLI, the admin pages and reports (the caller commits)."""
 import secrets
 
+from sqlalchemy import select
+
+from waken import db
+from waken.db import orm
 from waken.errors import Conflict, Invalid, NotFound
-from waken.timeutil import now
+from waken.models import Device
+from waken.timeutil import now, to_ms
 from waken.tokens import find_token
 
 # The quick-add form of the admin panel reports as this device; the API may not.
@@ -21,10 +26,8 @@ def usable_name(name):
 
 def neutral_name(device_type):
     """A name for a device that sent none, from its type ("Desktop 2"): never its key."""
-    from waken.models import Device
-    from waken.orm import orm, select
     label = {"desktop": "Desktop", "tablet": "Tablet", "mobile": "Mobile"}.get(device_type, "Device")
-    taken = set(orm.session.scalars(select(Device.name).where(Device.name.like(f"{label} %"))))
+    taken = {name for (name,) in db.query("SELECT name FROM device WHERE name LIKE ?", (f"{label} %",))}
     number = 1
     while f"{label} {number}" in taken:
         number += 1
@@ -48,8 +51,6 @@ def check_key(key):
 
 def find_device(key):
     """The device with exactly this key, or None."""
-    from waken.models import Device
-    from waken.orm import orm, select
     return orm.session.scalar(select(Device).where(Device.hash_key == key))
 
 
@@ -63,52 +64,59 @@ def get_device(key):
 
 def device_with_id(device_id):
     """The device with this id, or NotFound."""
-    from waken.models import Device
-    from waken.orm import orm
     device = orm.session.get(Device, device_id)
     if device is None:
         raise NotFound(f"There is no device with id {device_id}.")
     return device
 
 
-def create_device(name, key=None, token_id=None, status="active", device_type=None):
-    """Add a device; a missing key is generated. Invalid for a bad key, Conflict for a taken one."""
-    from waken.models import Device
-    from waken.orm import orm
+def add_device(name, key=None, token_id=None, status="active", device_type=None):
+    """Insert a device (a missing key is generated) and return its columns as a dict; no ORM, for reports too.
+
+    Invalid for a bad key, Conflict for a taken one, NotFound for an unknown token.
+    """
     key = check_key(key) if key else random_key()
     name = (name or "").strip()[:128] or neutral_name(device_type)
-    if find_device(key) is not None:
+    if db.value("SELECT 1 FROM device WHERE hash_key = ?", (key,)) is not None:
         raise Conflict(f"A device with the key '{key}' already exists.", field="key")
-    if token_id is not None:
-        find_token(token_id)
-    device = Device(name=name, hash_key=key, status=status, token_id=token_id,
-                    device_type=device_type, created_at=now())
-    orm.session.add(device)
-    orm.session.flush()
+    if token_id is not None and db.value("SELECT 1 FROM api_token WHERE id = ?", (token_id,)) is None:
+        raise NotFound(f"There is no token with id {token_id}.", field="token_id")
+    cursor = db.execute("INSERT INTO device (name, hash_key, status, token_id, device_type, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (name, key, status, token_id, device_type, to_ms(now())))
+    return {"id": cursor.lastrowid, "name": name, "hash_key": key, "status": status, "token_id": token_id,
+            "device_type": device_type, "orphaned": False}
+
+
+def create_device(name, key=None, token_id=None, status="active", device_type=None):
+    """add_device() for the admin pages and commands: the new Device."""
+    return device_with_id(add_device(name, key, token_id, status, device_type)["id"])
+
+
+def _update(device, **columns):
+    """Write columns of a device (in SQL, like every write to device) and show them on the Device."""
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    db.execute(f"UPDATE device SET {assignments} WHERE id = ?", (*columns.values(), device.id))
+    orm.session.refresh(device)
     return device
 
 
 def set_device_status(device, status):
     """Approve (active) or revoke a device."""
-    device.status = status
-    return device
+    return _update(device, status=status)
 
 
 def set_device_name(device, name):
     """Change a device's display name."""
-    device.name = name
-    return device
+    return _update(device, name=name)
 
 
 def set_device_token(device, token_id):
     """Bind a device to a token, or unbind it with None; either way it may report again."""
-    device.token_id = find_token(token_id).id if token_id is not None else None
-    device.orphaned = False
-    return device
+    return _update(device, token_id=find_token(token_id).id if token_id is not None else None, orphaned=0)
 
 
 def delete_device(device):
     """Delete a device and its activity history."""
-    from waken.orm import orm
-    orm.session.delete(device)
+    db.execute("DELETE FROM device WHERE id = ?", (device.id,))
+    orm.session.expunge(device)
     return device

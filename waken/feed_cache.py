@@ -104,8 +104,7 @@ def feed_version():
 def latest_version():
     """The change counter as last committed; a rendering is still labelled by feed_version(),
     read in the transaction that renders it."""
-    rows = db.quick_read(VERSION_SQL)
-    return rows[0][0] if rows else 0
+    return db.value(VERSION_SQL) or 0
 
 
 def current(limit, max_age=None):

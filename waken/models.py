@@ -1,8 +1,8 @@
-"""Mapped classes for the tables the owner's pages and commands edit through the ORM.
+"""Mapped classes: the tables the owner's pages and commands edit through the ORM, and two they only read.
 
-They mirror schema.sql (a test proves they agree); no commits, no serialisation. The
-other tables (activities, the agent log and its rollups, media assets, admin sessions,
-the feed's change counter) are read and written in plain SQL only: db.py says when.
+They mirror schema.sql (a test proves they agree); no commits, no serialisation. Device and
+AppRecord are read by the admin pages; their tables are written in plain SQL (a report writes
+them), like every table without a class here: db.py lists which table is written which way.
 """
 from datetime import datetime
 from typing import Optional
@@ -10,7 +10,7 @@ from typing import Optional
 from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waken.orm import orm
+from waken.db import orm
 from waken.timeutil import from_ms, to_ms
 
 
@@ -52,10 +52,6 @@ class Device(orm.Model):
     orphaned: Mapped[bool] = mapped_column(default=False)
 
 
-
-
-
-
 class AppRecord(orm.Model):
     __tablename__ = "app_record"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,7 +59,6 @@ class AppRecord(orm.Model):
     process_name: Mapped[str] = mapped_column(String)
     titles: Mapped[list] = mapped_column(JSON, default=list)
     last_seen_at: Mapped[datetime] = mapped_column(Millis)
-
 
 
 class MediaSourceRule(orm.Model):

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from waken import db, settings
 from waken.app_records import record_app
-from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, create_device, usable_name
+from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, add_device, usable_name
 from waken.errors import ApiError, Forbidden, Invalid
 from waken.payload import stored_json
 from waken.report_images import record_asset, still_stored
@@ -88,20 +88,17 @@ def authorise_device(key, token, *, name=None, device_type=None, allow_reserved=
 def _register(key, token, name, device_type):
     """A new device for an unknown key, as the device_registration setting allows."""
     if key == WEB_ADMIN_KEY:
-        created = create_device(WEB_ADMIN_NAME, key=WEB_ADMIN_KEY)
-    else:
-        mode = settings.get("device_registration")
-        if mode == "off":
-            raise Forbidden("Unknown device: add this GeneratedHashKey in the admin panel's "
-                            "Device Management first.")
-        _check_room(token)
-        try:
-            created = create_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
-                                    status="pending" if mode == "pending" else "active")
-        except Invalid as err:
-            raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey") from None
-    return {"id": created.id, "name": created.name, "hash_key": created.hash_key, "status": created.status,
-            "token_id": created.token_id, "device_type": created.device_type, "orphaned": False}
+        return add_device(WEB_ADMIN_NAME, key=WEB_ADMIN_KEY)
+    mode = settings.get("device_registration")
+    if mode == "off":
+        raise Forbidden("Unknown device: add this GeneratedHashKey in the admin panel's "
+                        "Device Management first.")
+    _check_room(token)
+    try:
+        return add_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
+                          status="pending" if mode == "pending" else "active")
+    except Invalid as err:
+        raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey") from None
 
 
 def _check_room(token):

@@ -1,8 +1,12 @@
 """Media source rules: block or rename a play source in public output."""
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from waken import db, settings
+from waken.db import orm
 from waken.errors import Invalid, NotFound
+from waken.models import MediaSourceRule
 
 ACTIONS = ("block", "rename")
 MAX_SOURCE = 256
@@ -56,8 +60,6 @@ def _clean(source, action, label):
 
 def find_rule(source):
     """The rule for this play source (case-insensitive), or None."""
-    from waken.models import MediaSourceRule
-    from waken.orm import orm, select
     return orm.session.scalar(select(MediaSourceRule).where(MediaSourceRule.source == (source or "").strip()))
 
 
@@ -69,15 +71,11 @@ def _refuse_taken(source, rule_id=None):
 
 def list_rules():
     """Every stored rule, by source."""
-    from waken.models import MediaSourceRule
-    from waken.orm import orm, select
     return list(orm.session.scalars(select(MediaSourceRule).order_by(MediaSourceRule.source)))
 
 
 def get_rule(rule_id):
     """The rule with this id, or NotFound."""
-    from waken.models import MediaSourceRule
-    from waken.orm import orm
     rule = orm.session.get(MediaSourceRule, rule_id)
     if rule is None:
         raise NotFound(f"There is no media source rule with id {rule_id}.")
@@ -86,8 +84,6 @@ def get_rule(rule_id):
 
 def add_rule(source, action, label=None):
     """Add a rule (the caller commits); Invalid when it breaks a rule or the source has one."""
-    from waken.models import MediaSourceRule
-    from waken.orm import orm
     source, action, label = _clean(source, action, label)
     _refuse_taken(source)
     rule = MediaSourceRule(source=source, action=action, label=label)
@@ -98,7 +94,6 @@ def add_rule(source, action, label=None):
 
 def update_rule(rule_id, source, action, label=None):
     """Change a rule (the caller commits); NotFound or Invalid."""
-    from waken.orm import orm
     rule = get_rule(rule_id)
     source, action, label = _clean(source, action, label)
     _refuse_taken(source, rule.id)
@@ -109,7 +104,6 @@ def update_rule(rule_id, source, action, label=None):
 
 def delete_rule(rule_id):
     """Delete a rule (the caller commits); NotFound when there is none."""
-    from waken.orm import orm
     rule = get_rule(rule_id)
     orm.session.delete(rule)
     return rule

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app, g, request
 
 from waken import db
+from waken.db import orm
 from waken.errors import Invalid
+from waken.models import Setting as SettingRow
 
 
 def _text(max_len):
@@ -183,10 +185,10 @@ def _values(rows):
 def load():
     """Every setting (stored value or default) as committed when the request first asks; read once.
 
-    A plain read outside the request's transaction, so that asking does not open one.
+    A plain statement of its own (or of the transaction open then), so that asking opens none.
     """
     if "settings" not in g:
-        g.settings = _values(db.quick_read(SELECT_ALL))
+        g.settings = _values(db.query(SELECT_ALL))
     return g.settings
 
 
@@ -210,8 +212,6 @@ def put(key, value):
 
     The request's copy shows the new value from now on.
     """
-    from waken.models import Setting as SettingRow
-    from waken.orm import orm
     value = validate(key, value)
     orm.session.merge(SettingRow(key=key, value=value))
     load()[key] = value

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from flask import request
 
 from waken import db
-from waken.db import quick_read
+from waken.db import orm
 from waken.errors import ApiError, Invalid, NotFound
-from waken.timeutil import from_ms, now, to_ms
+from waken.models import ApiToken
+from waken.timeutil import from_ms, now
 
 # last_used_at is written at most this often per token, to spare SD cards.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -43,8 +44,6 @@ def create_token(name, scopes=None):
 
     The plaintext is not kept. Invalid for a bad name or an unknown scope.
     """
-    from waken.models import ApiToken
-    from waken.orm import orm
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise Invalid("A token name is required (at most 80 characters).", field="name")
@@ -59,8 +58,6 @@ def create_token(name, scopes=None):
 
 def find_token(token_id):
     """The token with this id, or NotFound."""
-    from waken.models import ApiToken
-    from waken.orm import orm
     token = orm.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"There is no token with id {token_id}.", field="token_id")
@@ -76,7 +73,6 @@ def set_token_enabled(token_id, enabled):
 
 def delete_token(token_id):
     """Delete a token; its devices are marked orphaned (schema.sql) and get 403 until re-bound."""
-    from waken.orm import orm
     orm.session.delete(find_token(token_id))
 
 
@@ -105,8 +101,8 @@ def require_token(scope):
     if plaintext is None:
         raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.")
     digest = hash_token(plaintext)
-    # A plain read outside the request's connection: no transaction is held while the body is read.
-    rows = quick_read("SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token "
+    # A plain statement of its own: no transaction is held while the body is read.
+    rows = db.query("SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token "
                       "WHERE token_hash = ?", (digest,))
     token_id, name, enabled, last_used_at, token_hash, scopes = rows[0] if rows else (None,) * 6
     # compare_digest keeps the check constant-time even though the lookup is by hash.
@@ -124,7 +120,10 @@ def require_token(scope):
 def touch_token(token, when):
     """Record use of a token, at most once per TOUCH_INTERVAL."""
     if token.last_used_at is None or when - token.last_used_at >= TOUCH_INTERVAL:
-        db.execute("UPDATE api_token SET last_used_at = ? WHERE id = ?", (to_ms(when), token.id))
+        # Through the ORM, like every write to api_token: at most once a minute per token.
+        stored = orm.session.get(ApiToken, token.id)
+        if stored is not None:      # not deleted since the request's check
+            stored.last_used_at = when
 
 
 def require_reader():

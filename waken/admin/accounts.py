@@ -7,12 +7,15 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from flask import current_app
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken import db
 from waken.admin_sessions import end_all_sessions
 from waken.config import stored_secret
+from waken.db import orm
 from waken.errors import ApiError, Invalid
+from waken.models import AdminUser
 from waken.timeutil import now
 
 # Easy to read aloud and to type from a log: no 0/O, 1/I/L.
@@ -116,8 +119,6 @@ def credentials(username, password):
 
 def find_admin(username):
     """The admin with this username, or None."""
-    from waken.models import AdminUser
-    from waken.orm import orm, select
     return orm.session.scalar(select(AdminUser).where(AdminUser.username == username))
 
 
@@ -128,8 +129,6 @@ def save_admin(checked, *, first=False):
     (None, False) when an admin exists already (setup was finished meanwhile).
     A new password ends every session of that admin.
     """
-    from waken.models import AdminUser
-    from waken.orm import func, orm, select
     if first and orm.session.scalar(select(func.count()).select_from(AdminUser)):
         return None, False
     admin = find_admin(checked.username)

@@ -1,5 +1,6 @@
 """Device Management: list, add (custom or random key), approve/revoke, bind, rename, delete."""
 from flask import render_template, request, url_for
+from sqlalchemy import case, select
 
 from waken.admin import bp
 from waken.admin.forms import (
@@ -10,6 +11,7 @@ from waken.admin.forms import (
     rename_form,
 )
 from waken.admin.login import login_required
+from waken.db import orm
 from waken.devices import (
     DEVICE_TYPES,
     WEB_ADMIN_KEY,
@@ -21,11 +23,10 @@ from waken.devices import (
     set_device_status,
     set_device_token,
 )
+from waken.models import ApiToken, Device
 
 
 def _page(errors=None, values=None):
-    from waken.models import ApiToken, Device
-    from waken.orm import case, orm, select
     # Pending devices first: they are why the owner came here from an approval link.
     by_status = case({"pending": 0, "active": 1, "revoked": 2}, value=Device.status)
     devices = orm.session.scalars(select(Device).order_by(by_status, Device.name, Device.id)).all()

@@ -2,7 +2,11 @@
 import base64
 import json
 
+from sqlalchemy import select
+
 from waken import settings
+from waken.db import orm
+from waken.models import ApiToken
 from waken.timeutil import iso, now
 
 # Settings that make up the "web" part of the integration config, by their exported names.
@@ -36,8 +40,6 @@ def token_bundle(token, plaintext):
 
 def integration_config(minted=None):
     """The integration config; `minted` = (token, plaintext) puts a usable token first."""
-    from waken.models import ApiToken
-    from waken.orm import orm, select
     values = settings.load()
     tokens = list(orm.session.scalars(select(ApiToken).order_by(ApiToken.id)))
     if minted is not None:

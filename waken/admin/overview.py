@@ -1,10 +1,13 @@
 """The overview: devices online, recent reports, agent activity today, what needs attention."""
 from flask import render_template
+from sqlalchemy import func, select
 
 from waken import agent_log, agent_stats
 from waken.admin import bp
 from waken.admin.login import login_required
+from waken.db import orm
 from waken.feed import build_feed
+from waken.models import ApiToken, Device
 from waken.timeutil import now
 
 RECENT_LIMIT = 15
@@ -15,8 +18,6 @@ AGENT_RECENT = 5
 @login_required
 def overview():
     """What is happening now, at a glance."""
-    from waken.models import ApiToken, Device
-    from waken.orm import func, orm, select
     feed = build_feed(RECENT_LIMIT, public=False)
     counts = dict(orm.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
     tokens = orm.session.scalar(select(func.count()).select_from(ApiToken))

@@ -1,18 +1,19 @@
 """The API Token page: list, create (the plaintext shown once), enable/disable, delete."""
 from flask import render_template, request, url_for
+from sqlalchemy import func, select
 
 from waken import db
 from waken.admin import bp
 from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, token_bundle
 from waken.admin.login import login_required
+from waken.db import orm
 from waken.errors import Invalid
+from waken.models import ApiToken, Device
 from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
 
 def _page(errors=None, values=None, status=200):
-    from waken.models import ApiToken, Device
-    from waken.orm import func, orm, select
     rows = orm.session.execute(
         select(ApiToken, func.count(Device.id)).outerjoin(Device, Device.token_id == ApiToken.id)
         .group_by(ApiToken.id).order_by(ApiToken.id)).all()
