@@ -35,14 +35,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
-from tests.admin_support import signed_in_admin
 from waken import db
 from waken.bench.proc import children, memory_mb
 from waken.tokens import create_token
 
 PROTOBUF = "application/x-protobuf"
 
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 # --- records shaped like Claude Code's events and GenAI-instrumented frameworks' spans
