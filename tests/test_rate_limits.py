@@ -93,12 +93,11 @@ def test_failed_logins_are_counted_while_the_main_database_is_write_locked(start
     holder.isolation_level = None
     holder.execute("BEGIN IMMEDIATE")   # a long write elsewhere holds the main database's lock
     try:
-        started = time.monotonic()
+        # Each attempt is counted, and none waits for the main database's lock: that wait
+        # (a 15 s busy timeout) would end in an error, not in these answers.
         for _ in range(10):
             assert sign_in(stranger, server.url, "guess").status_code == 401
         assert sign_in(stranger, server.url, PASSWORD).status_code == 429
-        # Eleven attempts, each with its password hash, and none waited for the lock (15 s each).
-        assert time.monotonic() - started < 10
     finally:
         holder.execute("ROLLBACK")
         holder.close()
