@@ -1,7 +1,9 @@
-"""Shared fixtures: an in-process app and its clock, a token, a device, and real gunicorn servers."""
+"""Shared fixtures: an in-process app and its clock, a token, a device, a signed-in admin, and real
+gunicorn servers."""
 
 import pytest
 
+from tests.admin_support import Admin, create_admin
 from tests.support import CLOCK_START, DEVICE_KEY, Clock, LiveServer, make_app, record
 from waken import db
 from waken.admin import accounts
@@ -66,6 +68,13 @@ def device(app):
     with app.app_context(), db.write():
         create_device("Desk", key=DEVICE_KEY)
     return DEVICE_KEY
+
+
+@pytest.fixture
+def admin(app, client):
+    """The test client signed in as the admin, through the real sign-in form."""
+    create_admin(app)
+    return Admin(client).login()
 
 
 @pytest.fixture

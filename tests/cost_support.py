@@ -1,4 +1,5 @@
 """Cost of a live server seen from outside: worker CPU and peak memory, write-lock holds, /healthz latency."""
+import io
 import os
 import sqlite3
 import threading
@@ -122,6 +123,13 @@ class HealthzProbe:
         self.stop.set()
         self.thread.join()
         self.worst = max(self.times, default=0.0)
+
+
+def png(img, **options):
+    """The image encoded as PNG."""
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG", **options)
+    return buffer.getvalue()
 
 
 def gradients(mode, side=4096):

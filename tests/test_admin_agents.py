@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.admin_support import create_admin, signed_in_admin
+from tests.admin_support import create_admin
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.clock(NOW)
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 @pytest.fixture

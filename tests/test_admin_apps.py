@@ -1,13 +1,11 @@
 """App records: the page and GET /api/admin/activity/apps-export."""
-import pytest
 
-from tests.admin_support import form_values, signed_in_admin
+from tests.admin_support import form_values
 from waken import db
 from waken.devices import create_device
 
 PHONE, TABLET, LAPTOP = "phone-key-0001", "tablet-key-0001", "laptop-key-0001"
 
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def devices(app):

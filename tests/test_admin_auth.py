@@ -11,14 +11,12 @@ from tests.admin_support import (
     Admin,
     create_admin,
     csrf_of,
-    signed_in_admin,
 )
 from waken import db, settings
 
 PAGES = ["/admin/", "/admin/tokens", "/admin/devices", "/admin/quick-add", "/admin/settings",
          "/admin/rules", "/admin/apps"]
 
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def code_file(app):

@@ -11,11 +11,8 @@ from tests.admin_support import (
     USERNAME,
     create_admin,
     csrf_of,
-    signed_in_admin,
 )
 from tests.support import set_setting
-
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def block(page, block_id):

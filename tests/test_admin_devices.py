@@ -3,12 +3,10 @@ import re
 
 import pytest
 
-from tests.admin_support import signed_in_admin
 from waken import db, settings
 
 KEY = "my-laptop-key-0001"
 
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def report(client, token, key=KEY):

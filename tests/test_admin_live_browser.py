@@ -5,6 +5,7 @@ import re
 import pytest
 import requests
 
+from tests.admin_support import create_admin
 from tests.support import CHROMIUM_ARGS, wait_for
 
 PASSWORD = "a long pass phrase"
@@ -32,7 +33,7 @@ def test_agent_page_is_live_readable_and_dark_when_asked(start_server):
     from playwright.sync_api import sync_playwright
 
     server = start_server()
-    server.cli("create-admin", "owner", "--password-stdin", input=PASSWORD + "\n")
+    create_admin(server, password=PASSWORD)
     headers = {"Authorization": f"Bearer {server.token()}"}
 
     def log(description):

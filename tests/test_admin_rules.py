@@ -1,10 +1,7 @@
 """The Media Source Rules page: list, add, edit, delete; the feed follows."""
 import pytest
 
-from tests.admin_support import signed_in_admin
 from tests.support import DEVICE_KEY
-
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def play(client, auth, source="Spotify"):

@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from tests.live_admin import CSRF_RE, LiveAdmin, create_admin
+from tests.admin_support import Admin, create_admin, sign_in
 
 DAY_MS = 86_400_000
 
@@ -29,8 +29,8 @@ def sessions_of(server, username):
 
 def test_logout_ends_that_session_for_good(server):
     create_admin(server, "logout", "logout password")
-    laptop = LiveAdmin(server).login("logout", "logout password")
-    phone = LiveAdmin(server).login("logout", "logout password")
+    laptop = Admin.live(server).login("logout", "logout password")
+    phone = Admin.live(server).login("logout", "logout password")
     stolen = laptop.cookie()
     assert signed_in(server, stolen)
     hashes = [row[0] for row in sessions_of(server, "logout")]   # only a hash of the cookie's secret
@@ -47,32 +47,29 @@ def test_logout_ends_that_session_for_good(server):
     assert form.status_code in (302, 400) and "thief" not in server.cli("token", "list")
     # Only that session ended: the phone is still signed in, and signing in again works.
     assert signed_in(server, phone.cookie())
-    assert signed_in(server, LiveAdmin(server).login("logout", "logout password").cookie())
+    assert signed_in(server, Admin.live(server).login("logout", "logout password").cookie())
 
 
 def test_a_new_password_ends_every_session_of_that_admin(server):
     create_admin(server, "reset", "first password")
     create_admin(server, "bystander", "another password")
-    sessions = [LiveAdmin(server).login("reset", "first password").cookie() for _ in range(2)]
-    other = LiveAdmin(server).login("bystander", "another password").cookie()
+    sessions = [Admin.live(server).login("reset", "first password").cookie() for _ in range(2)]
+    other = Admin.live(server).login("bystander", "another password").cookie()
     assert all(signed_in(server, cookie) for cookie in sessions)
 
     assert "New password set" in create_admin(server, "reset", "a brand new password")
     assert not any(signed_in(server, cookie) for cookie in sessions)
     assert sessions_of(server, "reset") == []
     assert signed_in(server, other)   # another admin's session is not touched
-    assert signed_in(server, LiveAdmin(server).login("reset", "a brand new password").cookie())
-    old_password = requests.Session()
-    page = old_password.get(server.url + "/admin/login", timeout=10).text
-    wrong = old_password.post(server.url + "/admin/login", timeout=10, allow_redirects=False, data={
-        "csrf_token": CSRF_RE.search(page).group(1), "username": "reset", "password": "first password"})
+    assert signed_in(server, Admin.live(server).login("reset", "a brand new password").cookie())
+    wrong = sign_in(requests.Session(), server.url, "first password", "reset")
     assert wrong.status_code == 401
 
 
 def test_sessions_expire_after_admin_session_days(server):
     create_admin(server, "aging", "aging password")
     assert server.cli("settings", "get", "admin_session_days").strip() == "14"
-    cookie = LiveAdmin(server).login("aging", "aging password").cookie()
+    cookie = Admin.live(server).login("aging", "aging password").cookie()
 
     def age(days):
         """Back-date this admin's sessions as if they had been opened `days` ago."""
@@ -95,7 +92,7 @@ def test_sessions_expire_after_admin_session_days(server):
         assert "admin_session_days = 0" not in refused
         assert server.cli("settings", "get", "admin_session_days").strip() == "1"
         # Signing in afresh starts a new period; expired rows of that admin are cleared.
-        fresh = LiveAdmin(server).login("aging", "aging password").cookie()
+        fresh = Admin.live(server).login("aging", "aging password").cookie()
         assert signed_in(server, fresh)
         assert len(sessions_of(server, "aging")) == 1
     finally:

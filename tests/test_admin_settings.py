@@ -5,11 +5,9 @@ import re
 
 import pytest
 
-from tests.admin_support import form_values, signed_in_admin
+from tests.admin_support import form_values
 from tests.support import DEVICE_KEY
 from waken.settings import SETTINGS
-
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def decode_config(html):

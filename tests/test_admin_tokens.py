@@ -5,10 +5,7 @@ import re
 
 import pytest
 
-from tests.admin_support import signed_in_admin
 from tests.support import DEVICE_KEY
-
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 
 
 def create(admin, name="laptop", scopes=("report",)):

@@ -10,9 +10,9 @@ import requests
 
 from tests.admin_support import Admin, create_admin
 from tests.support import record
-from tests.test_agents_ingest import START
 from waken import db, settings
 
+START = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 pytestmark = [pytest.mark.clock(START), pytest.mark.app_config(SSE_POLL_SECONDS=0.01, SSE_KEEPALIVE_SECONDS=0.05)]
 
 

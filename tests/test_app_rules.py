@@ -1,13 +1,10 @@
 """App rules: rename an app, hide its title or hide it on the public side only (page, CLI, feed, stream)."""
 import json
 
-import pytest
 import requests
 
-from tests.admin_support import signed_in_admin
 from tests.support import DEVICE_KEY
 
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 TITLE = "Chat with Alice — secret plans"
 
 

@@ -10,8 +10,8 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.admin_support import PASSWORD, USERNAME, csrf_of
-from tests.cost_support import Cost, LockWatch, gradients, workers
+from tests.admin_support import PASSWORD, USERNAME, Admin, create_admin, csrf_of
+from tests.cost_support import Cost, LockWatch, gradients, png, workers
 from waken.bench.proc import memory_mb
 
 KEY = "wwd-bounded-cost-0001"
@@ -26,7 +26,7 @@ def live(tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("bounded") / "instance").start()
     token = server.token()
     server.device("Desk", KEY)
-    server.cli("create-admin", USERNAME, "--password-stdin", input=PASSWORD + "\n")
+    create_admin(server)
     yield server, {"Authorization": f"Bearer {token}"}
     server.stop()
 
@@ -177,12 +177,6 @@ def test_a_writer_waits_only_for_writes_while_a_cover_decodes(live):
 
 # --- rows 1 and 2: hostile images ----------------------------------------------------------
 
-def png(img, **options):
-    buffer = io.BytesIO()
-    img.save(buffer, "PNG", **options)
-    return buffer.getvalue()
-
-
 def jpeg_segments(data):
     """The segments of a JPEG after SOI: (marker, bytes), each scan with its entropy-coded data."""
     out, i = [], 2
@@ -279,13 +273,10 @@ def test_a_year_1_timestamp_leaves_every_page_working(live):
     answer = report(server, auth, {"media": {"title": "Song", "timestamps": {
         "start": "0001-01-01T00:00:00+14:00", "end": "9999-12-31T23:59:59-14:00"}}}, process_name="Player")
     assert answer.status_code == 200
-    admin = requests.Session()
-    csrf = csrf_of(admin.get(server.url + "/admin/login", timeout=10).text)
-    assert admin.post(server.url + "/admin/login", timeout=10, allow_redirects=False, data={
-        "csrf_token": csrf, "username": USERNAME, "password": PASSWORD}).status_code == 302
+    admin = Admin.live(server).login()
     for path in ["/", "/api/activity", "/admin/", "/admin/devices", "/admin/agents",
                  "/api/activities?format=csv"]:
-        assert admin.get(server.url + path, headers=auth, timeout=10).status_code == 200, path
+        assert admin.get(path, headers=auth).status_code == 200, path
     feed = requests.get(server.url + "/api/activity", timeout=10).json()["data"]["activeStatuses"]
     assert [item["nowPlaying"]["startMs"] for item in feed if item["processName"] == "Player"] == [None]
     with requests.get(server.url + "/api/activity/stream", stream=True, timeout=10) as stream:

@@ -18,8 +18,9 @@ import pytest
 import requests
 from PIL import Image
 
+from tests.admin_support import create_admin, sign_in
 from tests.cost_support import Cost
-from tests.limits_support import USERNAME, client_from, create_admin, login_csrf
+from tests.limits_support import client_from
 from tests.slow_support import HonestClients, Swarm, attacker_addresses
 from tests.support import LiveServer
 from waken import config
@@ -88,10 +89,7 @@ def attack(url, token, kind, at_once, waves):
     def send(_):
         if kind == "login":
             session = client_from("127.0.0.9")
-            return status_or_closed(lambda: session.post(
-                url + "/admin/login", timeout=60, allow_redirects=False, data={
-                    "csrf_token": login_csrf(session, url), "username": USERNAME,
-                    "password": "not the password"}))
+            return status_or_closed(lambda: sign_in(session, url, "not the password"))
         if kind == "image":
             return status_or_closed(lambda: client_from("127.0.0.10").post(
                 url + "/api/activity", data=body, timeout=60, headers={**auth, "Content-Type": "application/json"}))

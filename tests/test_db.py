@@ -1,7 +1,6 @@
 """The database layer: pragmas on every connection, schema and models agree, init-db upgrades."""
 import sqlite3
 import threading
-import time
 
 import pytest
 from sqlalchemy import JSON, Boolean, Integer, String
@@ -141,26 +140,30 @@ def test_upgrade_builds_the_rollups_from_existing_rows(tmp_path):
 
 
 def test_writers_take_turns_and_the_next_starts_as_soon_as_one_commits(app):
-    committed, started = {}, {}
+    first_holds, second_in, seen = threading.Event(), threading.Event(), {}
 
-    def writer(name, hold):
+    def first():
         with app.app_context():
             with db.write():
-                started[name] = time.monotonic()
-                db.execute("INSERT INTO setting (key, value) VALUES (?, '1')", (name,))
-                time.sleep(hold)
-            committed[name] = time.monotonic()
-            time.sleep(0.3)     # still inside the app context: the turn must already be free
+                db.execute("INSERT INTO setting (key, value) VALUES ('first', '1')")
+                first_holds.set()
+                seen["together"] = second_in.wait(0.3)   # the other writer waits for this turn
+            # Still inside the app context: the turn must already be free, so the other gets in.
+            seen["after_commit"] = second_in.wait(10)
 
-    first = threading.Thread(target=writer, args=("first", 0.3))
-    first.start()
-    time.sleep(0.05)
-    second = threading.Thread(target=writer, args=("second", 0))
-    second.start()
-    first.join()
-    second.join()
-    assert started["second"] >= committed["first"]
-    assert started["second"] - committed["first"] < 0.1
+    def second():
+        first_holds.wait(10)
+        with app.app_context():
+            with db.write():
+                second_in.set()
+                db.execute("INSERT INTO setting (key, value) VALUES ('second', '1')")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"together": False, "after_commit": True}
 
 
 def test_upgrade_scopes_idempotency_keys_to_their_caller(tmp_path):

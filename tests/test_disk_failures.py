@@ -14,8 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.admin_support import csrf_of
-from tests.limits_support import create_admin, login
+from tests.admin_support import create_admin, csrf_of, sign_in
 from tests.support import LiveServer, wait_for
 
 KEY = "wwd-disk-0000-4000-8000-000000000001"
@@ -136,7 +135,7 @@ def test_a_full_disk_answers_507_and_recovers_without_a_restart(tmp_path):
             server.device("Desk", KEY)
             create_admin(server)
             admin = requests.Session()
-            assert login(admin, server.url, "correct horse battery").status_code == 302
+            assert sign_in(admin, server.url).status_code == 302
             csrf = csrf_of(admin.get(server.url + "/admin/tokens", timeout=10).text)
             assert report(server, auth, "before").status_code == 200
 
@@ -203,7 +202,7 @@ def test_a_read_only_instance_answers_503_with_retry_after_and_recovers(tmp_path
                 assert refused.status_code == 503 and READ_ONLY in refused.text, refused.text
                 assert int(refused.headers["Retry-After"]) > 0 and slowest < BUDGET_S
             # A sign-in cannot be counted (the login counters): refused, as a page for people.
-            form = login(requests.Session(), server.url, "correct horse battery")
+            form = sign_in(requests.Session(), server.url)
             assert form.status_code == 503 and "text/html" in form.headers["Content-Type"], form.text
             assert READ_ONLY in form.text and form.headers["Retry-After"]
 

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event
 
+from tests.feed_support import PLAYING, START, START_MS, feed, report
 from waken import db
 from waken.devices import create_device
 
-START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
-START_MS = int(START.timestamp() * 1000)
 PHONE_KEY = "wwd-phone-0000-1111-2222-333344445555"
 pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 
@@ -20,19 +19,6 @@ def phone(app):
     with app.app_context(), db.write():
         create_device("Phone", key=PHONE_KEY)
     return PHONE_KEY
-
-
-def report(client, auth, key, **fields):
-    body = {"generatedHashKey": key, "process_name": "Code", **fields}
-    response = client.post("/api/activity", json=body, headers=auth)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["data"]
-
-
-def feed(client, query=""):
-    response = client.get("/api/activity" + query)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["data"]
 
 
 def test_realtime_device_goes_stale_while_active_device_stays(client, auth, device, phone, clock):
@@ -99,7 +85,6 @@ def test_bad_limit_is_a_clear_400(client, query):
     assert "limit" in body["error"]
 
 
-PLAYING = {"title": "Song", "singer": "Singer", "status": "playing", "positionMs": 83000, "durationMs": 244000}
 TRACK_START = START_MS - 83000
 TRACK_END = TRACK_START + 244000
 

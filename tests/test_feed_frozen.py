@@ -1,7 +1,7 @@
 """GET /api/activity: the track of an ended or offline activity stays where its last report left it."""
 import pytest
 
-from tests.test_feed import PLAYING, START, START_MS, feed, report
+from tests.feed_support import PLAYING, START, START_MS, feed, report
 
 pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]
 

@@ -67,10 +67,8 @@ def test_page_loaded_while_the_stream_is_refused_catches_up(start_server):
             time.sleep(8)    # refused for a while: the retries have backed off
             for holder in holders:
                 holder.close()
-            freed = time.monotonic()
             post("Terminal")
             assert wait_for(lambda: page.apps() == ["Terminal"], 40), page.apps()
-            took = time.monotonic() - freed
             assert wait_for(lambda: page.state() == "live", 60)
             assert page.page.locator("#live-status").inner_text() == "live"
 
@@ -83,7 +81,6 @@ def test_page_loaded_while_the_stream_is_refused_catches_up(start_server):
             assert wait_for(lambda: page.state() == "live", 60)
         finally:
             page.browser.close()
-    assert took < 40
     assert page.problems == []
     assert page.network, "the refused stream should have been tried"
 

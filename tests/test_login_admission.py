@@ -3,17 +3,16 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from tests import admin_support
-from tests.admin_support import USERNAME, csrf_of
-from tests.cost_support import Cost, HealthzProbe
-from tests.limits_support import (
+from tests.admin_support import (
     PASSWORD,
-    client_from,
+    USERNAME,
     create_admin,
-    login,
-    login_csrf,
-    post_login,
+    csrf_of,
+    form_csrf,
+    sign_in,
 )
+from tests.cost_support import Cost, HealthzProbe
+from tests.limits_support import client_from
 from waken import config
 from waken.admin.accounts import hashing_slot, setup_code
 
@@ -27,14 +26,14 @@ def test_sixty_concurrent_wrong_passwords_hash_at_most_the_lockout_count(start_s
     limit = config.LOGIN_MAX_FAILURES
     # Each guess comes with a form cookie and CSRF token of its own, fetched beforehand,
     # so that the POSTs themselves leave together.
-    forms = [(session, login_csrf(session, server.url)) for session in
+    forms = [(session, form_csrf(session, server.url)) for session in
              (client_from(ATTACKER) for _ in range(BURST))]
     start = threading.Barrier(BURST)
 
     def guess(form):
         session, csrf = form
         start.wait()
-        return post_login(session, server.url, csrf, "a wrong password")
+        return sign_in(session, server.url, "a wrong password", csrf=csrf)
 
     with HealthzProbe(server) as health, Cost(server) as cost, ThreadPoolExecutor(BURST) as pool:
         answers = list(pool.map(guess, forms))
@@ -56,12 +55,12 @@ def test_sixty_concurrent_wrong_passwords_hash_at_most_the_lockout_count(start_s
     assert health.worst < 1.0   # a failed probe counts as 60 s
     # Every guess counted, also the ones refused while another hash ran: the address is locked
     # out now, even with the right password, while the owner elsewhere still gets in.
-    assert login(client_from(ATTACKER), server.url, PASSWORD).status_code == 429
-    assert login(client_from(OWNER), server.url, PASSWORD).status_code == 302
+    assert sign_in(client_from(ATTACKER), server.url, PASSWORD).status_code == 429
+    assert sign_in(client_from(OWNER), server.url, PASSWORD).status_code == 302
 
 
 def test_while_a_password_hashes_another_sign_in_is_refused_at_once_and_counted(app, client):
-    admin_support.create_admin(app)
+    create_admin(app)
     csrf = csrf_of(client.get("/admin/login").text)
     form = {"csrf_token": csrf, "username": USERNAME, "password": PASSWORD}
     with hashing_slot():   # another request of this process is hashing a password now

@@ -7,7 +7,7 @@ import random
 import requests
 from PIL import Image
 
-from tests.conftest import DEVICE_KEY
+from tests.support import DEVICE_KEY
 
 LIMIT = 1024 * 1024   # media_max_mb = 1
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.admin_support import csrf_of
+from tests.admin_support import Admin, create_admin
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SEED = "20261129"
-PASSWORD = "a long pass phrase"
 
 
 def non_stream_operations(spec):
@@ -56,13 +55,8 @@ def test_schemathesis_finds_nothing_in_any_operation(start_server, tmp_path):
 
 def admin_cookie(server):
     """The session cookie of an admin signed in through the real login form."""
-    server.cli("create-admin", "owner", "--password-stdin", input=PASSWORD + "\n")
-    with requests.Session() as session:
-        csrf = csrf_of(session.get(server.url + "/admin/login", timeout=10).text)
-        response = session.post(server.url + "/admin/login", timeout=10, allow_redirects=False, data={
-            "csrf_token": csrf, "username": "owner", "password": PASSWORD})
-        assert response.status_code == 302
-        return session.cookies.get_dict()
+    create_admin(server)
+    return Admin.live(server).login().client.cookies.get_dict()
 
 
 def generate_client(spec, folder):

@@ -3,7 +3,7 @@ import re
 
 import requests
 
-from tests.live_admin import LiveAdmin, create_admin
+from tests.admin_support import Admin, create_admin
 
 
 def report(server, token, key):
@@ -48,7 +48,7 @@ def test_a_deleted_tokens_devices_refuse_every_token_until_bound_again_with_the_
 
 def test_the_admin_panel_deletes_and_rebinds_the_same_way(server):
     create_admin(server)
-    admin = LiveAdmin(server).login()
+    admin = Admin.live(server).login()
     laptop, other = server.token("laptop"), server.token("panel-other")
     key = server.device("Laptop", "wwd-orphan-laptop-1", "--token", token_id(server, "laptop"))
     assert report(server, laptop, key).status_code == 200

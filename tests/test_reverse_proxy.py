@@ -9,7 +9,8 @@ import time
 import pytest
 import requests
 
-from tests.limits_support import PASSWORD, client_from, create_admin, login, run
+from tests.admin_support import PASSWORD, create_admin, sign_in
+from tests.limits_support import client_from, run
 from tests.support import ROOT, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -77,12 +78,12 @@ def test_https_through_nginx_keys_the_login_limiter_on_the_real_client(proxied):
     stranger, owner = client_from("127.0.0.2"), client_from("127.0.0.1")
     stranger.verify = owner.verify = cert
     for _ in range(10):
-        assert login(stranger, url, "guess").status_code == 401
-    assert login(stranger, url, PASSWORD).status_code == 429
+        assert sign_in(stranger, url, "guess").status_code == 401
+    assert sign_in(stranger, url, PASSWORD).status_code == 429
     # A forged X-Forwarded-For changes nothing: nginx replaces it with the real address.
-    assert login(stranger, url, PASSWORD, headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 429
+    assert sign_in(stranger, url, PASSWORD, headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 429
     # Every visitor reaches waken from 127.0.0.1 (nginx), yet the owner is not locked out.
-    signed_in = login(owner, url, PASSWORD)
+    signed_in = sign_in(owner, url, PASSWORD)
     assert signed_in.status_code == 302
     assert "Secure" in signed_in.headers["Set-Cookie"]   # waken knows the visitor used https
     assert owner.get(url + "/admin/", allow_redirects=False, timeout=10).status_code == 200

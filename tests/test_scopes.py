@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import requests
 
-from tests.live_admin import LiveAdmin, create_admin
+from tests.admin_support import Admin, create_admin
 
 KEY = "wwd-scopes-device-0001"
 # Every agent-log read.
@@ -131,14 +131,14 @@ def test_token_list_shows_the_scopes(server, tokens):
 
 def test_an_admin_session_still_reads_the_agent_log(server, tokens):
     create_admin(server)
-    admin = LiveAdmin(server).login()
+    admin = Admin.live(server).login()
     for path in READS:
         status, _ = read(server, path, {"Cookie": admin.cookie()})
         assert status == 200, path
 
 
 def test_the_token_form_ticks_scopes_and_only_report_tokens_get_a_bundle(server, tokens):
-    admin = LiveAdmin(server).login()
+    admin = Admin.live(server).login()
     form = admin.get("/admin/tokens").text
     ticked = re.findall(r'name="scope" value="([^"]+)"( checked)?', form)
     assert ticked == [("report", " checked"), ("agents:write", ""), ("agents:read", "")]
@@ -157,7 +157,7 @@ def test_the_token_form_ticks_scopes_and_only_report_tokens_get_a_bundle(server,
 
 
 def test_mint_and_export_makes_a_report_only_token(server, tokens):
-    admin = LiveAdmin(server).login()
+    admin = Admin.live(server).login()
     page = admin.post("/admin/settings/integration", data={"name": "exported"})
     assert page.status_code == 200
     config = json.loads(base64.b64decode(re.search(

@@ -1,14 +1,12 @@
 """Small things a visitor notices: "just now", the favicon, a heatmap that one busy day cannot wash out."""
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.admin_support import signed_in_admin
 from tests.support import record
-from tests.test_admin_agents import NOW
 
-admin_fixture = pytest.fixture(signed_in_admin, name="admin")
+NOW = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.clock(NOW)
 SHADE = re.compile(r'<rect [^>]*class="shade(\d)"[^>]*><title>([\d-]+): (\d+)</title>')
 

@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 
+from tests.cost_support import gradients, png
 from waken import db, settings
 from waken.db import connect_sqlite, orm
 from waken.models import ApiToken
@@ -64,7 +65,6 @@ def test_write_after_an_unsaved_change_is_a_programming_error(app):
 
 
 def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped(app, token, device):
-    from tests.test_bounded_cost import gradients, png
     from waken import reporting
     from waken.media import stored_path
     from waken.report_images import prepare_images
