@@ -11,7 +11,7 @@ def create_app(config=None):
     """Build the application: config layers, instance folder, extensions, blueprints."""
     from flask import Flask
 
-    from waken import admin, cli, cors, db, errors, ingest, query, security, sweeps
+    from waken import admin, cli, cors, db, errors, ingest, mcp, query, security, sweeps
     from waken.config import finalize
 
     config = dict(config or {})
@@ -34,4 +34,5 @@ def create_app(config=None):
     app.register_blueprint(ingest.bp)
     app.register_blueprint(query.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(mcp.bp)
     return app

@@ -120,7 +120,7 @@ def init_app(app):
 
 
 def _wants_json():
-    return request.path.startswith(("/api/", "/v1/")) or request.path == "/healthz"
+    return request.path.startswith(("/api/", "/v1/")) or request.path in ("/healthz", "/mcp")
 
 
 def _api_error(err):

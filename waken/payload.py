@@ -79,8 +79,15 @@ def json_body(limit=None):
 
     limit is the largest body in bytes (default MAX_CONTENT_LENGTH).
     """
+    data = json_value(read_body(limit or current_app.config["MAX_CONTENT_LENGTH"]))
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    return data
+
+
+def json_value(raw):
+    """Any JSON value from a body already read within its limit, parsed at a bounded cost; 400/413 otherwise."""
     config = current_app.config
-    raw = read_body(limit or config["MAX_CONTENT_LENGTH"])
     if not raw.strip():
         raise ApiError(400, "The request body is empty; send a JSON object.")
     most = config["METADATA_MAX_BYTES"] + VALUES_SLACK
@@ -99,8 +106,6 @@ def json_body(limit=None):
         raise ApiError(400, "The JSON body is nested too deeply.") from None
     except ValueError as err:
         raise ApiError(400, f"The body is not valid JSON ({err}).") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "The body must be a JSON object.")
     if _too_deep(data):
         raise ApiError(400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
     # A lone surrogate (an escaped \ud800 without its pair) is no character: it cannot be

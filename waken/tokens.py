@@ -18,8 +18,8 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 # What a token may do, and which routes each scope opens (for messages and the docs).
 SCOPES = {
     "report": "device reports (POST /api/activity and /api/activity/verify)",
-    "agents:write": "writing the agent log (POST and PATCH /api/activities)",
-    "agents:read": "reading the agent log (list, one record, CSV, stats, stream)",
+    "agents:write": "writing the agent log (POST and PATCH /api/activities, MCP log_activity and finish_activity)",
+    "agents:read": "reading the agent log (list, one record, CSV, stats, stream, MCP recent_activities)",
 }
 ALL_SCOPES = tuple(SCOPES)
 
@@ -97,6 +97,11 @@ class TokenRef:
 
 def require_token(scope):
     """The enabled token of this request if it has `scope`; else a 401 (no or bad token) or 403."""
+    return require_scope(authenticate(), scope)
+
+
+def authenticate():
+    """The enabled token of this request, whatever its scopes; else a 401 (no, unknown or disabled token)."""
     plaintext = bearer_plaintext()
     if plaintext is None:
         raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.")
@@ -110,11 +115,15 @@ def require_token(scope):
         raise ApiError(401, "Invalid API token.")
     if not enabled:
         raise ApiError(401, "This API token is disabled.")
-    scopes = tuple(scopes.split())
-    if scope not in scopes:
+    return TokenRef(token_id, name, None if last_used_at is None else from_ms(last_used_at), tuple(scopes.split()))
+
+
+def require_scope(token, scope):
+    """token itself if it has `scope`; else a 403 that names the scope and the token's own."""
+    if scope not in token.scopes:
         raise ApiError(403, f"This API token lacks the '{scope}' scope needed for {SCOPES[scope]}; "
-                            f"it has {', '.join(scopes) or 'none'}. Use a token with that scope.")
-    return TokenRef(token_id, name, None if last_used_at is None else from_ms(last_used_at), scopes)
+                            f"it has {', '.join(token.scopes) or 'none'}. Use a token with that scope.")
+    return token
 
 
 def touch_token(token, when):
