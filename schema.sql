@@ -65,7 +65,9 @@ CREATE TABLE IF NOT EXISTS agent_activity (
     -- for keys stored before keys were scoped (no caller matches those). A key is unique
     -- per caller only, so no caller can match or block another's.
     idempotency_caller INTEGER,
-    created_at      INTEGER NOT NULL
+    created_at      INTEGER NOT NULL,
+    session         TEXT,                               -- which agent session (conversation) it belongs to
+    cost_usd        INTEGER                             -- micro-dollars (USD × 1e6), so sums are exact
 );
 CREATE UNIQUE INDEX IF NOT EXISTS agent_activity_idempotency
     ON agent_activity (idempotency_caller, idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -74,6 +76,9 @@ CREATE INDEX IF NOT EXISTS agent_activity_timestamp ON agent_activity (timestamp
 CREATE INDEX IF NOT EXISTS agent_activity_type_status ON agent_activity (type, status, timestamp);
 CREATE INDEX IF NOT EXISTS agent_activity_status ON agent_activity (status, timestamp);
 CREATE INDEX IF NOT EXISTS agent_activity_agent ON agent_activity (agent, timestamp);
+-- A session's records in order; rows without a session stay out of it (cheaper ingest).
+CREATE INDEX IF NOT EXISTS agent_activity_session ON agent_activity (session, timestamp)
+    WHERE session IS NOT NULL;
 
 -- Statistics read this rollup instead of scanning a million rows: one row per
 -- 15-minute bucket (every real time zone's offset is a multiple of 15 minutes, so
@@ -168,6 +173,143 @@ AFTER UPDATE OF type, status, timestamp, agent ON agent_activity BEGIN
         NEW.timestamp - NEW.timestamp % 86400000, NEW.type, NEW.status, coalesce(NEW.agent, ''), 1)
     ON CONFLICT DO UPDATE SET count = count + 1;
 END;
+
+-- One row per agent session, kept exact by the triggers below (whoever writes): the session
+-- list pages through it newest first instead of grouping a million records. Deleting a
+-- session's first or last record looks the new one up in agent_activity_session.
+CREATE TABLE IF NOT EXISTS agent_session (
+    session  TEXT    PRIMARY KEY,
+    first_at INTEGER NOT NULL,                      -- earliest record's timestamp
+    last_at  INTEGER NOT NULL,                      -- latest record's timestamp
+    records  INTEGER NOT NULL DEFAULT 0,
+    tokens_used INTEGER NOT NULL DEFAULT 0,
+    cost_usd INTEGER NOT NULL DEFAULT 0,            -- micro-dollars
+    success  INTEGER NOT NULL DEFAULT 0,
+    error    INTEGER NOT NULL DEFAULT 0,
+    pending  INTEGER NOT NULL DEFAULT 0,
+    running  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS agent_session_last ON agent_session (last_at, session);
+
+-- Which agents and models a session's records name ('' for none), with their counts.
+CREATE TABLE IF NOT EXISTS agent_session_part (
+    session TEXT    NOT NULL,
+    agent   TEXT    NOT NULL,
+    model   TEXT    NOT NULL,
+    records INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session, agent, model)
+) WITHOUT ROWID;
+
+-- Statistics by model and agent: like agent_activity_rollup (15-minute buckets, so local
+-- days are unions of buckets), with the model of the metadata and the summed cost.
+CREATE TABLE IF NOT EXISTS agent_activity_usage (
+    bucket      INTEGER NOT NULL,
+    type        TEXT    NOT NULL,
+    agent       TEXT    NOT NULL DEFAULT '',
+    model       TEXT    NOT NULL DEFAULT '',
+    count       INTEGER NOT NULL DEFAULT 0,
+    tokens_used INTEGER NOT NULL DEFAULT 0,
+    cost_usd    INTEGER NOT NULL DEFAULT 0,         -- micro-dollars
+    PRIMARY KEY (bucket, type, agent, model)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS agent_session_insert AFTER INSERT ON agent_activity WHEN NEW.session IS NOT NULL BEGIN
+    INSERT INTO agent_session VALUES (NEW.session, NEW.timestamp, NEW.timestamp, 1, coalesce(NEW.tokens_used, 0),
+        coalesce(NEW.cost_usd, 0), NEW.status = 'success', NEW.status = 'error', NEW.status = 'pending',
+        NEW.status = 'running')
+    ON CONFLICT DO UPDATE SET first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at),
+        records = records + 1, tokens_used = tokens_used + excluded.tokens_used,
+        cost_usd = cost_usd + excluded.cost_usd, success = success + excluded.success,
+        error = error + excluded.error, pending = pending + excluded.pending, running = running + excluded.running;
+    INSERT INTO agent_session_part VALUES (NEW.session, coalesce(NEW.agent, ''),
+        coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''), 1)
+    ON CONFLICT DO UPDATE SET records = records + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_session_delete AFTER DELETE ON agent_activity WHEN OLD.session IS NOT NULL BEGIN
+    UPDATE agent_session SET records = records - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        cost_usd = cost_usd - coalesce(OLD.cost_usd, 0), success = success - (OLD.status = 'success'),
+        error = error - (OLD.status = 'error'), pending = pending - (OLD.status = 'pending'),
+        running = running - (OLD.status = 'running'),
+        first_at = coalesce((SELECT min(timestamp) FROM agent_activity WHERE session = OLD.session), first_at),
+        last_at = coalesce((SELECT max(timestamp) FROM agent_activity WHERE session = OLD.session), last_at)
+    WHERE session = OLD.session;
+    DELETE FROM agent_session WHERE session = OLD.session AND records <= 0;
+    UPDATE agent_session_part SET records = records - 1 WHERE session = OLD.session AND agent = coalesce(OLD.agent, '')
+        AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
+    DELETE FROM agent_session_part WHERE session = OLD.session AND records <= 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_session_update
+AFTER UPDATE OF session, timestamp, status, tokens_used, cost_usd, agent, metadata ON agent_activity BEGIN
+    UPDATE agent_session SET records = records - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        cost_usd = cost_usd - coalesce(OLD.cost_usd, 0), success = success - (OLD.status = 'success'),
+        error = error - (OLD.status = 'error'), pending = pending - (OLD.status = 'pending'),
+        running = running - (OLD.status = 'running'),
+        first_at = coalesce((SELECT min(timestamp) FROM agent_activity WHERE session = OLD.session), first_at),
+        last_at = coalesce((SELECT max(timestamp) FROM agent_activity WHERE session = OLD.session), last_at)
+    WHERE session = OLD.session;
+    DELETE FROM agent_session WHERE session = OLD.session AND records <= 0;
+    UPDATE agent_session_part SET records = records - 1 WHERE session = OLD.session AND agent = coalesce(OLD.agent, '')
+        AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
+    DELETE FROM agent_session_part WHERE session = OLD.session AND records <= 0;
+    INSERT INTO agent_session SELECT NEW.session, NEW.timestamp, NEW.timestamp, 1, coalesce(NEW.tokens_used, 0),
+        coalesce(NEW.cost_usd, 0), NEW.status = 'success', NEW.status = 'error', NEW.status = 'pending',
+        NEW.status = 'running' WHERE NEW.session IS NOT NULL
+    ON CONFLICT DO UPDATE SET first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at),
+        records = records + 1, tokens_used = tokens_used + excluded.tokens_used,
+        cost_usd = cost_usd + excluded.cost_usd, success = success + excluded.success,
+        error = error + excluded.error, pending = pending + excluded.pending, running = running + excluded.running;
+    INSERT INTO agent_session_part SELECT NEW.session, coalesce(NEW.agent, ''),
+        coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''), 1
+        WHERE NEW.session IS NOT NULL
+    ON CONFLICT DO UPDATE SET records = records + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_usage_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_activity_usage VALUES (NEW.timestamp - NEW.timestamp % 900000, NEW.type, coalesce(NEW.agent, ''),
+        coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''),
+        1, coalesce(NEW.tokens_used, 0), coalesce(NEW.cost_usd, 0))
+    ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
+        cost_usd = cost_usd + excluded.cost_usd;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_usage_delete AFTER DELETE ON agent_activity BEGIN
+    UPDATE agent_activity_usage SET count = count - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        cost_usd = cost_usd - coalesce(OLD.cost_usd, 0)
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
+    DELETE FROM agent_activity_usage
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '')
+      AND count <= 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_usage_update
+AFTER UPDATE OF type, timestamp, agent, tokens_used, cost_usd, metadata ON agent_activity BEGIN
+    UPDATE agent_activity_usage SET count = count - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        cost_usd = cost_usd - coalesce(OLD.cost_usd, 0)
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
+    DELETE FROM agent_activity_usage
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '')
+      AND count <= 0;
+    INSERT INTO agent_activity_usage VALUES (NEW.timestamp - NEW.timestamp % 900000, NEW.type, coalesce(NEW.agent, ''),
+        coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''),
+        1, coalesce(NEW.tokens_used, 0), coalesce(NEW.cost_usd, 0))
+    ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
+        cost_usd = cost_usd + excluded.cost_usd;
+END;
+
+-- What the owner pays per million tokens of a model, in micro-dollars; empty by default,
+-- so a GenAI span gets a cost only from a price the owner set.
+CREATE TABLE IF NOT EXISTS model_price (
+    id              INTEGER PRIMARY KEY,
+    model           TEXT    NOT NULL UNIQUE,
+    input_per_mtok  INTEGER NOT NULL CHECK (input_per_mtok >= 0),
+    output_per_mtok INTEGER NOT NULL CHECK (output_per_mtok >= 0)
+);
 
 CREATE TABLE IF NOT EXISTS app_record (
     id           INTEGER PRIMARY KEY,

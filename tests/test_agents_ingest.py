@@ -32,7 +32,8 @@ def test_created_record_is_echoed_with_location(post, client, auth):
     assert created == {"id": created["id"], "type": "tool_call",
                        "description": "read_file path=src/app/page.tsx", "status": "success",
                        "timestamp": "2026-03-10T11:59:00.000Z", "duration_ms": 120, "tokens_used": 1500,
-                       "agent": "tenacitas", "metadata": {"tool": "read_file"}}
+                       "agent": "tenacitas", "metadata": {"tool": "read_file"}, "session": None,
+                       "cost_usd": None}
     location = response.headers["Location"]
     assert location.endswith(f"/api/activities/{created['id']}")
     assert client.get(location, headers=auth).json == created

@@ -8,10 +8,11 @@ from waken import agent_totals, db, settings
 from waken.agent_filters import bounds, retention_cutoff, where
 from waken.errors import Invalid, NotFound
 from waken.payload import stored_json
+from waken.prices import micro_usd, usd
 from waken.schemas.fields import SQL_INT_MAX
 from waken.timeutil import from_ms, iso, to_ms
 
-COLUMNS = "id, type, description, status, timestamp, duration_ms, tokens_used, agent, metadata"
+COLUMNS = "id, type, description, status, timestamp, duration_ms, tokens_used, agent, metadata, session, cost_usd"
 
 
 def _record(row):
@@ -19,6 +20,7 @@ def _record(row):
     record = dict(row)
     record["timestamp"] = from_ms(row["timestamp"])
     record["metadata"] = None if row["metadata"] is None else json.loads(row["metadata"])
+    record["cost_usd"] = usd(row["cost_usd"])
     return record
 
 
@@ -53,12 +55,16 @@ def create_record(data, at, caller):
     record = {"type": data["type"], "description": data["description"], "status": data["status"],
               "timestamp": from_ms(to_ms(timestamp)), "duration_ms": data.get("duration_ms"),
               "tokens_used": data.get("tokens_used"), "agent": data.get("agent") or None,
-              "metadata": data.get("metadata")}
+              "metadata": data.get("metadata"), "session": data.get("session") or None}
+    cost = micro_usd(data.get("cost_usd"))
+    record["cost_usd"] = usd(cost)
     cursor = db.execute(
         "INSERT INTO agent_activity (type, description, status, timestamp, duration_ms, tokens_used, agent, "
-        "metadata, idempotency_key, idempotency_caller, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "metadata, idempotency_key, idempotency_caller, created_at, session, cost_usd) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record["type"], record["description"], record["status"], to_ms(timestamp), record["duration_ms"],
-         record["tokens_used"], record["agent"], _stored_metadata(record), key, caller, to_ms(at)))
+         record["tokens_used"], record["agent"], _stored_metadata(record), key, caller, to_ms(at),
+         record["session"], cost))
     return {"id": cursor.lastrowid, **record}, True
 
 
@@ -114,10 +120,11 @@ def list_records(args, at):
             "offset": args["offset"], "hasMore": args["offset"] + len(rows) < total}
 
 
-def records_after(last_id, at, limit):
-    """Records with id > last_id in id order (the stream's cursor), within retention."""
-    rows = db.query(f"SELECT {COLUMNS} FROM agent_activity WHERE id > ? AND timestamp >= ? ORDER BY id LIMIT ?",
-                    (last_id, to_ms(retention_cutoff(at)), limit))
+def records_after(last_id, at, limit, session=None):
+    """Records with id > last_id in id order (the stream's cursor), within retention; of one session if given."""
+    only = "" if session is None else " AND session = ?"
+    rows = db.query(f"SELECT {COLUMNS} FROM agent_activity WHERE id > ? AND timestamp >= ?{only} ORDER BY id LIMIT ?",
+                    (last_id, to_ms(retention_cutoff(at)), *([] if session is None else [session]), limit))
     return [_record(r) for r in rows]
 
 

@@ -21,6 +21,7 @@ from waken.devices import (
 from waken.errors import ShellGroup
 from waken.migrate import init_db, make_private
 from waken.models import ApiToken, Device
+from waken.price_commands import price_cli
 from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso
 from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
@@ -201,5 +202,5 @@ def backup_command(path):
 def init_app(app):
     """Register the commands."""
     for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli,
-                    app_rule_cli, *ADMIN_COMMANDS):
+                    app_rule_cli, price_cli, *ADMIN_COMMANDS):
         app.cli.add_command(command)

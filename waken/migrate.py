@@ -48,6 +48,29 @@ DAILY_BACKFILL = """
     SELECT timestamp - timestamp % 86400000, type, status, coalesce(agent, ''), count(*)
     FROM agent_activity GROUP BY 1, 2, 3, 4"""
 
+MODEL = ("coalesce(CASE WHEN json_valid(metadata) THEN substr(json_extract(metadata, '$.model'), 1, 200) END, '')")
+
+# The tables schema.sql's triggers keep, built from the rows an older database already has.
+BACKFILLS = {
+    "agent_activity_rollup": ROLLUP_BACKFILL,
+    "agent_activity_daily": DAILY_BACKFILL,
+    "agent_activity_usage": f"""
+        INSERT INTO agent_activity_usage
+        SELECT timestamp - timestamp % 900000, type, coalesce(agent, ''), {MODEL}, count(*),
+               coalesce(sum(tokens_used), 0), coalesce(sum(cost_usd), 0)
+        FROM agent_activity GROUP BY 1, 2, 3, 4""",
+    "agent_session": """
+        INSERT INTO agent_session
+        SELECT session, min(timestamp), max(timestamp), count(*), coalesce(sum(tokens_used), 0),
+               coalesce(sum(cost_usd), 0), sum(status = 'success'), sum(status = 'error'),
+               sum(status = 'pending'), sum(status = 'running')
+        FROM agent_activity WHERE session IS NOT NULL GROUP BY session""",
+    "agent_session_part": f"""
+        INSERT INTO agent_session_part
+        SELECT session, coalesce(agent, ''), {MODEL}, count(*)
+        FROM agent_activity WHERE session IS NOT NULL GROUP BY 1, 2, 3""",
+}
+
 
 def _upgrade(conn, target):
     existing = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -73,11 +96,11 @@ def _upgrade(conn, target):
                 "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)):
             if name not in have:
                 conn.execute(sql)
-    if "agent_activity_rollup" not in existing and "agent_activity" in existing:
-        # An older database: build the statistics rollup from the rows it already has.
-        conn.execute(ROLLUP_BACKFILL)
-    if "agent_activity_daily" not in existing and "agent_activity" in existing:
-        conn.execute(DAILY_BACKFILL)
+    if "agent_activity" in existing:
+        # An older database: build the statistics rollups from the rows it already has.
+        for table, backfill in BACKFILLS.items():
+            if table not in existing:
+                conn.execute(backfill)
     _rename_key_named_devices(conn)
 
 

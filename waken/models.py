@@ -90,3 +90,11 @@ class AdminUser(orm.Model):
     username: Mapped[str] = mapped_column(String, unique=True)
     password_hash: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(Millis)
+
+
+class ModelPrice(orm.Model):
+    __tablename__ = "model_price"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String, unique=True)
+    input_per_mtok: Mapped[int] = mapped_column(Integer)
+    output_per_mtok: Mapped[int] = mapped_column(Integer)

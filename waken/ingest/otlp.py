@@ -10,6 +10,8 @@ from waken import agent_log, db, limits, settings
 from waken.errors import ApiError, Invalid
 from waken.ingest import bp
 from waken.ingest.agent_log import authorise_write
+from waken.otlp.pricing import priced
+from waken.prices import price_book
 from waken.schemas.agent_log import record_create_schema
 from waken.security import csrf
 from waken.timeutil import now
@@ -96,8 +98,10 @@ def _store_all(signal, message, token):
     at, reasons, per_commit = now(), [], current_app.config["OTLP_RECORDS_PER_COMMIT"]
     caller = agent_log.caller_of(token)
     records = mapping.map_records(signal, message)
+    book = price_book() if signal == "traces" else {}     # Claude Code sends its own cost
     while chunk := list(islice(records, per_commit)):
-        valid = _validated(chunk, reasons)      # outside the lock: other writers take their turn meanwhile
+        # outside the lock: other writers take their turn meanwhile
+        valid = [priced(data, book) for data in _validated(chunk, reasons)]
         with db.write():
             if token is not None:
                 touch_token(token, at)

@@ -18,6 +18,7 @@ TOOL_SPANS = ("execute_tool",)
 AGENT_SPANS = ("chat", "invoke_agent", "create_agent")
 SPAN_STATUS_ERROR = 2           # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
 SUMMARY_CHARS = 200             # what a tool's parameters may add to its description
+SESSION_CHARS = 128             # the session field's limit (POST /api/activities)
 # The first of these parameters found says most about a tool call, e.g. Bash's command.
 SUMMARY_KEYS = ("bash_command", "full_command", "command", "file_path", "path", "notebook_path",
                 "pattern", "url", "query", "prompt", "description", "skill_name")
@@ -78,6 +79,7 @@ def map_log(resource_hash, resource_attrs, record):
     fields = {"timestamp": timestamp(record.time_unix_nano, record.observed_time_unix_nano),
               "agent": as_text(attrs.get("agent") or resource_attrs.get("service.name")),
               "duration_ms": as_int(attrs.get("duration_ms")),
+              "session": as_text(attrs.get("session.id"), SESSION_CHARS),
               "idempotency_key": log_key(resource_hash, record)}
     common = {"session.id": as_text(attrs.get("session.id")), "prompt.id": as_text(attrs.get("prompt.id"))}
     if event == "tool_result":
@@ -94,7 +96,7 @@ def map_log(resource_hash, resource_attrs, record):
     model = as_text(attrs.get("model"), 200)
     tokens_in, tokens_out = as_int(attrs.get("input_tokens")), as_int(attrs.get("output_tokens"))
     tokens = None if tokens_in is None and tokens_out is None else (tokens_in or 0) + (tokens_out or 0)
-    fields.update(type="api_request", status="success", tokens_used=tokens,
+    fields.update(type="api_request", status="success", tokens_used=tokens, cost_usd=as_number(attrs.get("cost_usd")),
                   description=f"{model or 'model'} request" + (f" ({tokens} tokens)" if tokens else ""),
                   metadata=_compact({**common, "model": model, "cost_usd": as_number(attrs.get("cost_usd")),
                                      "input_tokens": tokens_in, "output_tokens": tokens_out,
@@ -133,9 +135,11 @@ def map_span(resource_attrs, span):
         "tokens_used": None if tokens_in is None and tokens_out is None else (tokens_in or 0) + (tokens_out or 0),
         "agent": as_text(attrs.get("agent") or agent_name or resource_attrs.get("service.name")),
         "idempotency_key": f"otlp-span:{span.trace_id.hex()}:{span.span_id.hex()}",
+        "session": as_text(attrs.get("gen_ai.conversation.id"), SESSION_CHARS) or span.trace_id.hex(),
         "metadata": _compact({
             "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(), "span_name": span.name[:200],
-            "operation": operation, "model": as_text(attrs.get("gen_ai.request.model"), 200),
+            "operation": operation,
+            "model": as_text(attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"), 200),
             "system": as_text(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system"), 200),
             "tool_call_id": as_text(attrs.get("gen_ai.tool.call.id"), 200),
             "input_tokens": tokens_in, "output_tokens": tokens_out,

@@ -1,6 +1,6 @@
 """Schemas of agent records: a record as sent (create, finish) and as shown, alone, paged, streamed, summed."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
-from marshmallow.validate import Length
+from marshmallow.validate import Length, Range
 
 from waken.agent_filters import STATUSES
 from waken.schemas.fields import (
@@ -11,6 +11,7 @@ from waken.schemas.fields import (
     IsoTime,
     JsonObject,
     StrictInteger,
+    StrictNumber,
     Text,
     Timestamp,
     always_sent,
@@ -18,6 +19,9 @@ from waken.schemas.fields import (
 
 REQUIRED = {"required": "is required", "null": "is required"}
 AT_MOST_64 = Length(max=64, error="must be at most 64 characters")
+AT_MOST_128 = Length(max=128, error="must be at most 128 characters")
+MAX_COST_USD = 1_000_000_000    # a billion dollars: micro-dollars of any sum of these fit SQLite's integers
+COST_RANGE = Range(min=0, max=MAX_COST_USD, error=f"must be a number from 0 to {MAX_COST_USD}")
 
 
 class AgentRecordCreateSchema(Schema):
@@ -54,6 +58,13 @@ class AgentRecordCreateSchema(Schema):
                                "description": "Makes retries safe: a second POST with the same key from "
                                               "the same caller (token, or anonymous) returns the first "
                                               "record with 200. The Idempotency-Key header does the same."})
+    session = Text(allow_none=True, non_empty=True, validate=AT_MOST_128, metadata={
+        "description": "Which session (conversation, run) the action belongs to, e.g. Claude Code's "
+                       "session.id (1-128 characters); GET /api/agent-sessions groups records by it."})
+    cost_usd = StrictNumber(allow_none=True, validate=COST_RANGE, metadata={
+        "minimum": 0, "maximum": MAX_COST_USD,
+        "description": "What the action cost, in US dollars; stored exactly to the micro-dollar "
+                       "(rounded to 6 decimals)."})
 
 
 class AgentRecordUpdateSchema(Schema):
@@ -90,6 +101,8 @@ class AgentRecordSchema(Schema):
     tokens_used = fields.Integer(allow_none=True)
     agent = fields.String(allow_none=True)
     metadata = fields.Dict(allow_none=True)
+    session = fields.String(allow_none=True, metadata={"description": "The session it belongs to, if any."})
+    cost_usd = fields.Float(allow_none=True, metadata={"description": "What it cost in US dollars, if known."})
 
 
 @always_sent()
