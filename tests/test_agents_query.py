@@ -155,13 +155,13 @@ def test_csv_export_quotes_and_neutralises(get, add, runner, clock):
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == "attachment; filename=activities-2026-04-01.csv"
     raw = response.get_data(as_text=True)
-    assert raw.startswith("id,timestamp,type,description,status,duration_ms,tokens_used,agent,metadata\r\n")
+    assert raw.startswith("id,timestamp,type,description,status,duration_ms,tokens_used,agent,metadata,session,cost_usd\r\n")
     assert '"read ""a, b""\nand c"' in raw
     rows = list(csv.reader(io.StringIO(raw, newline="")))
     assert rows[0] == ["id", "timestamp", "type", "description", "status", "duration_ms", "tokens_used",
-                       "agent", "metadata"]
+                       "agent", "metadata", "session", "cost_usd"]
     assert rows[1] == [str(tricky[0]["id"]), "2026-03-31T10:00:00.000Z", "tool_call", 'read "a, b"\nand c',
-                       "success", "7", "", "main", rows[1][8]]
+                       "success", "7", "", "main", rows[1][8], "", ""]
     assert json.loads(rows[1][8]) == {"path": "x,y", "note": 'say "hi"'}
     assert rows[2][3] == "'=cmd()" and rows[2][7] == "'+1"
     assert rows[3][2] == "'-2+3" and rows[3][3] == "'\tindented" and rows[3][7] == "'@SUM(A1)"
@@ -201,13 +201,13 @@ def test_stats_in_a_timezone_across_the_dst_change(client, auth, add, runner):
     assert {day: n for day, n in heat.items() if n} == {
         "2026-03-05": 1, "2026-03-25": 1, "2026-03-29": 2, "2026-03-31": 2}
     assert stats["trend"] == [
-        {"day": "2026-03-25", "count": 1, "success": 1, "errors": 0},
-        {"day": "2026-03-26", "count": 0, "success": 0, "errors": 0},
-        {"day": "2026-03-27", "count": 0, "success": 0, "errors": 0},
-        {"day": "2026-03-28", "count": 0, "success": 0, "errors": 0},
-        {"day": "2026-03-29", "count": 2, "success": 1, "errors": 1},
-        {"day": "2026-03-30", "count": 0, "success": 0, "errors": 0},
-        {"day": "2026-03-31", "count": 2, "success": 1, "errors": 1},
+        {"day": "2026-03-25", "count": 1, "success": 1, "errors": 0, "costUsd": 0.0},
+        {"day": "2026-03-26", "count": 0, "success": 0, "errors": 0, "costUsd": 0.0},
+        {"day": "2026-03-27", "count": 0, "success": 0, "errors": 0, "costUsd": 0.0},
+        {"day": "2026-03-28", "count": 0, "success": 0, "errors": 0, "costUsd": 0.0},
+        {"day": "2026-03-29", "count": 2, "success": 1, "errors": 1, "costUsd": 0.0},
+        {"day": "2026-03-30", "count": 0, "success": 0, "errors": 0, "costUsd": 0.0},
+        {"day": "2026-03-31", "count": 2, "success": 1, "errors": 1, "costUsd": 0.0},
     ]
     hourly = {entry["hour"]: entry["count"] for entry in stats["hourly"]}
     assert list(hourly) == [f"{h:02d}" for h in range(24)]

@@ -155,7 +155,7 @@ def test_tool_schemas_follow_the_marshmallow_schemas(mcp):
     finish = tools["finish_activity"]["inputSchema"]
     assert set(finish["properties"]) == {"id", *record_update_schema.fields} and finish["required"] == ["id"]
     assert set(tools["recent_activities"]["inputSchema"]["properties"]) == {
-        "limit", "offset", "type", "status", "agent", "startDate", "endDate"}
+        "limit", "offset", "type", "status", "agent", "session", "startDate", "endDate"}
     for tool in tools.values():
         jsonschema.Draft202012Validator.check_schema(tool["inputSchema"])
         jsonschema.Draft202012Validator.check_schema(tool["outputSchema"])

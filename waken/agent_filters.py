@@ -59,6 +59,10 @@ def where(args, lower, upper):
         clauses.append("timestamp < ?")
         params.append(upper)
     more, more_params = conditions(args)
+    if args.get("session"):
+        # Not in the rollups' keys: agent_totals counts a session's rows from agent_activity_session.
+        more.append("session = ?")
+        more_params.append(args["session"])
     if args.get("type") and not args.get("status"):
         # Always true (a CHECK constraint), but it lets SQLite walk the (type, status,
         # timestamp) index in timestamp order per range and stop at the page's end,

@@ -15,7 +15,7 @@ from waken.timeutil import from_ms, iso, to_ms
 COLUMNS = "id, type, description, status, timestamp, duration_ms, tokens_used, agent, metadata, session, cost_usd"
 
 
-def _record(row):
+def record_of(row):
     """A record as the API shows it, from a row of COLUMNS."""
     record = dict(row)
     record["timestamp"] = from_ms(row["timestamp"])
@@ -32,7 +32,7 @@ def get_record(record_id, at):
                            (record_id, to_ms(retention_cutoff(at))))
     if row is None:
         raise NotFound(f"There is no agent activity with id {record_id}.")
-    return _record(row)
+    return record_of(row)
 
 
 def create_record(data, at, caller):
@@ -48,7 +48,7 @@ def create_record(data, at, caller):
         row = db.query_one(f"SELECT {COLUMNS} FROM agent_activity "
                            "WHERE idempotency_caller = ? AND idempotency_key = ?", (caller, key))
         if row is not None and row["timestamp"] >= to_ms(retention_cutoff(at)):
-            return _record(row), False
+            return record_of(row), False
         # A key whose first record is past retention is free again.
         db.execute("DELETE FROM agent_activity WHERE idempotency_caller = ? AND idempotency_key = ?",
                    (caller, key))
@@ -116,7 +116,7 @@ def list_records(args, at):
     lower, upper = bounds(args, at)
     rows = matching_rows(args, lower, upper).fetchall()
     total = agent_totals.count(args, lower, upper)
-    return {"activities": [_record(r) for r in rows], "total": total, "limit": args["limit"],
+    return {"activities": [record_of(r) for r in rows], "total": total, "limit": args["limit"],
             "offset": args["offset"], "hasMore": args["offset"] + len(rows) < total}
 
 
@@ -125,7 +125,7 @@ def records_after(last_id, at, limit, session=None):
     only = "" if session is None else " AND session = ?"
     rows = db.query(f"SELECT {COLUMNS} FROM agent_activity WHERE id > ? AND timestamp >= ?{only} ORDER BY id LIMIT ?",
                     (last_id, to_ms(retention_cutoff(at)), *([] if session is None else [session]), limit))
-    return [_record(r) for r in rows]
+    return [record_of(r) for r in rows]
 
 
 def latest_id():

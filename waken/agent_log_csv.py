@@ -1,12 +1,15 @@
 """The agent log as CSV: the list's rows streamed as RFC 4180 text that spreadsheets cannot run."""
 import csv
 import io
+from decimal import Decimal
 
 from waken.agent_filters import bounds, local_zone
 from waken.agent_log import matching_rows
 from waken.timeutil import from_ms, iso
 
-HEADER = ("id", "timestamp", "type", "description", "status", "duration_ms", "tokens_used", "agent", "metadata")
+# New columns go at the end, so consumers reading by position keep working.
+HEADER = ("id", "timestamp", "type", "description", "status", "duration_ms", "tokens_used", "agent", "metadata",
+          "session", "cost_usd")
 # A spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 500
@@ -29,12 +32,18 @@ def _chunks(args, span):
             writer.writerow([row["id"], iso(from_ms(row["timestamp"])),
                              *map(neutralise, (row["type"], row["description"], row["status"])),
                              row["duration_ms"], row["tokens_used"], neutralise(row["agent"]),
-                             neutralise(row["metadata"] or "")])
+                             neutralise(row["metadata"] or ""), neutralise(row["session"]),
+                             _dollars(row["cost_usd"])])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         if len(rows) < BATCH:
             return
+
+
+def _dollars(micro):
+    """Micro-dollars as an exact decimal ('0.012345'), empty for none."""
+    return "" if micro is None else format(Decimal(micro) / 1_000_000, "f")
 
 
 def neutralise(cell):

@@ -1,7 +1,7 @@
 """Statistics of the agent log: totals, by type and status, per local day and hour."""
 from datetime import timedelta
 
-from waken import db
+from waken import agent_usage, db
 from waken.agent_filters import STATUSES, conditions, local_zone, retention_cutoff
 from waken.agent_totals import BUCKET_MS, ceil_to
 from waken.timeutil import from_ms, to_ms
@@ -69,6 +69,7 @@ def stats(args, at):
         duration += bucket_duration
         durations += bucket_durations
     week_start = today - timedelta(days=today.weekday())
+    spent = agent_usage.usage(args, to_ms(cutoff), zone, today)
     return {
         "total": sum(heat.values()),
         "today": heat.get(today, 0),
@@ -76,9 +77,10 @@ def stats(args, at):
         "byType": dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0]))),
         "byStatus": dict(zip(STATUSES, by_status)),
         "heatmap": [{"day": day.isoformat(), "count": heat[day]} for day in days],
-        "trend": [{"day": day.isoformat(), "count": c, "success": s, "errors": e}
-                  for day, (c, s, e) in trend.items()],
+        "trend": [{"day": day.isoformat(), "count": c, "success": s, "errors": e,
+                   "costUsd": spent["costByDay"].get(day, 0) / 1_000_000} for day, (c, s, e) in trend.items()],
         "hourly": [{"hour": f"{hour:02d}", "count": hourly[hour]} for hour in range(24)],
         "tokensUsed": tokens,
         "avgDurationMs": round(duration / durations) if durations else None,
+        "costUsd": spent["costUsd"], "byModel": spent["byModel"], "byAgent": spent["byAgent"],
     }

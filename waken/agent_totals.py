@@ -17,8 +17,12 @@ DAY_MS = 24 * 60 * 60 * 1000    # agent_activity_daily's day (schema.sql)
 def count(args, lower, upper):
     """Rows matching the filters in [lower, upper) (upper None: no end).
 
-    The rollups' keys hold every filter column, so the filters apply to them as to the table.
+    The rollups' keys hold every filter column but session, so the filters apply to them as to
+    the table; one session's rows are counted from its own index.
     """
+    if args.get("session"):
+        clause, params = where(args, lower, upper)
+        return db.value(f"SELECT count(*) FROM agent_activity WHERE {clause}", params)
     first_day = ceil_to(lower, DAY_MS)
     last_day = None if upper is None else upper // DAY_MS * DAY_MS
     if last_day is not None and last_day <= first_day:

@@ -17,6 +17,12 @@ from waken.schemas.agent_log_queries import (
     AgentStatsQuerySchema,
     AgentStreamQuerySchema,
 )
+from waken.schemas.agent_sessions import (
+    AgentSessionDetailSchema,
+    AgentSessionListSchema,
+    AgentSessionQuerySchema,
+    AgentSessionsQuerySchema,
+)
 from waken.schemas.fields import NOT_BLANK, always_sent
 
 BEARER = [{"bearerAuth": []}]
@@ -162,6 +168,22 @@ def _agent_operations():
             "parameters": [{"in": "query", "schema": AgentStatsQuerySchema}],
             "responses": {"200": answer(AgentStatsSchema, "Totals, heatmap, trend and hours."),
                           **errors(400, 401, 403)}},
+        ("/api/agent-sessions", "get"): {
+            "tags": ["Agent activity log"], "summary": "Agent sessions, newest first",
+            "description": "One item per session (the records' `session` field) with a record in the date "
+                           "range, ordered by its latest record. type, status and agent list the sessions "
+                           "that have a matching record; each summary covers all the session's records "
+                           "within the retention window.",
+            "security": READER,
+            "parameters": [{"in": "query", "schema": AgentSessionsQuerySchema}],
+            "responses": {"200": answer(AgentSessionListSchema, "One page of sessions."),
+                          **errors(400, 401, 403)}},
+        ("/api/agent-sessions/{}", "get"): {
+            "tags": ["Agent activity log"], "summary": "One agent session and its records in order",
+            "security": READER,
+            "parameters": [{"in": "query", "schema": AgentSessionQuerySchema}],
+            "responses": {"200": answer(AgentSessionDetailSchema, "The summary and a page of records."),
+                          **errors(400, 401, 403, 404)}},
         ("/api/activities/stream", "get"): {
             "tags": ["Agent activity log"], "summary": "New agent actions, live (Server-Sent Events)",
             "description": "Unnamed events with `id: <record id>` whose data is a StreamEvent schema: first "

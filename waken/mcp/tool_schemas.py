@@ -3,7 +3,7 @@ import copy
 
 from waken.query.docs import openapi_document
 
-LIST_ARGUMENTS = ("limit", "offset", "type", "status", "agent", "startDate", "endDate")
+LIST_ARGUMENTS = ("limit", "offset", "type", "status", "agent", "session", "startDate", "endDate")
 # The document's date patterns allow days 01-28 only (a safe subset for its fuzzers); a client
 # that checks arguments against them would refuse the 30th, so here dates keep only their
 # format and description, and the server checks the calendar as it does for REST.

@@ -30,7 +30,7 @@ BATCH = 200             # records read per poll; a full batch is followed at onc
 RECONNECT_MS = 3000
 
 
-def _args(schema, lists=("type", "status")):
+def query_args(schema, lists=("type", "status")):
     """Query parameters for a schema: repeats of a list parameter join, repeats of others are 400."""
     args = {}
     for key, values in request.args.lists():
@@ -45,7 +45,7 @@ def _args(schema, lists=("type", "status")):
 def list_agent_activities():
     """The log, filtered and paged, as JSON or as a streamed CSV download."""
     require_reader()
-    args = _args(log_query_schema)
+    args = query_args(log_query_schema)
     at = now()
     if args["format"] == "csv":
         return _csv(args, at)
@@ -56,7 +56,7 @@ def list_agent_activities():
 def export_agent_activities():
     """Every match as a streamed CSV download (what format=csv on the list does)."""
     require_reader()
-    return _csv(_args(export_query_schema), now())
+    return _csv(query_args(export_query_schema), now())
 
 
 def _csv(args, at):
@@ -76,7 +76,7 @@ def get_agent_activity(activity_id):
 def agent_activity_stats():
     """Totals, per type and status, a daily heatmap, a 7-day trend and hourly counts."""
     require_reader()
-    args = _args(stats_query_schema, lists=("type",))
+    args = query_args(stats_query_schema, lists=("type",))
     return stats_schema.dump(agent_stats.stats(args, now()))
 
 
@@ -88,15 +88,16 @@ def agent_activity_stream():
     header = request.headers.get("Last-Event-ID", "").strip()
     if header:
         query["lastEventId"] = header
-    last_event = load(stream_query_schema, query).get("lastEventId")
+    stream_args = load(stream_query_schema, query)
+    last_event = stream_args.get("lastEventId")
     latest = agent_log.latest_id()
     start = latest if last_event is None else min(latest, max(last_event, latest - REPLAY_LIMIT))
     slot = take_agent_slot()
     db.release()    # hold no connection while the stream idles
-    return sse_response(_events(current_app._get_current_object(), start, slot), slot)
+    return sse_response(_events(current_app._get_current_object(), start, slot, stream_args.get("session")), slot)
 
 
-def _events(app, last_id, slot):
+def _events(app, last_id, slot, session=None):
     # No request context and no database connection is held between polls: each poll
     # borrows a connection in its own app context and gives it back. Writers are
     # serialised (BEGIN IMMEDIATE), so ids commit in order and `id > last_id` misses
@@ -111,7 +112,7 @@ def _events(app, last_id, slot):
         sent_at = time.monotonic()
         while True:
             with app.app_context():
-                batch = agent_log.records_after(last_id, now(), BATCH)
+                batch = agent_log.records_after(last_id, now(), BATCH, session)
                 db.release()
             for record in batch:
                 last_id = record["id"]

@@ -135,6 +135,14 @@ class DayCountSchema(Schema):
 class TrendDaySchema(DayCountSchema):
     success = fields.Integer()
     errors = fields.Integer()
+    costUsd = fields.Float(metadata={"description": "The day's records' cost_usd summed, in US dollars."})
+
+
+@always_sent()
+class UsageSchema(Schema):
+    records = fields.Integer()
+    tokensUsed = fields.Integer()
+    costUsd = fields.Float(metadata={"description": "In US dollars, exact to the micro-dollar."})
 
 
 @always_sent()
@@ -162,6 +170,12 @@ class AgentStatsSchema(Schema):
     tokensUsed = fields.Integer()
     avgDurationMs = fields.Integer(allow_none=True, metadata={
         "description": "Mean of the durations given, in ms (null when no record has one)."})
+    costUsd = fields.Float(metadata={"description": "The records' cost_usd summed, in US dollars (exact "
+                                                    "to the micro-dollar; 0 when none has a cost)."})
+    byModel = fields.Dict(keys=fields.String(), values=fields.Nested(UsageSchema), metadata={
+        "description": "Records, tokens and cost per model (metadata.model), costliest first."})
+    byAgent = fields.Dict(keys=fields.String(), values=fields.Nested(UsageSchema), metadata={
+        "description": "Records, tokens and cost per agent, costliest first."})
 
 
 record_create_schema = AgentRecordCreateSchema()

@@ -71,6 +71,8 @@ class AgentLogQuerySchema(AgentLogFiltersSchema):
         "type": "string", "pattern": DATE_OR_TIME_PATTERN,
         "description": "Up to this date-time, or through the whole of this date in the configured "
                        "time zone. Not before startDate."})
+    session = Text(non_empty=True, validate=Length(max=128, error="must be at most 128 characters"),
+                   metadata={"description": "Only the records of this session."})
     format = Choice(FORMATS, load_default="json", metadata={
         "description": "json (default) or csv (a streamed download)."})
 
@@ -125,6 +127,8 @@ class AgentStreamQuerySchema(Schema):
 
     lastEventId = fields.Integer(validate=NON_NEGATIVE, error_messages=WHOLE, metadata={
         "description": "Replay rows after this id (the Last-Event-ID header does the same)."})
+    session = Text(non_empty=True, validate=Length(max=128, error="must be at most 128 characters"),
+                   metadata={"description": "Only the records of this session."})
 
     @pre_load
     def _blank(self, data, **_):
