@@ -92,4 +92,4 @@ def cost_of(book, model, input_tokens, output_tokens):
 
 def describe(micro_per_mtok):
     """'$3', '$0.25' or '$0.075': a stored price in dollars, for pages and the shell."""
-    return "$" + format(Decimal(micro_per_mtok) / MICRO, "f").rstrip("0").rstrip(".") if micro_per_mtok else "$0"
+    return "$" + format((Decimal(micro_per_mtok) / MICRO).normalize(), "f")

@@ -1,0 +1,155 @@
+"""Sessions and cost through HTTP: the session list and one session, session= filters, stats, CSV, prices."""
+import csv
+import io
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from waken import db
+from waken.migrate import init_db
+
+NOW = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.clock(NOW)
+
+# (timestamp, session, agent, status, tokens, cost in dollars, model)
+ROWS = [
+    ("2026-03-30T08:00:00Z", "s-a", "main", "success", 100, 0.000001, "m1"),
+    ("2026-03-30T08:00:05Z", "s-a", "main", "error", 50, 0.1, "m1"),
+    ("2026-03-30T08:00:09Z", "s-a", "sub", "success", None, 0.2, "m2"),
+    ("2026-03-31T09:00:00Z", "s-b", "other", "running", 7, None, None),
+    ("2026-03-31T09:30:00Z", None, "main", "success", 3, 1.5, "m1"),
+]
+
+
+@pytest.fixture
+def logged(add):
+    out = []
+    for timestamp, session, agent, status, tokens, cost, model in ROWS:
+        out.append(add(timestamp, session=session, agent=agent, status=status, tokens_used=tokens,
+                       cost_usd=cost, metadata={"model": model} if model else None))
+    return out
+
+
+def test_session_list_sums_equal_hand_sums(client, auth, logged):
+    page = client.get("/api/agent-sessions", headers=auth).json
+    assert [s["key"] for s in page["sessions"]] == ["s-b", "s-a"]
+    assert page["total"] == 2 and page["hasMore"] is False
+    first = page["sessions"][1]
+    mine = [r for r in ROWS if r[1] == "s-a"]
+    assert first["records"] == len(mine)
+    assert first["tokensUsed"] == sum(r[4] or 0 for r in mine)
+    assert first["costUsd"] == 0.300001          # exact: micro-dollars, not float sums
+    assert first["byStatus"] == {"success": 2, "error": 1, "pending": 0, "running": 0}
+    assert first["start"] == "2026-03-30T08:00:00.000Z" and first["end"] == "2026-03-30T08:00:09.000Z"
+    assert first["durationMs"] == 9000
+    assert first["agents"] == ["main", "sub"] and first["models"] == ["m1", "m2"]
+    assert page["sessions"][0]["costUsd"] == 0
+    second = client.get("/api/agent-sessions?limit=1&offset=1", headers=auth).json
+    assert [s["key"] for s in second["sessions"]] == ["s-a"] and second["hasMore"] is False
+    assert client.get("/api/agent-sessions?limit=1", headers=auth).json["hasMore"] is True
+
+
+def test_session_list_filters(client, auth, logged):
+    def keys(query):
+        response = client.get("/api/agent-sessions" + query, headers=auth)
+        assert response.status_code == 200, response.json
+        return [s["key"] for s in response.json["sessions"]], response.json["total"]
+    assert keys("?status=error") == (["s-a"], 1)
+    assert keys("?agent=other") == (["s-b"], 1)
+    assert keys("?type=nothing") == ([], 0)
+    assert keys("?startDate=2026-03-31") == (["s-b"], 1)
+    assert keys("?endDate=2026-03-30") == (["s-a"], 1)
+    # A filtered session is still summed whole.
+    response = client.get("/api/agent-sessions?agent=sub", headers=auth).json
+    assert response["sessions"][0]["records"] == 3
+    for bad in ("?limit=0", "?limit=101", "?sort=oldest", "?format=csv", "?nope=1"):
+        assert client.get("/api/agent-sessions" + bad, headers=auth).status_code == 400, bad
+
+
+def test_one_session_in_order_and_paged(client, auth, logged):
+    one = client.get("/api/agent-sessions/s-a?limit=2", headers=auth).json
+    assert [r["id"] for r in one["activities"]] == [logged[0]["id"], logged[1]["id"]]
+    assert one["total"] == 3 and one["hasMore"] is True and one["session"]["key"] == "s-a"
+    rest = client.get("/api/agent-sessions/s-a?limit=2&offset=2", headers=auth).json
+    assert [r["id"] for r in rest["activities"]] == [logged[2]["id"]] and rest["hasMore"] is False
+    assert rest["activities"][0]["cost_usd"] == 0.2 and rest["activities"][0]["session"] == "s-a"
+    missing = client.get("/api/agent-sessions/nope", headers=auth)
+    assert missing.status_code == 404 and "nope" in missing.json["error"]
+    assert client.get("/api/agent-sessions/s-a").status_code == 401
+
+
+def test_session_filter_on_list_and_csv(client, auth, logged):
+    listed = client.get("/api/activities?session=s-a", headers=auth).json
+    assert listed["total"] == 3 and {r["session"] for r in listed["activities"]} == {"s-a"}
+    raw = client.get("/api/activities/export?session=s-a&sort=oldest", headers=auth).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(raw, newline="")))
+    assert rows[0][-2:] == ["session", "cost_usd"]
+    assert [row[-2:] for row in rows[1:]] == [["s-a", "0.000001"], ["s-a", "0.1"], ["s-a", "0.2"]]
+    assert client.get("/api/activities?session=" + "x" * 129, headers=auth).status_code == 400
+
+
+def test_stats_cost_by_model_agent_and_day(client, auth, logged):
+    stats = client.get("/api/activities/stats", headers=auth).json
+    assert stats["costUsd"] == 1.800001
+    assert stats["byModel"] == {
+        "m1": {"records": 3, "tokensUsed": 153, "costUsd": 1.600001},
+        "m2": {"records": 1, "tokensUsed": 0, "costUsd": 0.2}}
+    assert stats["byAgent"]["main"] == {"records": 3, "tokensUsed": 153, "costUsd": 1.600001}
+    assert stats["byAgent"]["other"] == {"records": 1, "tokensUsed": 7, "costUsd": 0}
+    by_day = {d["day"]: d["costUsd"] for d in stats["trend"]}
+    assert by_day["2026-03-30"] == 0.300001 and by_day["2026-03-31"] == 1.5
+
+
+@pytest.mark.parametrize("field, value", [
+    ("session", ""), ("session", "x" * 129), ("session", 5), ("cost_usd", -0.01), ("cost_usd", "1"),
+    ("cost_usd", True), ("cost_usd", 2e9)])
+def test_bad_session_and_cost_are_400(client, auth, field, value):
+    body = {"type": "t", "description": "d", "status": "success", field: value}
+    response = client.post("/api/activities", headers=auth, json=body)
+    assert response.status_code == 400 and field in response.json["fields"]
+
+
+def test_a_patch_moves_the_session_counts(client, auth, logged):
+    client.patch(f"/api/activities/{logged[3]['id']}", headers=auth, json={"status": "success", "tokens_used": 9})
+    summary = client.get("/api/agent-sessions/s-b", headers=auth).json["session"]
+    assert summary["byStatus"]["running"] == 0 and summary["byStatus"]["success"] == 1
+    assert summary["tokensUsed"] == 9
+
+
+def test_price_commands_validate_and_list(runner):
+    assert runner.invoke(args=["price", "list"]).output == ""       # empty by default
+    done = runner.invoke(args=["price", "set", "gpt-x", "2.5", "$10"])
+    assert done.exit_code == 0 and "input $2.5\toutput $10" in done.output
+    for bad in (["price", "set", "gpt-x", "-1", "1"], ["price", "set", "gpt-x", "lots", "1"],
+                ["price", "set", " ", "1", "1"], ["price", "set", "m", "1", "2000000"]):
+        refused = runner.invoke(args=bad)
+        assert refused.exit_code != 0 and "Traceback" not in refused.output, bad
+    assert runner.invoke(args=["price", "list"]).output.startswith("gpt-x\tinput $2.5")
+    assert runner.invoke(args=["price", "delete", "gpt-x"]).exit_code == 0
+    assert runner.invoke(args=["price", "delete", "gpt-x"]).exit_code != 0
+
+
+def test_an_old_database_upgrades_keeping_its_rows(tmp_path):
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
+            description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL, duration_ms INTEGER,
+            tokens_used INTEGER, agent TEXT, metadata TEXT, idempotency_key TEXT, idempotency_caller INTEGER,
+            created_at INTEGER NOT NULL);
+        INSERT INTO agent_activity (type, description, status, timestamp, tokens_used, agent, metadata, created_at)
+        VALUES ('api_request', 'one', 'success', 1000, 5, 'main', '{"model": "m1"}', 1),
+               ('tool_call', 'two', 'error', 2000, NULL, NULL, NULL, 1);""")
+    old.commit()
+    old.close()
+    init_db(str(path))
+    init_db(str(path))      # idempotent
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*), count(session), count(cost_usd) FROM agent_activity").fetchone() == (2, 0, 0)
+    assert conn.execute("SELECT model, count, tokens_used, cost_usd FROM agent_activity_usage ORDER BY model").fetchall() \
+        == [("", 1, 0, 0), ("m1", 1, 5, 0)]
+    conn.execute("INSERT INTO agent_activity (type, description, status, timestamp, created_at, session, cost_usd) "
+                 "VALUES ('t', 'd', 'success', 3000, 1, 's', 42)")
+    assert conn.execute("SELECT records, cost_usd FROM agent_session").fetchall() == [(1, 42)]
+    assert "agent_activity_session" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
