@@ -153,3 +153,33 @@ def test_an_old_database_upgrades_keeping_its_rows(tmp_path):
                  "VALUES ('t', 'd', 'success', 3000, 1, 's', 42)")
     assert conn.execute("SELECT records, cost_usd FROM agent_session").fetchall() == [(1, 42)]
     assert "agent_activity_session" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+
+def test_admin_sessions_page_and_escaped_timeline(client, auth, add, admin, clock):
+    add("2026-03-31T09:59:00Z", session="<b>s</b>", description='<script>alert("x")</script>', duration_ms=400)
+    add("2026-03-31T09:59:01Z", session="<b>s</b>", description="second", status="error")
+    listing = admin.get("/admin/sessions")
+    assert listing.status_code == 200
+    text = listing.get_data(as_text=True)
+    assert "&lt;b&gt;s&lt;/b&gt;" in text and "<b>s</b>" not in text and 'id="prices"' in text
+    page = admin.get("/admin/sessions/<b>s</b>")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert html.count('<rect ') == 2 and 'class="bar error"' in html
+    assert 'http-equiv="refresh"' in html         # its last record is a minute old: live
+    clock.advance(minutes=30)
+    assert 'http-equiv="refresh"' not in admin.get("/admin/sessions/<b>s</b>").get_data(as_text=True)
+    assert admin.get("/admin/sessions/nothing").status_code == 404
+
+
+def test_admin_price_form(admin, runner):
+    saved = admin.post("/admin/sessions/prices", {"model": "gpt-x", "input_per_mtok": "3",
+                                                  "output_per_mtok": "15"})
+    assert saved.status_code == 303
+    assert "gpt-x\tinput $3\toutput $15" in runner.invoke(args=["price", "list"]).output
+    refused = admin.post("/admin/sessions/prices", {"model": "gpt-x", "input_per_mtok": "free",
+                                                    "output_per_mtok": "1"})
+    assert refused.status_code == 400 and "dollars per million tokens" in refused.get_data(as_text=True)
+    assert admin.post("/admin/sessions/prices/delete", {"model": "gpt-x"}).status_code == 303
+    assert runner.invoke(args=["price", "list"]).output == ""

@@ -21,6 +21,7 @@ def _no_store(response):
 
 from waken.admin import (  # noqa: E402,F401  (attach the routes)
     agent_log,
+    agent_sessions,
     app_rules,
     apps,
     connect,
