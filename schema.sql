@@ -205,12 +205,13 @@ CREATE TABLE IF NOT EXISTS agent_session_part (
 CREATE TABLE IF NOT EXISTS agent_activity_usage (
     bucket      INTEGER NOT NULL,
     type        TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
     agent       TEXT    NOT NULL DEFAULT '',
     model       TEXT    NOT NULL DEFAULT '',
     count       INTEGER NOT NULL DEFAULT 0,
     tokens_used INTEGER NOT NULL DEFAULT 0,
     cost_usd    INTEGER NOT NULL DEFAULT 0,         -- micro-dollars
-    PRIMARY KEY (bucket, type, agent, model)
+    PRIMARY KEY (bucket, type, status, agent, model)
 ) WITHOUT ROWID;
 
 CREATE TRIGGER IF NOT EXISTS agent_session_insert AFTER INSERT ON agent_activity WHEN NEW.session IS NOT NULL BEGIN
@@ -267,7 +268,8 @@ AFTER UPDATE OF session, timestamp, status, tokens_used, cost_usd, agent, metada
 END;
 
 CREATE TRIGGER IF NOT EXISTS agent_activity_usage_insert AFTER INSERT ON agent_activity BEGIN
-    INSERT INTO agent_activity_usage VALUES (NEW.timestamp - NEW.timestamp % 900000, NEW.type, coalesce(NEW.agent, ''),
+    INSERT INTO agent_activity_usage VALUES (NEW.timestamp - NEW.timestamp % 900000, NEW.type, NEW.status,
+        coalesce(NEW.agent, ''),
         coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''),
         1, coalesce(NEW.tokens_used, 0), coalesce(NEW.cost_usd, 0))
     ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
@@ -277,25 +279,30 @@ END;
 CREATE TRIGGER IF NOT EXISTS agent_activity_usage_delete AFTER DELETE ON agent_activity BEGIN
     UPDATE agent_activity_usage SET count = count - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
         cost_usd = cost_usd - coalesce(OLD.cost_usd, 0)
-    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
       AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
     DELETE FROM agent_activity_usage
-    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
       AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '')
       AND count <= 0;
 END;
 
 CREATE TRIGGER IF NOT EXISTS agent_activity_usage_update
-AFTER UPDATE OF type, timestamp, agent, tokens_used, cost_usd, metadata ON agent_activity BEGIN
+AFTER UPDATE OF type, status, timestamp, agent, tokens_used, cost_usd, metadata ON agent_activity BEGIN
     UPDATE agent_activity_usage SET count = count - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
         cost_usd = cost_usd - coalesce(OLD.cost_usd, 0)
-    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
       AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
     DELETE FROM agent_activity_usage
-    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND agent = coalesce(OLD.agent, '')
+    WHERE bucket = OLD.timestamp - OLD.timestamp % 900000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
       AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '')
       AND count <= 0;
-    INSERT INTO agent_activity_usage VALUES (NEW.timestamp - NEW.timestamp % 900000, NEW.type, coalesce(NEW.agent, ''),
+    INSERT INTO agent_activity_usage VALUES (NEW.timestamp - NEW.timestamp % 900000, NEW.type, NEW.status,
+        coalesce(NEW.agent, ''),
         coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''),
         1, coalesce(NEW.tokens_used, 0), coalesce(NEW.cost_usd, 0))
     ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
