@@ -1,7 +1,8 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
 from flask import current_app, request, url_for
 
-from waken import agent_log, db, limits, settings
+from waken import db, limits, settings
+from waken.agent_log import store
 from waken.ingest import bp
 from waken.payload import parse
 from waken.schemas.agent_log import (
@@ -48,7 +49,7 @@ def create_agent_activity():
         at = now()
         if token is not None:
             touch_token(token, at)
-        record, created = agent_log.create_record(data, at, agent_log.caller_of(token))
+        record, created = store.create_record(data, at, store.caller_of(token))
     location = url_for("query.get_agent_activity", activity_id=record["id"])
     if not created and (token is None or "agents:read" not in token.scopes):
         return {"id": record["id"], "duplicate": True}, 200, {"Location": location}
@@ -66,7 +67,7 @@ def update_agent_activity(activity_id):
     with db.write():
         at = now()
         touch_token(token, at)
-        record = agent_log.update_record(activity_id, changes, at)
+        record = store.update_record(activity_id, changes, at)
     if "agents:read" not in token.scopes:
         return {"id": record["id"]}
     return record_schema.dump(record)

@@ -6,7 +6,8 @@ from flask import current_app, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from waken import agent_log, db, limits, settings
+from waken import db, limits, settings
+from waken.agent_log import store
 from waken.errors import ApiError, Invalid
 from waken.ingest import bp
 from waken.ingest.agent_log import authorise_write
@@ -94,7 +95,7 @@ def _store_all(signal, message, token):
     """
     from waken.otlp import mapping
     at, reasons, per_commit = now(), [], current_app.config["OTLP_RECORDS_PER_COMMIT"]
-    caller = agent_log.caller_of(token)
+    caller = store.caller_of(token)
     records = mapping.map_records(signal, message)
     while chunk := list(islice(records, per_commit)):
         valid = _validated(chunk, reasons)      # outside the lock: other writers take their turn meanwhile
@@ -150,7 +151,7 @@ def _store(records, at, caller):
     reasons = []
     for data in records:
         try:
-            agent_log.create_record(data, at, caller)   # a known idempotency key adds nothing
+            store.create_record(data, at, caller)   # a known idempotency key adds nothing
         except (Invalid, ApiError) as err:
             if err.status not in (400, 413):
                 raise

@@ -2,7 +2,7 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Length
 
-from waken.agent_filters import STATUSES
+from waken.agent_log.filters import STATUSES
 from waken.schemas.fields import (
     DATE_TIME_PATTERN,
     NON_NEGATIVE,
