@@ -6,7 +6,7 @@ from waken.admin import bp
 from waken.admin.login import login_required
 from waken.agent_log import stats, store
 from waken.db import orm
-from waken.feed import build_feed
+from waken.feed.build import build_feed
 from waken.models import ApiToken, Device
 from waken.timeutil import now
 
