@@ -10,8 +10,8 @@ from waken import db, settings
 from waken.app_records import record_app
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, add_device, usable_name
 from waken.errors import ApiError, Forbidden, Invalid
+from waken.media.report_images import record_asset, still_stored
 from waken.payload import stored_json
-from waken.report_images import record_asset, still_stored
 from waken.timeutil import from_ms, now, to_ms
 from waken.tokens import touch_token
 

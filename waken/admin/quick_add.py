@@ -8,7 +8,7 @@ from waken.admin.forms import field_errors, quick_add_form, read_form
 from waken.admin.login import login_required
 from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, find_device, random_key
 from waken.errors import ApiError, DomainError, Invalid
-from waken.report_images import prepare_images
+from waken.media.report_images import prepare_images
 from waken.schemas.reports import report_schema
 
 # Form field → report field, so the API's messages land next to the right input.

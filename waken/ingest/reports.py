@@ -4,8 +4,8 @@ from flask import current_app, jsonify
 from waken import db, limits, reporting
 from waken.errors import error_body
 from waken.ingest import bp
+from waken.media.report_images import image_report_slot, prepare_images
 from waken.payload import parse
-from waken.report_images import image_report_slot, prepare_images
 from waken.schemas.reports import dump_activity_item, report_schema, verify_schema
 from waken.tokens import require_token
 
