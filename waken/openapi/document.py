@@ -5,8 +5,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from marshmallow import Schema, fields
 
-from waken.openapi_operations import operations
-from waken.openapi_rules import tighten
+from waken.openapi.operations import operations
+from waken.openapi.rules import tighten
 from waken.otlp import spec as otlp_spec
 from waken.schemas.agent_log import (
     AgentRecordCreateSchema,
