@@ -5,7 +5,7 @@ import pytest
 from tests.support import CLOCK_START, DEVICE_KEY, Clock, LiveServer, make_app, record
 from waken import db
 from waken.admin import accounts
-from waken.devices import create_device
+from waken.devices.registry import create_device
 from waken.tokens import create_token
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from tests.admin_support import form_values, signed_in_admin
 from waken import db
-from waken.devices import create_device
+from waken.devices.registry import create_device
 
 PHONE, TABLET, LAPTOP = "phone-key-0001", "tablet-key-0001", "laptop-key-0001"
 

@@ -5,7 +5,7 @@ import pytest
 
 from tests.admin_support import signed_in_admin
 from tests.support import DEVICE_KEY
-from waken.devices import WEB_ADMIN_KEY
+from waken.devices.registry import WEB_ADMIN_KEY
 
 admin_fixture = pytest.fixture(signed_in_admin, name="admin")
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event
 
 from waken import db
-from waken.devices import create_device
+from waken.devices.registry import create_device
 
 START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 START_MS = int(START.timestamp() * 1000)

@@ -7,7 +7,7 @@ import requests
 
 from waken import db
 from waken.db import orm
-from waken.devices import create_device
+from waken.devices.registry import create_device
 from waken.feed.build import build_feed
 from waken.schemas.feed import feed_response_schema
 

@@ -11,17 +11,17 @@ from sqlalchemy import select
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.db import orm
-from waken.devices import (
+from waken.devices.registry import (
     create_device,
     delete_device,
     get_device,
     set_device_status,
     set_device_token,
 )
+from waken.devices.rule_commands import app_rule_cli, rule_cli
 from waken.errors import ShellGroup
 from waken.migrate import init_db, make_private
 from waken.models import ApiToken, Device
-from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso
 from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 

@@ -1,11 +1,11 @@
 """App Rules: how an app shows on the public side (renamed, title hidden, or hidden)."""
 from flask import render_template, request, url_for
 
-from waken import app_rules
 from waken.admin import bp
 from waken.admin.forms import app_rule_form, post_action, post_form
 from waken.admin.login import login_required
-from waken.app_records import app_groups
+from waken.devices import app_rules
+from waken.devices.app_records import app_groups
 
 
 def _page(errors=None, values=None):

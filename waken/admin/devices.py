@@ -12,7 +12,7 @@ from waken.admin.forms import (
 )
 from waken.admin.login import login_required
 from waken.db import orm
-from waken.devices import (
+from waken.devices.registry import (
     DEVICE_TYPES,
     WEB_ADMIN_KEY,
     create_device,

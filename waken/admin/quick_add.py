@@ -2,11 +2,17 @@
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from waken import db, reporting
+from waken import db
 from waken.admin import bp
 from waken.admin.forms import field_errors, quick_add_form, read_form
 from waken.admin.login import login_required
-from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, find_device, random_key
+from waken.devices import reports
+from waken.devices.registry import (
+    WEB_ADMIN_KEY,
+    WEB_ADMIN_NAME,
+    find_device,
+    random_key,
+)
 from waken.errors import ApiError, DomainError, Invalid
 from waken.media.report_images import prepare_images
 from waken.schemas.reports import report_schema
@@ -47,7 +53,7 @@ def submit_quick_add():
     try:
         with db.write():
             _check_key(report["generatedHashKey"])
-            outcome = reporting.submit_report(report, None, images, allow_reserved=True)
+            outcome = reports.submit_report(report, None, images, allow_reserved=True)
     except (DomainError, ApiError) as err:
         field = "key" if getattr(err, "field", None) == "key" else "form"
         return _page({field: err.message}, request.form, err.status if err.status < 500 else 400)

@@ -1,10 +1,11 @@
 """Media Source Rules: block or rename a play source in public output."""
 from flask import render_template, request, url_for
 
-from waken import rules, settings
+from waken import settings
 from waken.admin import bp
 from waken.admin.forms import post_action, post_form, rule_form
 from waken.admin.login import login_required
+from waken.devices import rules
 
 ACTION_OPTIONS = (("block", "block: hide its media"), ("rename", "rename: show the label instead"))
 

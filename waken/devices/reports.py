@@ -7,8 +7,13 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from waken import db, settings
-from waken.app_records import record_app
-from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, add_device, usable_name
+from waken.devices.app_records import record_app
+from waken.devices.registry import (
+    WEB_ADMIN_KEY,
+    WEB_ADMIN_NAME,
+    add_device,
+    usable_name,
+)
 from waken.errors import ApiError, Forbidden, Invalid
 from waken.media.report_images import record_asset, still_stored
 from waken.payload import stored_json
