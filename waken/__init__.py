@@ -11,8 +11,9 @@ def create_app(config=None):
     """Build the application: config layers, instance folder, extensions, blueprints."""
     from flask import Flask
 
-    from waken import admin, cli, cors, db, errors, ingest, query, security, sweeps
+    from waken import admin, cli, db, errors, ingest, query, sweeps
     from waken.config import finalize
+    from waken.edge import cors, security
 
     config = dict(config or {})
     instance = config.pop("INSTANCE_PATH", None) or os.environ.get("WAKEN_INSTANCE_PATH")

@@ -1,8 +1,9 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
 from flask import current_app, request, url_for
 
-from waken import db, limits, settings
+from waken import db, settings
 from waken.agent_log import store
+from waken.edge import limits
 from waken.ingest import bp
 from waken.payload import parse
 from waken.schemas.agent_log import (

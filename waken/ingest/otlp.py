@@ -6,13 +6,14 @@ from flask import current_app, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from waken import db, limits, settings
+from waken import db, settings
 from waken.agent_log import store
+from waken.edge import limits
+from waken.edge.security import csrf
 from waken.errors import ApiError, Invalid
 from waken.ingest import bp
 from waken.ingest.agent_log import authorise_write
 from waken.schemas.agent_log import record_create_schema
-from waken.security import csrf
 from waken.timeutil import now
 from waken.tokens import touch_token
 

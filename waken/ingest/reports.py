@@ -1,8 +1,9 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
 from flask import current_app, jsonify
 
-from waken import db, limits
+from waken import db
 from waken.devices import reports
+from waken.edge import limits
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.media.report_images import image_report_slot, prepare_images

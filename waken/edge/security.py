@@ -4,9 +4,6 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# The login limiter lives with the other shared counters; admin views import it from here.
-from waken.limits import count_login_attempt, record_login_success  # noqa: F401
-
 csrf = CSRFProtect()
 
 # Pages get this unless a view set its own (the home page does).
