@@ -5,8 +5,8 @@ import pytest
 from tests.support import CLOCK_START, DEVICE_KEY, Clock, LiveServer, make_app, record
 from waken import db
 from waken.admin import accounts
+from waken.auth.tokens import create_token
 from waken.devices.registry import create_device
-from waken.tokens import create_token
 
 
 @pytest.fixture(autouse=True)

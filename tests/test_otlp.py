@@ -37,8 +37,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from tests.admin_support import signed_in_admin
 from waken import db
+from waken.auth.tokens import create_token
 from waken.bench.proc import children, memory_mb
-from waken.tokens import create_token
 
 PROTOBUF = "application/x-protobuf"
 

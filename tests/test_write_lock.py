@@ -65,11 +65,11 @@ def test_write_after_an_unsaved_change_is_a_programming_error(app):
 
 def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped(app, token, device):
     from tests.test_bounded_cost import gradients, png
+    from waken.auth.tokens import require_token
     from waken.devices import reports
     from waken.media.files import stored_path
     from waken.media.report_images import prepare_images
     from waken.schemas.reports import report_schema
-    from waken.tokens import require_token
 
     cover = "data:image/png;base64," + base64.b64encode(png(gradients("RGB", 600))).decode()
     body = {"generatedHashKey": device, "process_name": "Music",

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
+from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enabled
 from waken.db import orm
 from waken.devices.registry import (
     create_device,
@@ -23,7 +24,6 @@ from waken.errors import ShellGroup
 from waken.migrate import init_db, make_private
 from waken.models import ApiToken, Device
 from waken.timeutil import iso
-from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
 token_cli = ShellGroup("token", help="Manage API tokens.")
 device_cli = ShellGroup("device", help="Manage devices.")

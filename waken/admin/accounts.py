@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken import db
-from waken.admin_sessions import end_all_sessions
+from waken.auth.sessions import end_all_sessions
 from waken.config import stored_secret
 from waken.db import orm
 from waken.errors import ApiError, Invalid

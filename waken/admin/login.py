@@ -25,7 +25,7 @@ from waken.admin.accounts import (
 )
 from waken.admin.commands import base_url
 from waken.admin.forms import login_form, read_form, sentence, setup_form
-from waken.admin_sessions import current_admin_id, end_session, start_session
+from waken.auth.sessions import current_admin_id, end_session, start_session
 from waken.edge.limits import count_login_attempt, record_login_success
 from waken.errors import ApiError, Invalid
 

@@ -7,10 +7,10 @@ from waken.admin import bp
 from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, token_bundle
 from waken.admin.login import login_required
+from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enabled
 from waken.db import orm
 from waken.errors import Invalid
 from waken.models import ApiToken, Device
-from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
 
 def _page(errors=None, values=None, status=200):

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from waken import db, settings
+from waken.auth.tokens import touch_token
 from waken.devices.app_records import record_app
 from waken.devices.registry import (
     WEB_ADMIN_KEY,
@@ -18,7 +19,6 @@ from waken.errors import ApiError, Forbidden, Invalid
 from waken.media.report_images import record_asset, still_stored
 from waken.payload import stored_json
 from waken.timeutil import from_ms, now, to_ms
-from waken.tokens import touch_token
 
 
 @dataclass

@@ -3,6 +3,7 @@ from flask import current_app, request, url_for
 
 from waken import db, settings
 from waken.agent_log import store
+from waken.auth.tokens import bearer_plaintext, require_token, touch_token
 from waken.edge import limits
 from waken.ingest import bp
 from waken.payload import parse
@@ -12,7 +13,6 @@ from waken.schemas.agent_log import (
     record_update_schema,
 )
 from waken.timeutil import now
-from waken.tokens import bearer_plaintext, require_token, touch_token
 
 
 def authorise_write(charge=True):

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from waken import db, settings
 from waken.agent_log import store
+from waken.auth.tokens import touch_token
 from waken.edge import limits
 from waken.edge.security import csrf
 from waken.errors import ApiError, Invalid
@@ -15,7 +16,6 @@ from waken.ingest import bp
 from waken.ingest.agent_log import authorise_write
 from waken.schemas.agent_log import record_create_schema
 from waken.timeutil import now
-from waken.tokens import touch_token
 
 MEDIA = ("application/x-protobuf", "application/json")
 REASONS_CHARS = 1000     # error_message lists the reasons up to about this length

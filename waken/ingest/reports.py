@@ -2,6 +2,7 @@
 from flask import current_app, jsonify
 
 from waken import db
+from waken.auth.tokens import require_token
 from waken.devices import reports
 from waken.edge import limits
 from waken.errors import error_body
@@ -9,7 +10,6 @@ from waken.ingest import bp
 from waken.media.report_images import image_report_slot, prepare_images
 from waken.payload import parse
 from waken.schemas.reports import dump_activity_item, report_schema, verify_schema
-from waken.tokens import require_token
 
 
 def _pending(device):

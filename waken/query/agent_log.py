@@ -7,6 +7,7 @@ from flask import Response, current_app, request, stream_with_context
 from waken import db
 from waken.agent_log import stats, store
 from waken.agent_log.csv_export import csv_chunks, today_filename
+from waken.auth.tokens import require_reader
 from waken.errors import ApiError
 from waken.payload import load
 from waken.query import bp
@@ -24,7 +25,6 @@ from waken.schemas.agent_log_queries import (
     stream_query_schema,
 )
 from waken.timeutil import now
-from waken.tokens import require_reader
 
 REPLAY_LIMIT = 1000     # at most this many missed records are replayed on reconnect
 BATCH = 200             # records read per poll; a full batch is followed at once by the next
