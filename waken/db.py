@@ -108,7 +108,7 @@ def write():
     Enter it after parsing, validation, hashing and image decoding, right before the
     reads that feed the writes, so none of that work holds the lock. Inside, plain SQL
     and the ORM share the one transaction; a write() inside another leaves the commit
-    to the outer one. A disk that refuses the write raises its ApiError (errors.disk_refusal).
+    to the outer one. A disk that refuses the write raises errors.DiskRefused (errors.disk_refusal).
     """
     state = request_state()
     try:

@@ -13,7 +13,7 @@ from waken.devices.registry import (
     find_device,
     random_key,
 )
-from waken.errors import ApiError, DomainError, Invalid
+from waken.errors import DomainError, Invalid
 from waken.media.report_images import prepare_images
 from waken.schemas.reports import report_schema
 
@@ -54,7 +54,7 @@ def submit_quick_add():
         with db.write():
             _check_key(report["generatedHashKey"])
             outcome = reports.submit_report(report, None, images, allow_reserved=True)
-    except (DomainError, ApiError) as err:
+    except DomainError as err:
         field = "key" if getattr(err, "field", None) == "key" else "form"
         return _page({field: err.message}, request.form, err.status if err.status < 500 else 400)
     flash(f"Stored: {outcome.device['name']} is now in {outcome.activity.process_name}.", "success")

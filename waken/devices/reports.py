@@ -15,7 +15,7 @@ from waken.devices.registry import (
     add_device,
     usable_name,
 )
-from waken.errors import ApiError, Forbidden, Invalid
+from waken.errors import Forbidden, Invalid, TooManyRequests
 from waken.media.report_images import record_asset, still_stored
 from waken.payload import stored_json
 from waken.timeutil import from_ms, now, to_ms
@@ -119,9 +119,8 @@ def _check_room(token):
                                        "ORDER BY created_at DESC LIMIT ?", (token.id, hour_ago, per_hour))]
     if len(recent) >= per_hour:
         wait = max(1, math.ceil((recent[-1] - hour_ago) / 1000))
-        raise ApiError(429, f"This token has registered {per_hour} new devices within the last hour, the most "
-                            f"device_registrations_per_hour allows. Try again in {wait} s.",
-                       headers={"Retry-After": str(wait)})
+        raise TooManyRequests(f"This token has registered {per_hour} new devices within the last hour, the "
+                              f"most device_registrations_per_hour allows. Try again in {wait} s.", retry_after=wait)
 
 
 def verify_device(probe, token):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 
 from waken import db, disk, settings
-from waken.errors import ApiError
+from waken.errors import Busy
 from waken.media import quota
 from waken.media.files import MediaError, is_data_url, store_data_url, stored_path
 from waken.timeutil import to_ms
@@ -43,8 +43,8 @@ def image_report_slot():
         slots = current_app.extensions.setdefault(
             "waken.image_slots", threading.BoundedSemaphore(config["IMAGE_REPORTS_AT_ONCE"]))
     if not slots.acquire(blocking=False):
-        raise ApiError(503, "The server is busy storing other reports with images; "
-                            "send this one again in a moment.", headers={"Retry-After": "1"})
+        raise Busy("The server is busy storing other reports with images; send this one again in a moment.",
+                   retry_after=1)
     try:
         yield
     finally:
