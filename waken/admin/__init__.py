@@ -2,13 +2,8 @@
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-# Admin JSON lives under /api, outside the admin prefix: its own blueprint, registered with bp.
+# Admin JSON lives under /api, outside the admin prefix: its own blueprint (create_app registers both).
 api_bp = Blueprint("admin_api", __name__)
-
-
-@bp.record_once
-def _register_api(state):
-    state.app.register_blueprint(api_bp)
 
 
 @bp.after_request
@@ -25,7 +20,6 @@ from waken.admin import (  # noqa: E402,F401  (attach the routes)
     apps,
     connect,
     devices,
-    display,
     login,
     overview,
     quick_add,
