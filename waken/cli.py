@@ -68,18 +68,20 @@ def token_list():
 @click.argument("token_id", type=int)
 def token_disable(token_id):
     """Disable a token: reports with it get 401."""
-    with db.write():
-        set_token_enabled(token_id, False)
-    click.echo(f"Token {token_id} disabled.")
+    _set_enabled(token_id, False)
 
 
 @token_cli.command("enable")
 @click.argument("token_id", type=int)
 def token_enable(token_id):
     """Enable a token again."""
+    _set_enabled(token_id, True)
+
+
+def _set_enabled(token_id, enabled):
     with db.write():
-        set_token_enabled(token_id, True)
-    click.echo(f"Token {token_id} enabled.")
+        set_token_enabled(token_id, enabled)
+    click.echo(f"Token {token_id} {'enabled' if enabled else 'disabled'}.")
 
 
 @token_cli.command("delete")

@@ -39,13 +39,18 @@ class ApiError(Exception):
 class DomainError(Exception):
     """A rule of the domain was broken; the message is a sentence for whoever sent the data.
 
-    Domain modules raise the subclasses below and never speak HTTP; each maps to its
-    status here, once. `field` names the input the sentence is about, when there is one
+    Domain modules raise the subclasses below and never speak HTTP; each names its status
+    once, in its class line. `field` names the input the sentence is about, when there is one
     (`fields`, a sentence per input, when there are several); `retry_after` (seconds) says
     when trying again makes sense.
     """
 
     status = 400
+
+    def __init_subclass__(cls, status=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
     def __init__(self, message, field=None, fields=None, retry_after=None):
         super().__init__(message)
@@ -59,44 +64,32 @@ class DomainError(Exception):
         return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
 
 
-class Invalid(DomainError):
-    """The data breaks a rule (400)."""
+class Invalid(DomainError, status=400):
+    """The data breaks a rule."""
 
 
-class Forbidden(DomainError):
-    """The caller may not do this (403)."""
-
-    status = 403
+class Forbidden(DomainError, status=403):
+    """The caller may not do this."""
 
 
-class NotFound(DomainError):
-    """What the request names does not exist (404)."""
-
-    status = 404
+class NotFound(DomainError, status=404):
+    """What the request names does not exist."""
 
 
-class Conflict(DomainError):
-    """The data clashes with what is stored (409)."""
-
-    status = 409
+class Conflict(DomainError, status=409):
+    """The data clashes with what is stored."""
 
 
-class PayloadTooLarge(DomainError):
-    """The data is larger than the server takes or stores (413)."""
-
-    status = 413
+class PayloadTooLarge(DomainError, status=413):
+    """The data is larger than the server takes or stores."""
 
 
-class TooManyRequests(DomainError):
-    """The caller did this too often lately (429; retry_after says when to try again)."""
-
-    status = 429
+class TooManyRequests(DomainError, status=429):
+    """The caller did this too often lately (retry_after says when to try again)."""
 
 
-class Busy(DomainError):
-    """The server is busy with the same kind of work for others; try again soon (503)."""
-
-    status = 503
+class Busy(DomainError, status=503):
+    """The server is busy with the same kind of work for others; try again soon."""
 
 
 class DiskRefused(DomainError):

@@ -1,4 +1,7 @@
 """Blueprint "admin": the owner's HTML forms under /admin (and its admin-only JSON under /api/admin)."""
+import importlib
+import pkgutil
+
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -14,16 +17,7 @@ def _no_store(response):
     return response
 
 
-from waken.admin import (  # noqa: E402,F401  (attach the routes)
-    agent_log,
-    app_rules,
-    apps,
-    connect,
-    devices,
-    login,
-    overview,
-    quick_add,
-    rules,
-    settings,
-    tokens,
-)
+# Every module of this package is imported and attaches its routes to the blueprint: a new
+# view module needs no line here.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

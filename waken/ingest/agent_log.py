@@ -1,4 +1,4 @@
-"""POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
+"""POST /api/activities and PATCH /api/activities/<id>: the agent activity log (each route with its OpenAPI entry)."""
 from flask import current_app, request, url_for
 
 from waken import db, settings
@@ -6,12 +6,24 @@ from waken.agent_log import store
 from waken.auth.tokens import bearer_plaintext, require_token, touch_token
 from waken.edge import limits
 from waken.ingest import bp
+from waken.openapi.operations import (
+    AGENT_WRITER,
+    BEARER,
+    answer,
+    documented,
+    errors,
+    json_body,
+)
 from waken.payload import parse
 from waken.schemas.agent_log import (
+    AgentRecordSchema,
+    AnonymousRetrySchema,
+    WriteReceiptSchema,
     record_create_schema,
     record_schema,
     record_update_schema,
 )
+from waken.schemas.fields import NOT_BLANK
 from waken.timeutil import now
 
 
@@ -36,6 +48,26 @@ def _body(schema, extra=None):
     return parse(schema, extra, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
 
 
+@documented({
+    "tags": ["Agent activity log"], "summary": "Log one agent action",
+    "description": "A token with the agents:write scope is required unless the setting "
+                   "agent_ingest_open is on; anonymous writes are then limited per address "
+                   "(agent_ingest_open_per_minute, 429 beyond). The `Idempotency-Key` header works "
+                   "like the idempotency_key field. Keys belong to their caller: a token's keys "
+                   "match only its own records, and anonymous callers share one space of keys. "
+                   "An anonymous retry gets only the first record's id.",
+    "security": AGENT_WRITER,
+    "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK}}],
+    "requestBody": json_body(record_create_schema),
+    "responses": {
+        "201": {**answer(AgentRecordSchema, "Created."), "headers": {"Location": {
+            "description": "The new record's URL.", "schema": {"type": "string"}}}},
+        "200": {"description": "A retry with a known idempotency key: the first record (to a "
+                                "token with agents:read), or only its id (to a caller who may "
+                                "not read: anonymous, or a write-only token).",
+                "content": {"application/json": {"schema": {"oneOf": [AgentRecordSchema, AnonymousRetrySchema]}}}},
+        **errors(400, 401, 403, 413, 429, 503, 507)}})
 @bp.post("/api/activities")
 def create_agent_activity():
     """Log one agent action; a retried idempotency key returns the first record of the same caller.
@@ -57,6 +89,15 @@ def create_agent_activity():
     return record_schema.dump(record), 201 if created else 200, {"Location": location}
 
 
+@documented({
+    "tags": ["Agent activity log"], "summary": "Finish a pending or running action",
+    "security": BEARER,
+    "requestBody": json_body(record_update_schema),
+    "responses": {"200": {"description": "The updated record (to a token with agents:read), or "
+                                         "only its id (to a write-only token).",
+                          "content": {"application/json": {"schema": {"oneOf": [
+                              AgentRecordSchema, WriteReceiptSchema]}}}},
+                  **errors(400, 401, 403, 404, 413, 429, 503, 507)}})
 @bp.patch("/api/activities/<int:activity_id>")
 def update_agent_activity(activity_id):
     """Finish a pending or running record: status, duration, tokens; metadata merged.

@@ -151,6 +151,21 @@ class AgentStatsSchema(Schema):
         "description": "Mean of the durations given, in ms (null when no record has one)."})
 
 
+@always_sent()
+class AnonymousRetrySchema(Schema):
+    """A retry by a caller who may not read the log: the record exists, its content stays private."""
+
+    id = fields.Integer(required=True)
+    duplicate = fields.Boolean(required=True, metadata={"enum": [True]})
+
+
+@always_sent()
+class WriteReceiptSchema(Schema):
+    """A PATCH by a write-only token: done, and which record."""
+
+    id = fields.Integer(required=True)
+
+
 record_create_schema = AgentRecordCreateSchema()
 record_update_schema = AgentRecordUpdateSchema()
 record_schema = AgentRecordSchema()
