@@ -23,18 +23,14 @@ FORM_FIELDS = {"generatedHashKey": "key", "device": "device", "process_name": "p
                "persist_minutes": "persist_minutes", "metadata": "media_title"}
 
 
-def _page(errors=None, values=None, status=200):
+@bp.get("/quick-add")
+@login_required
+def quick_add(errors=None, values=None, status=200):
+    """The form; `?generate=1` shows a fresh random key to paste into Device Management; also a refused POST's answer."""
     generated = random_key() if request.args.get("generate") else None
     return render_template("admin/quick_add.html", errors=errors or {}, values=values or {},
                            generated=generated, reserved=WEB_ADMIN_KEY,
                            reserved_name=WEB_ADMIN_NAME), status
-
-
-@bp.get("/quick-add")
-@login_required
-def quick_add():
-    """The form; `?generate=1` shows a fresh random key to paste into Device Management."""
-    return _page()
 
 
 @bp.post("/quick-add")
@@ -43,12 +39,12 @@ def submit_quick_add():
     """Store one report as if a device had sent it."""
     values, errors = read_form(quick_add_form)
     if errors:
-        return _page(errors, request.form, 400)
+        return quick_add(errors, request.form, 400)
     try:
         report = report_schema.load(_as_report(values))
     except ValidationError as err:
         messages = {FORM_FIELDS.get(k, k): v for k, v in err.messages.items()}
-        return _page(field_errors(messages), request.form, 400)
+        return quick_add(field_errors(messages), request.form, 400)
     images = prepare_images(report)
     try:
         with db.write():
@@ -56,7 +52,7 @@ def submit_quick_add():
             outcome = reports.submit_report(report, None, images, allow_reserved=True)
     except DomainError as err:
         field = "key" if getattr(err, "field", None) == "key" else "form"
-        return _page({field: err.message}, request.form, err.status if err.status < 500 else 400)
+        return quick_add({field: err.message}, request.form, err.status if err.status < 500 else 400)
     flash(f"Stored: {outcome.device['name']} is now in {outcome.activity.process_name}.", "success")
     return redirect(url_for("admin.quick_add"), 303)
 
