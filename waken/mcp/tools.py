@@ -3,7 +3,10 @@ import json
 
 from flask import current_app
 
-from waken import agent_log, db, limits
+from waken import db
+from waken.agent_log import store as agent_log
+from waken.auth.tokens import require_scope, touch_token
+from waken.edge import limits
 from waken.errors import ApiError, DomainError
 from waken.mcp.rpc import FORBIDDEN, INVALID_PARAMS, RpcError
 from waken.mcp.tool_schemas import LIST_ARGUMENTS, schemas
@@ -16,7 +19,6 @@ from waken.schemas.agent_log import (
 )
 from waken.schemas.agent_log_queries import log_query_schema
 from waken.timeutil import now
-from waken.tokens import require_scope, touch_token
 
 
 def _log_activity(arguments, token):

@@ -2,8 +2,8 @@
 from datetime import timedelta
 
 from waken import db
-from waken.agent_filters import STATUSES, conditions, local_zone, retention_cutoff
-from waken.agent_totals import BUCKET_MS, ceil_to
+from waken.agent_log.filters import STATUSES, conditions, local_zone, retention_cutoff
+from waken.agent_log.totals import BUCKET_MS, ceil_to
 from waken.timeutil import from_ms, to_ms
 
 HOURLY_DAYS = 30

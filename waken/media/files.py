@@ -1,6 +1,6 @@
 """Content-addressed image files: data URLs in, small files under media_dir/<kind>/ out.
 
-Decoding and re-encoding (Pillow) live in waken.images, imported only when a report
+Decoding and re-encoding (Pillow) live in waken.media.images, imported only when a report
 carries an image.
 """
 
@@ -77,7 +77,7 @@ def store_data_url(
     if existing is not None:
         return existing
     # Imported here, so that Pillow loads with the first image and not at worker start.
-    from waken.images import reencode
+    from waken.media.images import reencode
     encoded, ext, width, height = reencode(data, kind, max_pixels)
     filename = sha256[:32] + ext
     directory.mkdir(parents=True, exist_ok=True)
@@ -122,7 +122,7 @@ def _decode_data_url(data_url, kind: str, max_input_bytes: int) -> bytes:
 
 def _existing(directory: Path, sha256: str, kind: str) -> StoredImage | None:
     """Return the already stored file for this content address, if it is readable."""
-    from waken.images import dimensions  # imported here: see store_data_url
+    from waken.media.images import dimensions  # imported here: see store_data_url
     for ext, mime in _MIMES.items():
         path = directory / (sha256[:32] + ext)
         try:

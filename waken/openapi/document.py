@@ -5,8 +5,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from marshmallow import Schema, fields
 
-from waken.openapi_operations import operations
-from waken.openapi_rules import tighten
+from waken.openapi.operations import operations
+from waken.openapi.rules import tighten
 from waken.otlp import spec as otlp_spec
 from waken.schemas.agent_log import (
     AgentRecordCreateSchema,
@@ -89,7 +89,8 @@ def build_spec(app):
             continue
         path, params = _openapi_path(rule.rule)
         for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
-            operation = known.get((_shape(path), method.lower())) or _undocumented(app, rule)
+            operation = (getattr(app.view_functions[rule.endpoint], "openapi", None)
+                         or known.get((_shape(path), method.lower())) or _undocumented(app, rule))
             operation = {**operation, "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower()}
             if params:
                 operation["parameters"] = params + list(operation.get("parameters", []))
@@ -118,7 +119,7 @@ def _shape(path):
 
 
 def _undocumented(app, rule):
-    # A route added without an entry in openapi_operations still appears, so the
+    # A route added without an entry (`documented` or the table) still appears, so the
     # document never hides an endpoint; the test suite insists the entry is added.
     doc = (app.view_functions[rule.endpoint].__doc__ or "").strip().splitlines()
     return {"summary": doc[0] if doc else rule.endpoint, "x-undocumented": True,

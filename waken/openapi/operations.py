@@ -1,4 +1,5 @@
-"""What each /api and /v1 route accepts and answers: the table the OpenAPI document is built from."""
+"""What each /api and /v1 route accepts and answers: the table the OpenAPI document is built from,
+and `documented`, for an entry written beside its route instead."""
 from marshmallow import Schema, fields
 
 from waken.otlp import spec as otlp_spec
@@ -8,8 +9,6 @@ from waken.schemas.agent_log import (
     AgentRecordListSchema,
     AgentRecordSchema,
     AgentStatsSchema,
-    record_create_schema,
-    record_update_schema,
 )
 from waken.schemas.agent_log_queries import (
     AgentLogExportQuerySchema,
@@ -17,7 +16,7 @@ from waken.schemas.agent_log_queries import (
     AgentStatsQuerySchema,
     AgentStreamQuerySchema,
 )
-from waken.schemas.fields import NOT_BLANK, always_sent
+from waken.schemas.fields import always_sent
 
 BEARER = [{"bearerAuth": []}]
 PUBLIC = []
@@ -40,6 +39,14 @@ def answer(schema, description, media="application/json"):
 def errors(*codes):
     """References to the shared error responses."""
     return {str(code): {"$ref": f"#/components/responses/Error{code}"} for code in codes}
+
+
+def documented(operation):
+    """The OpenAPI entry of a route, written beside it: the document takes it as it takes the table's."""
+    def mark(view):
+        view.openapi = operation
+        return view
+    return mark
 
 
 def operations():
@@ -102,28 +109,6 @@ def _envelope(name, data_schema):
 def _agent_operations():
     record = AgentRecordSchema
     return {
-        ("/api/activities", "post"): {
-            "tags": ["Agent activity log"], "summary": "Log one agent action",
-            "description": "A token with the agents:write scope is required unless the setting "
-                           "agent_ingest_open is on; anonymous writes are then limited per address "
-                           "(agent_ingest_open_per_minute, 429 beyond). The `Idempotency-Key` header works "
-                           "like the idempotency_key field. Keys belong to their caller: a token's keys "
-                           "match only its own records, and anonymous callers share one space of keys. "
-                           "An anonymous retry gets only the first record's id.",
-            "security": AGENT_WRITER,
-            "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 200,
-                                       "pattern": NOT_BLANK}}],
-            "requestBody": json_body(record_create_schema),
-            "responses": {
-                "201": {**answer(record, "Created."), "headers": {"Location": {
-                    "description": "The new record's URL.", "schema": {"type": "string"}}}},
-                "200": {"description": "A retry with a known idempotency key: the first record (to a "
-                                        "token with agents:read), or only its id (to a caller who may "
-                                        "not read: anonymous, or a write-only token).",
-                        "content": {"application/json": {"schema": {"oneOf": [
-                            record, AnonymousRetrySchema]}}}},
-                **errors(400, 401, 403, 413, 429, 503, 507)}},
         ("/api/activities", "get"): {
             "tags": ["Agent activity log"], "summary": "List, filter and export agent actions",
             "security": READER,
@@ -148,15 +133,6 @@ def _agent_operations():
         ("/api/activities/{}", "get"): {
             "tags": ["Agent activity log"], "summary": "One agent action", "security": READER,
             "responses": {"200": answer(record, "The record."), **errors(401, 403, 404)}},
-        ("/api/activities/{}", "patch"): {
-            "tags": ["Agent activity log"], "summary": "Finish a pending or running action",
-            "security": BEARER,
-            "requestBody": json_body(record_update_schema),
-            "responses": {"200": {"description": "The updated record (to a token with agents:read), or "
-                                                 "only its id (to a write-only token).",
-                                  "content": {"application/json": {"schema": {"oneOf": [
-                                      record, WriteReceiptSchema]}}}},
-                          **errors(400, 401, 403, 404, 413, 429, 503, 507)}},
         ("/api/activities/stats", "get"): {
             "tags": ["Agent activity log"], "summary": "Statistics of the log", "security": READER,
             "parameters": [{"in": "query", "schema": AgentStatsQuerySchema}],
@@ -179,21 +155,6 @@ def _agent_operations():
             "responses": {"200": answer(_envelope("AppsExportResponse", AppsExportSchema), "The export."),
                           **errors(401, 403)}},
     }
-
-
-@always_sent()
-class AnonymousRetrySchema(Schema):
-    """A retry by a caller who may not read the log: the record exists, its content stays private."""
-
-    id = fields.Integer(required=True)
-    duplicate = fields.Boolean(required=True, metadata={"enum": [True]})
-
-
-@always_sent()
-class WriteReceiptSchema(Schema):
-    """A PATCH by a write-only token: done, and which record."""
-
-    id = fields.Integer(required=True)
 
 
 @always_sent()

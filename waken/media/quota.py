@@ -5,7 +5,7 @@ import time
 from flask import current_app
 
 from waken import settings
-from waken.media import FILENAME_RE, KINDS
+from waken.media.files import FILENAME_RE, KINDS
 from waken.sweeps import referenced_media
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
-from waken import db, disk, media_quota, settings
-from waken.errors import ApiError
-from waken.media import MediaError, is_data_url, store_data_url, stored_path
+from waken import db, disk, settings
+from waken.errors import Busy
+from waken.media import quota
+from waken.media.files import MediaError, is_data_url, store_data_url, stored_path
 from waken.timeutil import to_ms
 
 ICON_DATA_KEYS = ("appIconDataUrl", "iconDataUrl", "sourceIconDataUrl", "playerIconDataUrl",
@@ -29,7 +30,7 @@ def image_report_slot():
     """Hold one of this process's slots for a report large enough to carry images, from
     before its body is read until its images are decoded; 503 at once when none is free.
 
-    Images decode one at a time (waken.images), so without this every report waiting
+    Images decode one at a time (waken.media.images), so without this every report waiting
     for its turn would hold its parsed body, megabytes each, in memory meanwhile.
     """
     config = current_app.config
@@ -42,8 +43,8 @@ def image_report_slot():
         slots = current_app.extensions.setdefault(
             "waken.image_slots", threading.BoundedSemaphore(config["IMAGE_REPORTS_AT_ONCE"]))
     if not slots.acquire(blocking=False):
-        raise ApiError(503, "The server is busy storing other reports with images; "
-                            "send this one again in a moment.", headers={"Retry-After": "1"})
+        raise Busy("The server is busy storing other reports with images; send this one again in a moment.",
+                   retry_after=1)
     try:
         yield
     finally:
@@ -114,7 +115,7 @@ def _take(value, kind, label, enabled, warnings, stored):
             problem = disk.PROBLEM[trouble]
             warnings.append(f"{label} was dropped: {problem[0].lower()}{problem[1:]}, so it could not be stored.")
         return None
-    if not media_quota.admit(image, started):
+    if not quota.admit(image, started):
         warnings.append(f"{label} was dropped: the media store is full "
                         f"(media_max_mb is {settings.get('media_max_mb')}).")
         return None

@@ -4,8 +4,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# The login limiter lives with the other shared counters; admin views import it from here.
-from waken.limits import count_login_attempt, record_login_success  # noqa: F401
+from waken.edge.paths import is_api
 
 csrf = CSRFProtect()
 
@@ -39,9 +38,8 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def _protect_forms():
-    # Forms are checked everywhere; /api routes authenticate with Bearer tokens
-    # (or read-only with the SameSite session), so a CSRF token means nothing there.
-    if request.method in UNSAFE_METHODS and not request.path.startswith("/api/"):
+    # Forms are checked everywhere but on the API paths (see waken.edge.paths).
+    if request.method in UNSAFE_METHODS and not is_api(request.path):
         if request.path.startswith("/admin/"):
             # Admin forms are small, and this check parses the form before anyone signed in.
             request.max_content_length = current_app.config["SMALL_BODY_MAX_BYTES"]

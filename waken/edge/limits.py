@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from flask import current_app, request
 
 from waken import disk, settings
-from waken.addresses import address_key
+from waken.edge.addresses import address_key
 from waken.errors import ApiError
 from waken.timeutil import now
 

@@ -4,11 +4,11 @@ import secrets
 from sqlalchemy import select
 
 from waken import db
+from waken.auth.tokens import find_token
 from waken.db import orm
 from waken.errors import Conflict, Invalid, NotFound
 from waken.models import Device
 from waken.timeutil import now, to_ms
-from waken.tokens import find_token
 
 # The quick-add form of the admin panel reports as this device; the API may not.
 WEB_ADMIN_KEY = "waken-web-admin"

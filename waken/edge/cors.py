@@ -56,7 +56,7 @@ class ReportRules:
 def _report_paths(response):
     if request.path not in REPORT_PATHS:
         return response
-    method, rules = request.method, current_app.extensions["waken.cors"]
+    method, rules = request.method, current_app.extensions["waken.edge.cors"]
     if method == "POST" or (method == "OPTIONS" and
                             request.headers.get("Access-Control-Request-Method", "").upper() == "POST"):
         # Reporters that are not browsers send no Origin: they skip even the settings.
@@ -72,5 +72,5 @@ def init_app(app):
     """Answer public reads to every origin, and reports to the origins the owner listed."""
     cors.init_app(app, resources={path: PUBLIC for path in PUBLIC_PATHS},
                   intercept_exceptions=False)   # error answers pass through after_request anyway
-    app.extensions["waken.cors"] = ReportRules(app)
+    app.extensions["waken.edge.cors"] = ReportRules(app)
     app.after_request(_report_paths)

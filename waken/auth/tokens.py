@@ -137,7 +137,7 @@ def touch_token(token, when):
 
 def require_reader():
     """Reads of the agent log: an admin session, or else a token with the agents:read scope."""
-    from waken.admin_sessions import current_admin_id
+    from waken.auth.sessions import current_admin_id
     if current_admin_id() is not None:
         return None
     return require_token("agents:read")

@@ -7,13 +7,18 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from waken import db, settings
-from waken.app_records import record_app
-from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, add_device, usable_name
-from waken.errors import ApiError, Forbidden, Invalid
+from waken.auth.tokens import touch_token
+from waken.devices.app_records import record_app
+from waken.devices.registry import (
+    WEB_ADMIN_KEY,
+    WEB_ADMIN_NAME,
+    add_device,
+    usable_name,
+)
+from waken.errors import Forbidden, Invalid, TooManyRequests
+from waken.media.report_images import record_asset, still_stored
 from waken.payload import stored_json
-from waken.report_images import record_asset, still_stored
 from waken.timeutil import from_ms, now, to_ms
-from waken.tokens import touch_token
 
 
 @dataclass
@@ -114,9 +119,8 @@ def _check_room(token):
                                        "ORDER BY created_at DESC LIMIT ?", (token.id, hour_ago, per_hour))]
     if len(recent) >= per_hour:
         wait = max(1, math.ceil((recent[-1] - hour_ago) / 1000))
-        raise ApiError(429, f"This token has registered {per_hour} new devices within the last hour, the most "
-                            f"device_registrations_per_hour allows. Try again in {wait} s.",
-                       headers={"Retry-After": str(wait)})
+        raise TooManyRequests(f"This token has registered {per_hour} new devices within the last hour, the "
+                              f"most device_registrations_per_hour allows. Try again in {wait} s.", retry_after=wait)
 
 
 def verify_device(probe, token):

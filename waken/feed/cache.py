@@ -27,7 +27,7 @@ from functools import cached_property
 from flask import current_app, request
 
 from waken import db, settings
-from waken.feed import build_feed
+from waken.feed.build import build_feed
 from waken.schemas.feed import feed_response_schema
 from waken.timeutil import from_ms, now, to_ms
 
@@ -115,7 +115,7 @@ def current(limit, max_age=None):
     renders once per max_age instead of once per report and poll.
     """
     version, at = latest_version(), now()
-    store = current_app.extensions.setdefault("waken.feed_cache", Store())
+    store = current_app.extensions.setdefault("waken.feed.cache", Store())
     entry = store.entries.get(limit)
     if entry is not None and entry.fresh(version, at, max_age):
         return entry

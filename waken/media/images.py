@@ -11,7 +11,7 @@ import warnings
 
 from PIL import Image, ImageOps, features
 
-from waken.media import ACCEPTED, KINDS, MediaError
+from waken.media.files import ACCEPTED, KINDS, MediaError
 
 # A progressive JPEG from a camera or encoder has about 10 scans; each scan costs a
 # pass over the whole image, so thousands of near-empty ones are a cheap CPU attack.

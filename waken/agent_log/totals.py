@@ -8,7 +8,7 @@ either end from agent_activity_rollup, and the partial buckets at the very edges
 the table's own indexes. All three are exact, so the sum is.
 """
 from waken import db
-from waken.agent_filters import conditions, where
+from waken.agent_log.filters import conditions, where
 
 BUCKET_MS = 15 * 60 * 1000      # agent_activity_rollup's bucket (schema.sql)
 DAY_MS = 24 * 60 * 60 * 1000    # agent_activity_daily's day (schema.sql)

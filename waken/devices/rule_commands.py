@@ -1,7 +1,8 @@
 """The `rule` and `app-rule` commands: media source rules and app rules from the shell."""
 import click
 
-from waken import app_rules, db, rules, settings
+from waken import db, settings
+from waken.devices import app_rules, rules
 from waken.errors import NotFound, ShellGroup
 
 rule_cli = ShellGroup("rule", help="Media source rules: hide or relabel what a play source reports.")

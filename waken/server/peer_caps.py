@@ -3,14 +3,14 @@ import ipaddress
 import os
 from collections import Counter
 
-from waken.addresses import address_key
+from waken.edge.addresses import address_key
 
 DEFAULT_PER_ADDRESS = 64
 DEFAULT_PROXY_ADDRESSES = "127.0.0.0/8,::1"
 
 
 class PeerCaps:
-    """Connections per address key (see waken.addresses), counted in one worker process."""
+    """Connections per address key (see waken.edge.addresses), counted in one worker process."""
 
     def __init__(self, per_address, proxies=()):
         self.per_address = per_address

@@ -9,11 +9,12 @@ from collections import OrderedDict
 from functools import partial
 
 from gunicorn import util
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker
 
 from waken.config import SMALL_BODY_MAX_BYTES
-from waken.http_framing import chunked_end, framing
-from waken.peer_caps import PeerCaps
+from waken.server.closing import RECV_BYTES, CloseAfterResponse, Conn
+from waken.server.framing import chunked_end, framing
+from waken.server.peer_caps import PeerCaps
 
 # A client has this long to send a whole request header, from connecting or from the
 # first byte of a request on a kept-alive connection; then the socket is closed.
@@ -30,14 +31,6 @@ BARE_END = b"\n\n"   # not valid HTTP, but gunicorn's parser, not a timeout, sho
 LOOP_BODY_MAX_BYTES = SMALL_BODY_MAX_BYTES
 # What all requests still being read here may hold at once; beyond it the oldest go.
 READ_BUFFER_BUDGET = 32 * 1024 * 1024
-RECV_BYTES = 64 * 1024
-# After a response whose request body was not read, what the client still sends is read
-# and dropped for this long (or this much): closing at once would reset the connection
-# and could destroy the response before the client reads it. gunicorn does the same, but
-# blocking the event loop for up to 2 s per connection.
-LINGER_SECONDS = 2.0
-LINGER_MAX_BYTES = 64 * 1024
-DRAIN_MAX_BYTES = 1024 * 1024   # unread body already received, dropped so the connection stays alive
 FD_RESERVE = 256   # descriptors besides client sockets: database files, pipes, logs
 ACCEPT_BATCH = 64
 WARN_EVERY = 60   # seconds between two warnings of the same kind
@@ -53,27 +46,7 @@ def _answer(status, sentence):
 TOO_LARGE = _answer(b"431 Request Header Fields Too Large", b"The request header is far too large.")
 
 
-class Conn(TConn):
-    """A client connection that knows its address key, and closes through its worker after a response."""
-
-    def __init__(self, cfg, sock, client, server, worker, peer_key):
-        super().__init__(cfg, sock, client, server)
-        self.worker, self.peer_key = worker, peer_key
-        self.head = None
-        self.registered = self.refused = False
-        self.body_unfinished = True   # until a thread has seen the body read or drained
-
-    def close(self, graceful=False):
-        if graceful and self.worker is not None:
-            self.worker.close_after_response(self)
-            return
-        if self.worker is not None:
-            self.worker.peers.release(self.peer_key)
-            self.worker = None
-        util.close(self.sock)
-
-
-class HeaderFirstWorker(ThreadWorker):
+class HeaderFirstWorker(CloseAfterResponse, ThreadWorker):
     """Threads only ever see complete headers (and complete small bodies), so sockets that stall
     cost a file descriptor each, never a thread (plain gthread parks a thread on each of them)."""
 
@@ -81,7 +54,6 @@ class HeaderFirstWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         # Connections still sending a header, or a small body, oldest deadline first.
         self.header_reads, self.small_bodies = OrderedDict(), OrderedDict()
-        self.lingering = OrderedDict()   # answered; the rest of their body is read and dropped
         self.buffered = 0   # bytes held by header_reads and small_bodies
         self.peers = PeerCaps.from_environ()
         self.body_timeout = float(os.environ.get("WAKEN_BODY_TIMEOUT") or BODY_TIMEOUT)
@@ -91,7 +63,7 @@ class HeaderFirstWorker(ThreadWorker):
 
     def init_process(self):
         # Imported here, in the worker: werkzeug would add ~4 MB to the master, which serves nothing.
-        from waken import body_reads
+        from waken.server import body_reads
         self.body_reads = body_reads
         self._raise_fd_limit()
         super().init_process()
@@ -308,66 +280,11 @@ class HeaderFirstWorker(ThreadWorker):
         for queue, answer in ((self.header_reads, None), (self.small_bodies, self.too_slow)):
             while queue and next(iter(queue)).deadline <= now:
                 self._drop(next(iter(queue)), answer)
-        while self.lingering and next(iter(self.lingering)).deadline <= now:
-            self._end_linger(next(iter(self.lingering)))
+        self.end_overdue_lingering(now)
         self._make_room()   # before gunicorn's loop stops accepting at the ceiling
-
-    # --- after the response ------------------------------------------------------------------
-
-    def _keepalive_after(self, conn, keepalive):
-        """Keep the connection only when the body was read, or is already here to drop; never
-        wait for the rest of it in a thread (gunicorn would wait up to 5 s)."""
-        unreader = conn.parser.unreader
-        unreader.waits = False
-        try:
-            finished = bool(conn.parser.finish_body(max_bytes=DRAIN_MAX_BYTES))
-        except Exception:   # the client reset or broke its framing: nothing to keep
-            finished = False
-        finally:
-            unreader.waits = True
-        conn.body_unfinished = not finished
-        return keepalive and finished
 
     def handle_error(self, req, client, addr, exc):
         if isinstance(exc, self.body_reads.BodyTimeout):
             self.log.debug("Request body too slow from %s", addr)
             return
         super().handle_error(req, client, addr, exc)
-
-    def close_after_response(self, conn):
-        """Close in the event loop's time, never waiting on it: at once when nothing more is
-        coming, else after the rest of the body is read and dropped (LINGER_SECONDS at most)."""
-        try:
-            conn.sock.shutdown(socket.SHUT_WR)
-            conn.sock.setblocking(False)
-        except OSError:
-            conn.worker and conn.close()
-            return
-        conn.drained, conn.deadline = 0, time.monotonic() + LINGER_SECONDS
-        if self._drain(conn) and conn.body_unfinished:
-            self.lingering[conn] = None
-            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_linger_bytes, conn))
-        else:
-            conn.close()
-
-    def _drain(self, conn):
-        """Read and drop what the client sent; False once it closed or sent too much."""
-        while True:
-            try:
-                data = conn.sock.recv(RECV_BYTES)
-            except (BlockingIOError, InterruptedError):
-                return True
-            except OSError:
-                return False
-            conn.drained += len(data)
-            if not data or conn.drained >= LINGER_MAX_BYTES:
-                return False
-
-    def _on_linger_bytes(self, conn, _sock=None):
-        if not self._drain(conn):
-            self._end_linger(conn)
-
-    def _end_linger(self, conn):
-        del self.lingering[conn]
-        self._unregister(conn)
-        conn.close()

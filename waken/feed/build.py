@@ -6,10 +6,10 @@ from itertools import islice
 from types import SimpleNamespace
 
 from waken import db, settings
-from waken.app_rules import AppRules, active_app_rules
-from waken.now_playing import battery_of, frozen, now_playing
-from waken.reporting import is_live
-from waken.rules import active_rules
+from waken.devices.app_rules import AppRules, active_app_rules
+from waken.devices.reports import is_live
+from waken.devices.rules import active_rules
+from waken.feed.now_playing import battery_of, frozen, now_playing
 from waken.timeutil import from_ms, now, to_ms
 
 DEFAULT_LIMIT = 50

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from flask import current_app
 
-from waken import agent_totals, db, settings
-from waken.agent_filters import bounds, retention_cutoff, where
+from waken import db, settings
+from waken.agent_log import totals
+from waken.agent_log.filters import bounds, retention_cutoff, where
 from waken.errors import Invalid, NotFound
 from waken.payload import stored_json
 from waken.schemas.fields import SQL_INT_MAX
@@ -109,7 +110,7 @@ def list_records(args, at):
     """{activities, total, limit, offset, hasMore} for validated query args."""
     lower, upper = bounds(args, at)
     rows = matching_rows(args, lower, upper).fetchall()
-    total = agent_totals.count(args, lower, upper)
+    total = totals.count(args, lower, upper)
     return {"activities": [_record(r) for r in rows], "total": total, "limit": args["limit"],
             "offset": args["offset"], "hasMore": args["offset"] + len(rows) < total}
 

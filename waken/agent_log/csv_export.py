@@ -2,8 +2,8 @@
 import csv
 import io
 
-from waken.agent_filters import bounds, local_zone
-from waken.agent_log import matching_rows
+from waken.agent_log.filters import bounds, local_zone
+from waken.agent_log.store import matching_rows
 from waken.timeutil import from_ms, iso
 
 HEADER = ("id", "timestamp", "type", "description", "status", "duration_ms", "tokens_used", "agent", "metadata")
