@@ -105,11 +105,15 @@ def update_agent_activity(activity_id):
     The updated record comes back to a token that may read the log; to a write-only token, its id.
     """
     token = require_token("agents:write")   # open ingest never opens changes
-    changes = _body(record_update_schema)
+    return finish_record(token, activity_id, _body(record_update_schema))
+
+
+def finish_record(token, record_id, changes):
+    """Apply the changes in one write; the record as this token may see it (MCP's finish_activity too)."""
     with db.write():
         at = now()
         touch_token(token, at)
-        record = store.update_record(activity_id, changes, at)
+        record = store.update_record(record_id, changes, at)
     if "agents:read" not in token.scopes:
         return {"id": record["id"]}
     return record_schema.dump(record)
