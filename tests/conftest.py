@@ -7,8 +7,8 @@ from tests.admin_support import Admin, create_admin
 from tests.support import CLOCK_START, DEVICE_KEY, Clock, LiveServer, make_app, record
 from waken import db
 from waken.admin import accounts
-from waken.devices import create_device
-from waken.tokens import create_token
+from waken.auth.tokens import create_token
+from waken.devices.registry import create_device
 
 
 @pytest.fixture(autouse=True)

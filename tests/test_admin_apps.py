@@ -2,7 +2,7 @@
 
 from tests.admin_support import form_values
 from waken import db
-from waken.devices import create_device
+from waken.devices.registry import create_device
 
 PHONE, TABLET, LAPTOP = "phone-key-0001", "tablet-key-0001", "laptop-key-0001"
 

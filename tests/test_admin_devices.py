@@ -82,7 +82,7 @@ def test_pending_device_from_its_approval_link(app, admin, token):
 
 
 def test_bind_to_a_token_then_unbind(app, admin, token):
-    from waken.tokens import create_token
+    from waken.auth.tokens import create_token
     with app.app_context(), db.write():
         other = create_token("other")[1]
     admin.post("/admin/devices", data={"name": "Laptop", "key": KEY})

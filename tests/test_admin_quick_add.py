@@ -4,7 +4,7 @@ import re
 import pytest
 
 from tests.support import DEVICE_KEY
-from waken.devices import WEB_ADMIN_KEY
+from waken.devices.registry import WEB_ADMIN_KEY
 
 
 def feed(client):

@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from waken import db
 from waken.migrate import init_db
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from tests.feed_support import PLAYING, START, START_MS, feed, report
 from waken import db
-from waken.devices import create_device
+from waken.devices.registry import create_device
 
 PHONE_KEY = "wwd-phone-0000-1111-2222-333344445555"
 pytestmark = [pytest.mark.clock(START), pytest.mark.usefixtures("clock")]

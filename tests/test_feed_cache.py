@@ -7,8 +7,8 @@ import requests
 
 from waken import db
 from waken.db import orm
-from waken.devices import create_device
-from waken.feed import build_feed
+from waken.devices.registry import create_device
+from waken.feed.build import build_feed
 from waken.schemas.feed import feed_response_schema
 
 START = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """When the worker's event loop considers a buffered request whole (the parser judges it after)."""
 import pytest
 
-from waken.http_framing import chunked_end, framing
+from waken.server.framing import chunked_end, framing
 
 
 def head(*fields):

@@ -14,8 +14,8 @@ from tests.cost_support import Cost
 from tests.stream_support import SseReader
 from tests.support import db_rows, record, set_setting
 from waken import db
+from waken.auth.tokens import create_token
 from waken.schemas.agent_log import record_create_schema, record_update_schema
-from waken.tokens import create_token
 
 ACCEPT = "application/json, text/event-stream"
 WORKER_PEAK_MAX_MB = 85        # the memory budget of a worker after a run (docs/operations.md)

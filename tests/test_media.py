@@ -1,4 +1,4 @@
-"""Tests for waken.media: data URLs in, small metadata-free files out, hostile input refused."""
+"""Tests for waken.media.files: data URLs in, small metadata-free files out, hostile input refused."""
 import base64
 import hashlib
 import io
@@ -12,7 +12,7 @@ import zlib
 import pytest
 from PIL import Image, features
 
-from waken.media import (
+from waken.media.files import (
     FILENAME_RE,
     KINDS,
     MediaError,
@@ -470,7 +470,7 @@ def test_pillow_loads_with_the_first_image_not_with_the_app(tmp_path):
         "import sys\n"
         "from waken import create_app\n"
         f"create_app({{'INSTANCE_PATH': {str(tmp_path)!r}, 'SECRET_KEY': 'x', 'SCHEDULER': False}})\n"
-        "import waken.report_images, waken.media_quota, waken.query.media_files\n"
+        "import waken.media.report_images, waken.media.quota, waken.query.media_files\n"
         "print('PIL' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

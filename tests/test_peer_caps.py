@@ -1,7 +1,7 @@
 """Connections per client address in a worker, and the proxy that is never capped."""
 import pytest
 
-from waken.peer_caps import PeerCaps
+from waken.server.peer_caps import PeerCaps
 
 
 def test_an_address_is_capped_and_freed_by_its_key():

@@ -12,7 +12,7 @@ from tests.limits_support import (
     worker_pids,
 )
 from tests.support import DEVICE_KEY, wait_for
-from waken.limits import Counters
+from waken.edge.limits import Counters
 
 
 def test_two_workers_share_one_rate_budget_per_token(start_server):

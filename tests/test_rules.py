@@ -1,8 +1,8 @@
 """Media source rules: the `rule` commands and the functions the admin form calls."""
 import pytest
 
-from waken import rules
 from waken.db import orm
+from waken.devices import rules
 from waken.errors import Invalid, NotFound
 
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from tests.admin_support import Admin, create_admin
 from tests.support import Clock, make_app
 from waken import db
-from waken.devices import create_device
-from waken.tokens import create_token
+from waken.auth.tokens import create_token
+from waken.devices.registry import create_device
 
 KEY = "wwd-stored-values-0001"
 

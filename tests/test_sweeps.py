@@ -10,7 +10,7 @@ from PIL import Image
 from tests.support import DEVICE_KEY, db_rows
 from waken import db, sweeps
 from waken.db import connect_sqlite
-from waken.devices import create_device
+from waken.devices.registry import create_device
 from waken.timeutil import from_ms, iso
 
 MS = timedelta(milliseconds=1)

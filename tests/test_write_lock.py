@@ -65,11 +65,11 @@ def test_write_after_an_unsaved_change_is_a_programming_error(app):
 
 
 def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped(app, token, device):
-    from waken import reporting
-    from waken.media import stored_path
-    from waken.report_images import prepare_images
+    from waken.auth.tokens import require_token
+    from waken.devices import reports
+    from waken.media.files import stored_path
+    from waken.media.report_images import prepare_images
     from waken.schemas.reports import report_schema
-    from waken.tokens import require_token
 
     cover = "data:image/png;base64," + base64.b64encode(png(gradients("RGB", 600))).decode()
     body = {"generatedHashKey": device, "process_name": "Music",
@@ -81,7 +81,7 @@ def test_images_are_stored_before_the_lock_and_a_file_swept_meanwhile_is_dropped
         [image] = images.stored
         stored_path(app.config["MEDIA_DIR"], image).unlink()   # as the media sweep would
         with db.write():
-            outcome = reporting.submit_report(report_schema.load(body), caller, images)
+            outcome = reports.submit_report(report_schema.load(body), caller, images)
     assert "coverUrl" not in outcome.activity.meta["media"]
     assert outcome.warnings == ["coverUrl was dropped: its stored file was cleaned up meanwhile; "
                                 "send the image again."]

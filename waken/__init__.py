@@ -11,8 +11,11 @@ def create_app(config=None):
     """Build the application: config layers, instance folder, extensions, blueprints."""
     from flask import Flask
 
-    from waken import admin, cli, cors, db, errors, ingest, mcp, query, security, sweeps
+    from waken import admin, cli, db, errors, ingest, mcp, query, sweeps
+    from waken.admin.commands import announce_setup
+    from waken.admin.display import admin_duration, admin_time
     from waken.config import finalize
+    from waken.edge import cors, security
 
     config = dict(config or {})
     instance = config.pop("INSTANCE_PATH", None) or os.environ.get("WAKEN_INSTANCE_PATH")
@@ -25,14 +28,19 @@ def create_app(config=None):
     finalize(app)
 
     db.init_app(app)
-    errors.init_app(app)
+    errors.init_app(app)       # answers in the audience's shape (the API paths: waken.edge.paths)
     cli.init_app(app)
     sweeps.init_app(app)
-    security.init_app(app)
+    security.init_app(app)     # CSRF on forms, headers, session cookie, trusted proxies
     cors.init_app(app)
+
+    app.before_request(announce_setup)
+    app.add_template_filter(admin_time)
+    app.add_template_filter(admin_duration)
 
     app.register_blueprint(ingest.bp)
     app.register_blueprint(query.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin.api_bp)
     app.register_blueprint(mcp.bp)
     return app

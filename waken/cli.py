@@ -10,21 +10,21 @@ from sqlalchemy import select
 
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
+from waken.agent_log.price_commands import price_cli
+from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enabled
 from waken.db import orm
-from waken.devices import (
+from waken.devices.registry import (
     create_device,
     delete_device,
     get_device,
     set_device_status,
     set_device_token,
 )
+from waken.devices.rule_commands import app_rule_cli, rule_cli
 from waken.errors import ShellGroup
 from waken.migrate import init_db, make_private
 from waken.models import ApiToken, Device
-from waken.price_commands import price_cli
-from waken.rule_commands import app_rule_cli, rule_cli
 from waken.timeutil import iso
-from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
 token_cli = ShellGroup("token", help="Manage API tokens.")
 device_cli = ShellGroup("device", help="Manage devices.")
@@ -69,18 +69,20 @@ def token_list():
 @click.argument("token_id", type=int)
 def token_disable(token_id):
     """Disable a token: reports with it get 401."""
-    with db.write():
-        set_token_enabled(token_id, False)
-    click.echo(f"Token {token_id} disabled.")
+    _set_enabled(token_id, False)
 
 
 @token_cli.command("enable")
 @click.argument("token_id", type=int)
 def token_enable(token_id):
     """Enable a token again."""
+    _set_enabled(token_id, True)
+
+
+def _set_enabled(token_id, enabled):
     with db.write():
-        set_token_enabled(token_id, True)
-    click.echo(f"Token {token_id} enabled.")
+        set_token_enabled(token_id, enabled)
+    click.echo(f"Token {token_id} {'enabled' if enabled else 'disabled'}.")
 
 
 @token_cli.command("delete")

@@ -7,12 +7,12 @@ teardown; the ORM session and plain SQL both run on it, in one transaction.
 
 Each table is written through one style:
 - the ORM (`orm.session` with the classes of models.py), for what the owner edits one row
-  at a time from the admin pages and commands: setting, media_source_rule, app_rule,
-  model_price, admin_user, api_token (a report touches a token's last_used_at through it at
-  most once a minute);
+  at a time from the admin pages and commands: every table models.py maps but the two
+  below (today setting, media_source_rule, app_rule, model_price, admin_user, api_token; a
+  report touches a token's last_used_at through it at most once a minute);
 - plain SQL (the functions below; rows are sqlite3.Row, read by column name), for the tables
-  written per report, per visitor or per agent call: device (a report updates it; models.py
-  maps it for the admin pages' reads), device_activity, app_record, media_asset,
+  written per report, per visitor or per agent call: device and app_record (models.py maps
+  them for the admin pages' reads), device_activity, media_asset,
   agent_activity, admin_session; their rollups (agent_session, agent_session_part and
   agent_activity_usage among them) and feed_version are kept by schema.sql's triggers,
   and migrate.py's upgrades are SQL like the schema.
@@ -109,7 +109,7 @@ def write():
     Enter it after parsing, validation, hashing and image decoding, right before the
     reads that feed the writes, so none of that work holds the lock. Inside, plain SQL
     and the ORM share the one transaction; a write() inside another leaves the commit
-    to the outer one. A disk that refuses the write raises its ApiError (errors.disk_refusal).
+    to the outer one. A disk that refuses the write raises errors.DiskRefused (errors.disk_refusal).
     """
     state = request_state()
     try:

@@ -1,10 +1,11 @@
-"""Typed errors and the one error shape per audience: JSON for /api, HTML for people, a line for the shell."""
+"""Typed errors and the one error shape per audience: JSON for the API, OTLP's for exporters, HTML for people, a line for the shell."""
 import click
 from flask import current_app, jsonify, render_template_string, request
 from flask.cli import AppGroup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from waken import db, disk
+from waken.edge.paths import OTLP_PREFIX, is_api
 
 _PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{{ code }} · waken</title>
 <link rel="stylesheet" href="{{ url_for('static', filename='style.css') }}">
@@ -23,7 +24,8 @@ _MESSAGES = {
 
 
 class ApiError(Exception):
-    """An error answered to the client with a status, a sentence and optional details."""
+    """An HTTP answer with a status, a sentence and optional details: only at the HTTP edge
+    (views, the Bearer check, the rate limits); the domain raises the DomainErrors below."""
 
     def __init__(self, status, message, fields=None, headers=None, **extra):
         super().__init__(message)
@@ -37,38 +39,65 @@ class ApiError(Exception):
 class DomainError(Exception):
     """A rule of the domain was broken; the message is a sentence for whoever sent the data.
 
-    Domain modules raise the subclasses below and never speak HTTP; each maps to its
-    status here, once. `field` names the input the sentence is about, when there is one.
+    Domain modules raise the subclasses below and never speak HTTP; each names its status
+    once, in its class line. `field` names the input the sentence is about, when there is one
+    (`fields`, a sentence per input, when there are several); `retry_after` (seconds) says
+    when trying again makes sense.
     """
 
     status = 400
 
-    def __init__(self, message, field=None):
+    def __init_subclass__(cls, status=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+
+    def __init__(self, message, field=None, fields=None, retry_after=None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.fields = fields or ({field: message} if field else None)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self):
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
 
 
-class Invalid(DomainError):
-    """The data breaks a rule (400)."""
+class Invalid(DomainError, status=400):
+    """The data breaks a rule."""
 
 
-class Forbidden(DomainError):
-    """The caller may not do this (403)."""
-
-    status = 403
+class Forbidden(DomainError, status=403):
+    """The caller may not do this."""
 
 
-class NotFound(DomainError):
-    """What the request names does not exist (404)."""
-
-    status = 404
+class NotFound(DomainError, status=404):
+    """What the request names does not exist."""
 
 
-class Conflict(DomainError):
-    """The data clashes with what is stored (409)."""
+class Conflict(DomainError, status=409):
+    """The data clashes with what is stored."""
 
-    status = 409
+
+class PayloadTooLarge(DomainError, status=413):
+    """The data is larger than the server takes or stores."""
+
+
+class TooManyRequests(DomainError, status=429):
+    """The caller did this too often lately (retry_after says when to try again)."""
+
+
+class Busy(DomainError, status=503):
+    """The server is busy with the same kind of work for others; try again soon."""
+
+
+class DiskRefused(DomainError):
+    """The disk refused a write: 507 when full, 503 when read-only or failing (see waken.disk)."""
+
+    def __init__(self, status, message, retry_after):
+        super().__init__(message, retry_after=retry_after)
+        self.status = status
 
 
 class _ShellRefusals:
@@ -77,7 +106,7 @@ class _ShellRefusals:
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (DomainError, ApiError) as err:   # ApiError: a full or read-only disk, say
+        except DomainError as err:
             raise click.ClickException(err.message) from None
 
 
@@ -107,8 +136,7 @@ def disk_refusal(err):
     kind = disk.failed(err)
     if kind is None:
         return None
-    return ApiError(disk.STATUS[kind], disk.refusal_sentence(kind),
-                    headers={"Retry-After": str(disk.RETRY_AFTER_S)})
+    return DiskRefused(disk.STATUS[kind], disk.refusal_sentence(kind), disk.RETRY_AFTER_S)
 
 
 def init_app(app):
@@ -119,19 +147,23 @@ def init_app(app):
     app.register_error_handler(Exception, _unexpected)
 
 
-def _wants_json():
-    return request.path.startswith(("/api/", "/v1/")) or request.path in ("/healthz", "/mcp")
+def _answer(status, message, fields=None, headers=None, **extra):
+    """The error in its audience's shape: OTLP's for exporters, JSON for the API, a page for people."""
+    if request.path.startswith(OTLP_PREFIX):
+        from waken.otlp import wire  # protobuf: loaded only where OTLP is spoken
+        media = wire.answer_media(request.mimetype)
+        return wire.status_body(status, message, media), status, {**(headers or {}), "Content-Type": media}
+    if is_api(request.path):
+        return jsonify(error_body(message, fields, **extra)), status, headers
+    return render_template_string(_PAGE, code=status, message=message), status, headers
 
 
 def _api_error(err):
-    if not _wants_json():
-        return render_template_string(_PAGE, code=err.status, message=err.message), err.status, err.headers
-    return jsonify(error_body(err.message, err.fields, **err.extra)), err.status, err.headers
+    return _answer(err.status, err.message, err.fields, err.headers, **err.extra)
 
 
 def _domain_error(err):
-    fields = {err.field: err.message} if err.field else None
-    return _api_error(ApiError(err.status, err.message, fields))
+    return _answer(err.status, err.message, err.fields, err.headers)
 
 
 def _http_error(err):
@@ -140,9 +172,7 @@ def _http_error(err):
         message = "The form expired or was not sent from this site; reload the page and try again."
     # Keep headers such as Allow and Retry-After; the body is ours.
     headers = {k: v for k, v in err.get_headers() if k != "Content-Type"}
-    if _wants_json():
-        return jsonify(error_body(message)), err.code, headers
-    return render_template_string(_PAGE, code=err.code, message=message), err.code, headers
+    return _answer(err.code, message, headers=headers)
 
 
 def _unexpected(err):
@@ -151,6 +181,6 @@ def _unexpected(err):
     db.release()
     refusal = disk_refusal(err)
     if refusal is not None:
-        return _api_error(refusal)
+        return _domain_error(refusal)
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError())

@@ -11,7 +11,7 @@ bind = f"{os.environ.get('WAKEN_HOST', '0.0.0.0')}:{os.environ.get('WAKEN_PORT',
 # each request header, and a small body, in the event loop first, so clients that stall
 # hold no thread and are closed after 10 seconds; it also caps connections per address
 # (WAKEN_CONNECTIONS_PER_ADDRESS) and bounds body reads (WAKEN_BODY_TIMEOUT).
-worker_class = "waken.gunicorn_worker.HeaderFirstWorker"
+worker_class = "waken.server.worker.HeaderFirstWorker"
 workers = int(os.environ.get("WAKEN_WORKERS", "2"))
 threads = int(os.environ.get("WAKEN_THREADS", "48"))
 # Connections one worker holds at once (gunicorn's default is 1,000). Idle and slow ones cost

@@ -6,7 +6,7 @@ from flask import current_app, request
 from marshmallow import ValidationError
 
 from waken.db import compact_json
-from waken.errors import ApiError
+from waken.errors import Invalid, PayloadTooLarge
 from waken.schemas.fields import errors_sentence, flat_fields
 
 MAX_DEPTH = 32     # nesting of objects and arrays; real clients use three or four levels
@@ -63,10 +63,10 @@ def read_body(limit):
     """The raw request body, or 413 when it is longer than limit bytes (checked before reading)."""
     length = request.content_length
     if length is not None and length > limit:
-        raise ApiError(413, f"The request body is {_kib(length)}; this endpoint accepts at most {_kib(limit)}.")
+        raise PayloadTooLarge(f"The request body is {_kib(length)}; this endpoint accepts at most {_kib(limit)}.")
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise ApiError(413, f"The request body is larger than {_kib(limit)}, the most this endpoint accepts.")
+        raise PayloadTooLarge(f"The request body is larger than {_kib(limit)}, the most this endpoint accepts.")
     return raw
 
 
@@ -81,7 +81,7 @@ def json_body(limit=None):
     """
     data = json_value(read_body(limit or current_app.config["MAX_CONTENT_LENGTH"]))
     if not isinstance(data, dict):
-        raise ApiError(400, "The body must be a JSON object.")
+        raise Invalid("The body must be a JSON object.")
     return data
 
 
@@ -89,35 +89,35 @@ def json_value(raw):
     """Any JSON value from a body already read within its limit, parsed at a bounded cost; 400/413 otherwise."""
     config = current_app.config
     if not raw.strip():
-        raise ApiError(400, "The request body is empty; send a JSON object.")
+        raise Invalid("The request body is empty; send a JSON object.")
     most = config["METADATA_MAX_BYTES"] + VALUES_SLACK
     if raw.count(b",") > most:
-        raise ApiError(413, f"The JSON body holds more than {most:,} values; metadata is limited "
-                            f"to {config['METADATA_MAX_BYTES'] // 1024} KiB, so it could not be stored.")
+        raise PayloadTooLarge(f"The JSON body holds more than {most:,} values; metadata is limited "
+                              f"to {config['METADATA_MAX_BYTES'] // 1024} KiB, so it could not be stored.")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ApiError(400, "The body is not UTF-8 text.") from None
+        raise Invalid("The body is not UTF-8 text.") from None
     escaped_surrogate = _SURROGATE_ESCAPE.search(raw) is not None
     del raw
     try:
         data = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
     except RecursionError:
-        raise ApiError(400, "The JSON body is nested too deeply.") from None
+        raise Invalid("The JSON body is nested too deeply.") from None
     except ValueError as err:
-        raise ApiError(400, f"The body is not valid JSON ({err}).") from None
+        raise Invalid(f"The body is not valid JSON ({err}).") from None
     if _too_deep(data):
-        raise ApiError(400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
+        raise Invalid(f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
     # A lone surrogate (an escaped \ud800 without its pair) is no character: it cannot be
     # stored or sent back as UTF-8. Only bodies with such an escape are searched.
     if escaped_surrogate and _has_lone_surrogate(data):
-        raise ApiError(400, "The body contains a lone surrogate escape (such as \\ud800): "
-                            "JSON strings must be valid Unicode.")
+        raise Invalid("The body contains a lone surrogate escape (such as \\ud800): "
+                      "JSON strings must be valid Unicode.")
     return data
 
 
 def parse(schema, extra=None, limit=None):
-    """The body validated by schema (a 400/413 ApiError otherwise); extra fills keys the body left empty.
+    """The body validated by schema (Invalid or PayloadTooLarge otherwise); extra fills keys the body left empty.
 
     Views check the token first, so a request without one never has its body read.
     """
@@ -133,7 +133,7 @@ def load(schema, data):
     try:
         return schema.load(data)
     except ValidationError as err:
-        raise ApiError(400, errors_sentence(err.messages), fields=flat_fields(err.messages)) from None
+        raise Invalid(errors_sentence(err.messages), fields=flat_fields(err.messages)) from None
 
 
 def stored_json(value, what="metadata"):
@@ -142,6 +142,6 @@ def stored_json(value, what="metadata"):
     limit = current_app.config["METADATA_MAX_BYTES"]
     size = len(text.encode())
     if size > limit:
-        raise ApiError(413, f"{what} is {size // 1024} KiB (once merged, without images); "
-                            f"the limit is {limit // 1024} KiB.", fields={what: "is too large"})
+        raise PayloadTooLarge(f"{what} is {size // 1024} KiB (once merged, without images); "
+                              f"the limit is {limit // 1024} KiB.", fields={what: "is too large"})
     return text

@@ -7,8 +7,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from waken import db, settings
-from waken.agent_filters import retention_cutoff
-from waken.media import FILENAME_RE, KINDS
+from waken.agent_log.filters import retention_cutoff
+from waken.media.files import FILENAME_RE, KINDS
 from waken.timeutil import now as clock_now
 from waken.timeutil import to_ms
 

@@ -1,14 +1,12 @@
 """Blueprint "admin": the owner's HTML forms under /admin (and its admin-only JSON under /api/admin)."""
+import importlib
+import pkgutil
+
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-# Admin JSON lives under /api, outside the admin prefix: its own blueprint, registered with bp.
+# Admin JSON lives under /api, outside the admin prefix: its own blueprint (create_app registers both).
 api_bp = Blueprint("admin_api", __name__)
-
-
-@bp.record_once
-def _register_api(state):
-    state.app.register_blueprint(api_bp)
 
 
 @bp.after_request
@@ -19,18 +17,7 @@ def _no_store(response):
     return response
 
 
-from waken.admin import (  # noqa: E402,F401  (attach the routes)
-    agent_log,
-    agent_sessions,
-    app_rules,
-    apps,
-    connect,
-    devices,
-    display,
-    login,
-    overview,
-    quick_add,
-    rules,
-    settings,
-    tokens,
-)
+# Every module of this package is imported and attaches its routes to the blueprint: a new
+# view module needs no line here.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

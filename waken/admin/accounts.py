@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken import db
-from waken.admin_sessions import end_all_sessions
+from waken.auth.sessions import end_all_sessions
 from waken.config import stored_secret
 from waken.db import orm
-from waken.errors import ApiError, Invalid
+from waken.errors import Invalid, TooManyRequests
 from waken.models import AdminUser
 from waken.timeutil import now
 
@@ -102,8 +102,8 @@ def hashing_slot():
     """One of this process's HASHES_AT_ONCE password hashes, or 429 at once with Retry-After."""
     # Taken before any hashing starts, so a burst of sign-ins costs neither memory nor waiting threads.
     if not _hashing.acquire(blocking=False):
-        raise ApiError(429, "The server is checking other passwords right now; try again in a moment.",
-                       headers={"Retry-After": str(HASH_RETRY_AFTER_SECONDS)})
+        raise TooManyRequests("The server is checking other passwords right now; try again in a moment.",
+                              retry_after=HASH_RETRY_AFTER_SECONDS)
     try:
         yield
     finally:

@@ -2,12 +2,12 @@
 from flask import render_template, request, url_for
 from marshmallow import ValidationError
 
-from waken import agent_stats
 from waken.admin import bp, svg
 from waken.admin.forms import sentence
 from waken.admin.login import login_required
-from waken.agent_filters import STATUSES
-from waken.agent_log import latest_id, list_records
+from waken.agent_log import stats
+from waken.agent_log.filters import STATUSES
+from waken.agent_log.store import latest_id, list_records
 from waken.errors import Invalid
 from waken.schemas.agent_log_queries import SORTS, log_query_schema
 from waken.schemas.fields import flat_fields
@@ -76,7 +76,7 @@ def agent_log():
         return render_template("admin/agent_log.html", errors=errors, values=query,
                                statuses=STATUSES, sorts=SORTS), 400
     # The charts cover the whole retention window; they follow every filter but the dates.
-    stats = agent_stats.stats({k: args[k] for k in ("type", "status", "agent") if args.get(k)}, at)
+    figures = stats.stats({k: args[k] for k in ("type", "status", "agent") if args.get(k)}, at)
     filters = {k: query[k] for k in FILTERS if k in query}
     limit, offset = args["limit"], args["offset"]
     keep = {**filters, **({"limit": limit} if "limit" in query else {})}
@@ -88,5 +88,5 @@ def agent_log():
         "csv": url_for("query.list_agent_activities", format="csv", **filters),
     }
     return render_template("admin/agent_log.html", errors={}, values=query, statuses=STATUSES, sorts=SORTS,
-                           page=page, stats=stats, charts=_charts(stats), links=links,
+                           page=page, stats=figures, charts=_charts(figures), links=links,
                            latest_id=latest_id())

@@ -4,12 +4,12 @@ from datetime import timedelta
 from flask import render_template, request, url_for
 from marshmallow import ValidationError, fields
 
-from waken import prices
 from waken.admin import bp
 from waken.admin.forms import FormSchema, post_action, post_form
 from waken.admin.login import login_required
 from waken.admin.timeline import timeline
-from waken.agent_sessions import get_session, list_sessions
+from waken.agent_log import prices
+from waken.agent_log.sessions import get_session, list_sessions
 from waken.schemas.agent_sessions import session_query_schema, sessions_query_schema
 from waken.timeutil import now
 

@@ -1,14 +1,17 @@
 """App Rules: how an app shows on the public side (renamed, title hidden, or hidden)."""
 from flask import render_template, request, url_for
 
-from waken import app_rules
 from waken.admin import bp
 from waken.admin.forms import app_rule_form, post_action, post_form
 from waken.admin.login import login_required
-from waken.app_records import app_groups
+from waken.devices import app_rules
+from waken.devices.app_records import app_groups
 
 
-def _page(errors=None, values=None):
+@bp.get("/app-rules", endpoint="app_rules")   # the function has another name: `app_rules` is the domain module
+@login_required
+def app_rules_page(errors=None, values=None):
+    """Every app rule and a form for one (`?process=` fills it in, as App Records links do); also a refused POST's answer."""
     if values is None:
         # "Change" and App Records link here with ?process=: show that rule's current state.
         process = request.args.get("process", "")
@@ -21,18 +24,11 @@ def _page(errors=None, values=None):
                            errors=errors or {}, values=values, describe=app_rules.describe)
 
 
-@bp.get("/app-rules", endpoint="app_rules")   # the function has another name: `app_rules` is the domain module
-@login_required
-def app_rules_page():
-    """Every app rule, and a form for one (`?process=` fills it in, as App Records links do)."""
-    return _page()
-
-
 @bp.post("/app-rules")
 @login_required
 def save_app_rule():
     """Add the rule for a process, or replace the one it has."""
-    return post_form(app_rule_form, lambda values: app_rules.save_app_rule(**values), page=_page,
+    return post_form(app_rule_form, lambda values: app_rules.save_app_rule(**values), page=app_rules_page,
                      done=lambda rule: f"App rule for “{rule.process_name}” saved: {app_rules.describe(rule)}.",
                      back=url_for("admin.app_rules"))
 

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields
 from waken import settings
 from waken.admin import api_bp, bp
 from waken.admin.login import api_login_required, login_required
-from waken.app_records import app_groups
+from waken.devices.app_records import app_groups
 from waken.schemas.fields import IsoTime
 from waken.timeutil import now
 

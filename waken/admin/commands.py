@@ -1,5 +1,6 @@
-"""The admin's shell commands: create-admin and setup-info."""
+"""The admin's shell commands (create-admin, setup-info), and the log line that announces setup."""
 import os
+import sqlite3
 import sys
 
 import click
@@ -26,6 +27,23 @@ def base_url():
     # 0.0.0.0 listens everywhere; a browser on this machine reaches it as localhost.
     host = "localhost" if host in ("0.0.0.0", "::", "") else host
     return f"http://{host}:{os.environ.get('WAKEN_PORT', '8000')}"
+
+
+def announce_setup():
+    """Once per process, while no admin exists, log where to claim this instance and the code."""
+    ext = current_app.extensions
+    if ext.get("waken_setup_announced"):
+        return
+    ext["waken_setup_announced"] = True
+    try:
+        if admin_exists():
+            return
+    except sqlite3.Error:
+        ext["waken_setup_announced"] = False   # no database yet; try again on a later request
+        return
+    # Never the request's Host: whoever sent the first request must not choose this link.
+    current_app.logger.warning("No admin account yet. Open %s/admin/setup and enter the setup code %s",
+                               base_url(), setup_code())
 
 
 @click.command("create-admin", cls=ShellCommand)

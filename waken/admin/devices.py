@@ -12,7 +12,7 @@ from waken.admin.forms import (
 )
 from waken.admin.login import login_required
 from waken.db import orm
-from waken.devices import (
+from waken.devices.registry import (
     DEVICE_TYPES,
     WEB_ADMIN_KEY,
     create_device,
@@ -26,7 +26,10 @@ from waken.devices import (
 from waken.models import ApiToken, Device
 
 
-def _page(errors=None, values=None):
+@bp.get("/devices")
+@login_required
+def devices(errors=None, values=None):
+    """Every device; `?key=` (the approval link of a pending device) highlights one; also a refused POST's answer."""
     # Pending devices first: they are why the owner came here from an approval link.
     by_status = case({"pending": 0, "active": 1, "revoked": 2}, value=Device.status)
     devices = orm.session.scalars(select(Device).order_by(by_status, Device.name, Device.id)).all()
@@ -40,13 +43,6 @@ def _page(errors=None, values=None):
                            suggested_key=random_key())
 
 
-@bp.get("/devices")
-@login_required
-def devices():
-    """Every device; `?key=` (the approval link of a pending device) highlights one."""
-    return _page()
-
-
 @bp.post("/devices")
 @login_required
 def add_device():
@@ -55,7 +51,7 @@ def add_device():
         device_form,
         lambda values: create_device(values["name"], key=values["key"], token_id=values["token_id"],
                                      device_type=values["device_type"]),
-        page=_page,
+        page=devices,
         done=lambda device: f"Device “{device.name}” added. Its GeneratedHashKey is {device.hash_key}",
         back=_back)
 

@@ -1,11 +1,9 @@
-"""Template helpers of the admin pages: times in the configured zone, short durations."""
+"""Template filters of the admin pages (installed by create_app): times in the configured zone, short durations."""
 from zoneinfo import ZoneInfo
 
 from waken import settings
-from waken.admin import bp
 
 
-@bp.app_template_filter("admin_time")
 def admin_time(value, empty="never"):
     """'2026-01-01 12:00' in the configured time zone."""
     if value is None:
@@ -13,7 +11,6 @@ def admin_time(value, empty="never"):
     return value.astimezone(ZoneInfo(settings.get("timezone"))).strftime("%Y-%m-%d %H:%M:%S")
 
 
-@bp.app_template_filter("admin_duration")
 def admin_duration(seconds):
     """'45 s', '12 min', '3 h 5 min'."""
     seconds = max(0, int(seconds))

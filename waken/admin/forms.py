@@ -12,7 +12,7 @@ from marshmallow.validate import Length, OneOf, Range
 
 from waken import db
 from waken.admin.accounts import PASSWORD_MIN
-from waken.devices import DEVICE_TYPES
+from waken.devices.registry import DEVICE_TYPES
 from waken.errors import DomainError
 from waken.schemas.fields import flat_fields
 

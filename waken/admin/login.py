@@ -1,9 +1,7 @@
 """First-run setup, login and logout, and the checks that guard every admin page."""
 import functools
-import sqlite3
 
 from flask import (
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,11 +21,10 @@ from waken.admin.accounts import (
     setup_code,
     setup_code_matches,
 )
-from waken.admin.commands import base_url
 from waken.admin.forms import login_form, read_form, sentence, setup_form
-from waken.admin_sessions import current_admin_id, end_session, start_session
+from waken.auth.sessions import current_admin_id, end_session, start_session
+from waken.edge.limits import count_login_attempt, record_login_success
 from waken.errors import ApiError, Invalid
-from waken.security import count_login_attempt, record_login_success
 
 
 def login_required(view):
@@ -53,24 +50,6 @@ def api_login_required(view):
             raise ApiError(401, "Sign in to the admin panel first: this needs an admin session.")
         return view(*args, **kwargs)
     return guarded
-
-
-@bp.before_app_request
-def announce_setup():
-    """Once per process, while no admin exists, log where to claim this instance and the code."""
-    ext = current_app.extensions
-    if ext.get("waken_setup_announced"):
-        return
-    ext["waken_setup_announced"] = True
-    try:
-        if admin_exists():
-            return
-    except sqlite3.Error:
-        ext["waken_setup_announced"] = False   # no database yet; try again on a later request
-        return
-    # Never the request's Host: whoever sent the first request must not choose this link.
-    current_app.logger.warning("No admin account yet. Open %s/admin/setup and enter the setup code %s",
-                               base_url(), setup_code())
 
 
 @bp.route("/setup", methods=["GET", "POST"])

@@ -2,11 +2,11 @@
 from flask import render_template
 from sqlalchemy import func, select
 
-from waken import agent_log, agent_stats
 from waken.admin import bp
 from waken.admin.login import login_required
+from waken.agent_log import stats, store
 from waken.db import orm
-from waken.feed import build_feed
+from waken.feed.build import build_feed
 from waken.models import ApiToken, Device
 from waken.timeutil import now
 
@@ -22,7 +22,7 @@ def overview():
     counts = dict(orm.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
     tokens = orm.session.scalar(select(func.count()).select_from(ApiToken))
     at = now()
-    agent_today = agent_stats.stats({}, at)["today"]
-    agent_recent = agent_log.list_records({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)
+    agent_today = stats.stats({}, at)["today"]
+    agent_recent = store.list_records({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)
     return render_template("admin/overview.html", feed=feed, counts=counts, tokens=tokens,
                            agent_today=agent_today, agent_recent=agent_recent["activities"])

@@ -2,13 +2,19 @@
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from waken import db, reporting
+from waken import db
 from waken.admin import bp
 from waken.admin.forms import field_errors, quick_add_form, read_form
 from waken.admin.login import login_required
-from waken.devices import WEB_ADMIN_KEY, WEB_ADMIN_NAME, find_device, random_key
-from waken.errors import ApiError, DomainError, Invalid
-from waken.report_images import prepare_images
+from waken.devices import reports
+from waken.devices.registry import (
+    WEB_ADMIN_KEY,
+    WEB_ADMIN_NAME,
+    find_device,
+    random_key,
+)
+from waken.errors import DomainError, Invalid
+from waken.media.report_images import prepare_images
 from waken.schemas.reports import report_schema
 
 # Form field → report field, so the API's messages land next to the right input.
@@ -17,18 +23,14 @@ FORM_FIELDS = {"generatedHashKey": "key", "device": "device", "process_name": "p
                "persist_minutes": "persist_minutes", "metadata": "media_title"}
 
 
-def _page(errors=None, values=None, status=200):
+@bp.get("/quick-add")
+@login_required
+def quick_add(errors=None, values=None, status=200):
+    """The form; `?generate=1` shows a fresh random key to paste into Device Management; also a refused POST's answer."""
     generated = random_key() if request.args.get("generate") else None
     return render_template("admin/quick_add.html", errors=errors or {}, values=values or {},
                            generated=generated, reserved=WEB_ADMIN_KEY,
                            reserved_name=WEB_ADMIN_NAME), status
-
-
-@bp.get("/quick-add")
-@login_required
-def quick_add():
-    """The form; `?generate=1` shows a fresh random key to paste into Device Management."""
-    return _page()
 
 
 @bp.post("/quick-add")
@@ -37,20 +39,20 @@ def submit_quick_add():
     """Store one report as if a device had sent it."""
     values, errors = read_form(quick_add_form)
     if errors:
-        return _page(errors, request.form, 400)
+        return quick_add(errors, request.form, 400)
     try:
         report = report_schema.load(_as_report(values))
     except ValidationError as err:
         messages = {FORM_FIELDS.get(k, k): v for k, v in err.messages.items()}
-        return _page(field_errors(messages), request.form, 400)
+        return quick_add(field_errors(messages), request.form, 400)
     images = prepare_images(report)
     try:
         with db.write():
             _check_key(report["generatedHashKey"])
-            outcome = reporting.submit_report(report, None, images, allow_reserved=True)
-    except (DomainError, ApiError) as err:
+            outcome = reports.submit_report(report, None, images, allow_reserved=True)
+    except DomainError as err:
         field = "key" if getattr(err, "field", None) == "key" else "form"
-        return _page({field: err.message}, request.form, err.status if err.status < 500 else 400)
+        return quick_add({field: err.message}, request.form, err.status if err.status < 500 else 400)
     flash(f"Stored: {outcome.device['name']} is now in {outcome.activity.process_name}.", "success")
     return redirect(url_for("admin.quick_add"), 303)
 

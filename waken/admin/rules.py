@@ -1,26 +1,23 @@
 """Media Source Rules: block or rename a play source in public output."""
 from flask import render_template, request, url_for
 
-from waken import rules, settings
+from waken import settings
 from waken.admin import bp
 from waken.admin.forms import post_action, post_form, rule_form
 from waken.admin.login import login_required
+from waken.devices import rules
 
 ACTION_OPTIONS = (("block", "block: hide its media"), ("rename", "rename: show the label instead"))
 
 
-def _page(errors=None, values=None):
+@bp.get("/rules", endpoint="rules")   # the function has another name: `rules` is the domain module
+@login_required
+def media_rules(errors=None, values=None):
+    """Every rule, and a form for a new one (`?source=` fills it in); also a refused POST's answer."""
     values = values if values is not None else {"source": request.args.get("source", ""), "action": "block"}
     return render_template("admin/rules.html", rules=rules.list_rules(),
                            legacy=settings.get("media_play_source_blocklist") or [],
                            options=ACTION_OPTIONS, errors=errors or {}, values=values)
-
-
-@bp.get("/rules", endpoint="rules")   # the function has another name: `rules` is the domain module
-@login_required
-def media_rules():
-    """Every rule, and a form for a new one (`?source=` fills it in)."""
-    return _page()
 
 
 @bp.post("/rules")
@@ -28,7 +25,7 @@ def media_rules():
 def add_rule():
     """Add a rule."""
     return post_form(rule_form, lambda values: rules.add_rule(values["source"], values["action"], values["label"]),
-                     page=_page, done=lambda rule: f"Rule for “{rule.source}” added.", back=url_for("admin.rules"))
+                     page=media_rules, done=lambda rule: f"Rule for “{rule.source}” added.", back=url_for("admin.rules"))
 
 
 @bp.post("/rules/<int:rule_id>")

@@ -7,9 +7,9 @@ from waken.admin.connect import reporter_blocks
 from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, integration_config
 from waken.admin.login import login_required
+from waken.auth.tokens import create_token
 from waken.errors import Invalid
 from waken.timeutil import now
-from waken.tokens import create_token
 
 SECTIONS = (
     ("Web", ("site_name", "bio", "avatar_url", "currently_text", "recent_text",

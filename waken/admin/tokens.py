@@ -7,13 +7,16 @@ from waken.admin import bp
 from waken.admin.forms import post_action, read_form, sentence, token_form
 from waken.admin.integration import encode, token_bundle
 from waken.admin.login import login_required
+from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enabled
 from waken.db import orm
 from waken.errors import Invalid
 from waken.models import ApiToken, Device
-from waken.tokens import SCOPES, create_token, delete_token, set_token_enabled
 
 
-def _page(errors=None, values=None, status=200):
+@bp.get("/tokens")
+@login_required
+def tokens(errors=None, values=None, status=200):
+    """Every token, never its secret; also a refused POST's answer."""
     rows = orm.session.execute(
         select(ApiToken, func.count(Device.id)).outerjoin(Device, Device.token_id == ApiToken.id)
         .group_by(ApiToken.id).order_by(ApiToken.id)).all()
@@ -24,13 +27,6 @@ def _page(errors=None, values=None, status=200):
 def _ticked():
     """The scopes ticked in the posted form."""
     return tuple(request.form.getlist("scope"))
-
-
-@bp.get("/tokens")
-@login_required
-def tokens():
-    """Every token, never its secret."""
-    return _page()
 
 
 @bp.post("/tokens")
@@ -44,12 +40,12 @@ def create_api_token():
     elif not set(scopes) <= set(SCOPES):
         errors = {**errors, "scope": "That is not a token scope."}
     if errors:
-        return _page(errors, request.form, 400)
+        return tokens(errors, request.form, 400)
     try:
         with db.write():
             token, plaintext = create_token(values["name"], scopes)
     except Invalid as err:
-        return _page({err.field: sentence(err.message)}, values, 400)
+        return tokens({err.field: sentence(err.message)}, values, 400)
     # The reporter bundle goes to devices: only a report-only token belongs in it.
     bundle = encode(token_bundle(token, plaintext)) if token.scopes == "report" else None
     return render_template("admin/token_created.html", token=token, plaintext=plaintext, bundle=bundle)

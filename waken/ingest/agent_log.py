@@ -1,16 +1,30 @@
-"""POST /api/activities and PATCH /api/activities/<id>: the agent activity log."""
+"""POST /api/activities and PATCH /api/activities/<id>: the agent activity log (each route with its OpenAPI entry)."""
 from flask import current_app, request, url_for
 
-from waken import agent_log, db, limits, settings
+from waken import db, settings
+from waken.agent_log import store
+from waken.auth.tokens import bearer_plaintext, require_token, touch_token
+from waken.edge import limits
 from waken.ingest import bp
+from waken.openapi.operations import (
+    AGENT_WRITER,
+    BEARER,
+    answer,
+    documented,
+    errors,
+    json_body,
+)
 from waken.payload import parse
 from waken.schemas.agent_log import (
+    AgentRecordSchema,
+    AnonymousRetrySchema,
+    WriteReceiptSchema,
     record_create_schema,
     record_schema,
     record_update_schema,
 )
+from waken.schemas.fields import NOT_BLANK
 from waken.timeutil import now
-from waken.tokens import bearer_plaintext, require_token, touch_token
 
 
 def authorise_write(charge=True):
@@ -34,6 +48,26 @@ def _body(schema, extra=None):
     return parse(schema, extra, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
 
 
+@documented({
+    "tags": ["Agent activity log"], "summary": "Log one agent action",
+    "description": "A token with the agents:write scope is required unless the setting "
+                   "agent_ingest_open is on; anonymous writes are then limited per address "
+                   "(agent_ingest_open_per_minute, 429 beyond). The `Idempotency-Key` header works "
+                   "like the idempotency_key field. Keys belong to their caller: a token's keys "
+                   "match only its own records, and anonymous callers share one space of keys. "
+                   "An anonymous retry gets only the first record's id.",
+    "security": AGENT_WRITER,
+    "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK}}],
+    "requestBody": json_body(record_create_schema),
+    "responses": {
+        "201": {**answer(AgentRecordSchema, "Created."), "headers": {"Location": {
+            "description": "The new record's URL.", "schema": {"type": "string"}}}},
+        "200": {"description": "A retry with a known idempotency key: the first record (to a "
+                                "token with agents:read), or only its id (to a caller who may "
+                                "not read: anonymous, or a write-only token).",
+                "content": {"application/json": {"schema": {"oneOf": [AgentRecordSchema, AnonymousRetrySchema]}}}},
+        **errors(400, 401, 403, 413, 429, 503, 507)}})
 @bp.post("/api/activities")
 def create_agent_activity():
     """Log one agent action; a retried idempotency key returns the first record of the same caller.
@@ -48,13 +82,22 @@ def create_agent_activity():
         at = now()
         if token is not None:
             touch_token(token, at)
-        record, created = agent_log.create_record(data, at, agent_log.caller_of(token))
+        record, created = store.create_record(data, at, store.caller_of(token))
     location = url_for("query.get_agent_activity", activity_id=record["id"])
     if not created and (token is None or "agents:read" not in token.scopes):
         return {"id": record["id"], "duplicate": True}, 200, {"Location": location}
     return record_schema.dump(record), 201 if created else 200, {"Location": location}
 
 
+@documented({
+    "tags": ["Agent activity log"], "summary": "Finish a pending or running action",
+    "security": BEARER,
+    "requestBody": json_body(record_update_schema),
+    "responses": {"200": {"description": "The updated record (to a token with agents:read), or "
+                                         "only its id (to a write-only token).",
+                          "content": {"application/json": {"schema": {"oneOf": [
+                              AgentRecordSchema, WriteReceiptSchema]}}}},
+                  **errors(400, 401, 403, 404, 413, 429, 503, 507)}})
 @bp.patch("/api/activities/<int:activity_id>")
 def update_agent_activity(activity_id):
     """Finish a pending or running record: status, duration, tokens; metadata merged.
@@ -62,11 +105,15 @@ def update_agent_activity(activity_id):
     The updated record comes back to a token that may read the log; to a write-only token, its id.
     """
     token = require_token("agents:write")   # open ingest never opens changes
-    changes = _body(record_update_schema)
+    return finish_record(token, activity_id, _body(record_update_schema))
+
+
+def finish_record(token, record_id, changes):
+    """Apply the changes in one write; the record as this token may see it (MCP's finish_activity too)."""
     with db.write():
         at = now()
         touch_token(token, at)
-        record = agent_log.update_record(activity_id, changes, at)
+        record = store.update_record(record_id, changes, at)
     if "agents:read" not in token.scopes:
         return {"id": record["id"]}
     return record_schema.dump(record)

@@ -1,18 +1,20 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
 from flask import current_app, jsonify
 
-from waken import db, limits, reporting
+from waken import db
+from waken.auth.tokens import require_token
+from waken.devices import reports
+from waken.edge import limits
 from waken.errors import error_body
 from waken.ingest import bp
+from waken.media.report_images import image_report_slot, prepare_images
 from waken.payload import parse
-from waken.report_images import image_report_slot, prepare_images
 from waken.schemas.reports import dump_activity_item, report_schema, verify_schema
-from waken.tokens import require_token
 
 
 def _pending(device):
     body = error_body("This device is waiting for approval in the admin panel.",
-                      pending=True, approvalUrl=reporting.approval_url(device))
+                      pending=True, approvalUrl=reports.approval_url(device))
     return jsonify(body), 202
 
 
@@ -27,7 +29,7 @@ def report_activity():
         # images.metadata replaces the report's own, whose data URLs are freed before the write lock.
         report.pop("metadata", None)
     with db.write():
-        outcome = reporting.submit_report(report, token, images)
+        outcome = reports.submit_report(report, token, images)
     if outcome.pending:
         return _pending(outcome.device)
     body = {"success": True, "data": dump_activity_item(outcome.activity)}
@@ -43,7 +45,7 @@ def verify_device():
     limits.charge_token(token.id)
     probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
     with db.write():
-        device = reporting.verify_device(probe, token)
+        device = reports.verify_device(probe, token)
     if device["status"] == "pending":
         return _pending(device)
     return {"success": True, "data": {

@@ -3,8 +3,12 @@ import json
 
 from flask import current_app
 
-from waken import agent_log, db, limits
+from waken import db
+from waken.agent_log import store as agent_log
+from waken.auth.tokens import require_scope, touch_token
+from waken.edge import limits
 from waken.errors import ApiError, DomainError
+from waken.ingest.agent_log import finish_record
 from waken.mcp.rpc import FORBIDDEN, INVALID_PARAMS, RpcError
 from waken.mcp.tool_schemas import LIST_ARGUMENTS, schemas
 from waken.payload import load
@@ -16,7 +20,6 @@ from waken.schemas.agent_log import (
 )
 from waken.schemas.agent_log_queries import log_query_schema
 from waken.timeutil import now
-from waken.tokens import require_scope, touch_token
 
 
 def _log_activity(arguments, token):
@@ -37,14 +40,7 @@ def _finish_activity(arguments, token):
         raise ApiError(400, "id is required: the id log_activity answered, a whole number of at least 1.",
                        fields={"id": "must be a whole number of at least 1"})
     limits.charge_token(token.id)           # PATCH over REST is not counted; a tool call is a write all the same
-    changes = load(record_update_schema, {k: v for k, v in arguments.items() if k != "id"})
-    with db.write():
-        at = now()
-        touch_token(token, at)
-        record = agent_log.update_record(record_id, changes, at)
-    if "agents:read" not in token.scopes:
-        return {"id": record["id"]}
-    return record_schema.dump(record)
+    return finish_record(token, record_id, load(record_update_schema, {k: v for k, v in arguments.items() if k != "id"}))
 
 
 def _recent_activities(arguments, token):

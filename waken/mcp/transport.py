@@ -9,7 +9,9 @@ from importlib.metadata import version as package_version
 from flask import current_app, request
 
 from waken import settings
-from waken.errors import ApiError
+from waken.auth.tokens import authenticate
+from waken.edge.security import csrf
+from waken.errors import ApiError, DomainError
 from waken.mcp import bp, tools
 from waken.mcp.rpc import (
     INVALID_PARAMS,
@@ -22,8 +24,6 @@ from waken.mcp.rpc import (
     result,
 )
 from waken.payload import json_value, read_body
-from waken.security import csrf
-from waken.tokens import authenticate
 
 # Streamable HTTP exists from 2025-03-26 on; 2024-11-05 had the older HTTP+SSE transport.
 VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
@@ -92,7 +92,7 @@ def _payload():
     """The parsed body within SMALL_BODY_MAX_BYTES; a parse error (400) or a 413 otherwise."""
     try:
         return json_value(read_body(current_app.config["SMALL_BODY_MAX_BYTES"]))
-    except ApiError as err:
+    except (ApiError, DomainError) as err:
         code = PARSE_ERROR if err.status == 400 else INVALID_REQUEST
         raise RpcError(code, f"Parse error: {err.message}" if err.status == 400 else err.message,
                        status=err.status) from None

@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 
-from waken.errors import ApiError
+from waken.errors import Busy
 
 WAIT_SECONDS = 10     # the longest a batch waits for its turn before it is told to come back
 RETRY_AFTER = 2       # seconds; a full batch takes well under that on a Pi
@@ -40,8 +40,7 @@ class Gate:
 
 
 def _busy():
-    return ApiError(503, "The server is busy with other OTLP exports; try again in a moment.",
-                    headers={"Retry-After": str(RETRY_AFTER)})
+    return Busy("The server is busy with other OTLP exports; try again in a moment.", retry_after=RETRY_AFTER)
 
 
 def gate():

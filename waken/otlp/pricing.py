@@ -1,5 +1,5 @@
 """A GenAI span's cost from the owner's price table, when it carries none of its own."""
-from waken.prices import cost_of, usd
+from waken.agent_log.prices import cost_of, usd
 
 
 def priced(data, book):

@@ -15,8 +15,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from waken.errors import DomainError
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+MEDIA = (PROTOBUF, JSON)
+READ_CHUNK = 64 * 1024
 SIGNALS = {
     "logs": (ExportLogsServiceRequest, ExportLogsServiceResponse, "rejected_log_records"),
     "traces": (ExportTraceServiceRequest, ExportTraceServiceResponse, "rejected_spans"),
@@ -37,13 +41,51 @@ JSON_PATHS = {
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
 
 
-class WireError(Exception):
+class WireError(DomainError):
     """A body that cannot be taken: an HTTP status and a sentence."""
 
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
-        self.message = message
+
+
+def answer_media(mimetype):
+    """The media type to answer in: the request's when it is OTLP's, else JSON."""
+    return mimetype if mimetype in MEDIA else JSON
+
+
+def encoding_of(request):
+    """The body's Content-Encoding ('' or gzip); a 415 WireError for another media type or encoding."""
+    if request.mimetype not in MEDIA:
+        raise WireError(415, f"Send OTLP as application/x-protobuf or application/json, "
+                             f"not '{request.mimetype[:80] or 'no Content-Type'}'.")
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise WireError(415, f"Content-Encoding '{encoding[:40]}' is not supported; send gzip or none.")
+    return encoding
+
+
+def read(signal, request, encoding, limit, max_records):
+    """(the Export…ServiceRequest, its record count) from the request body; a WireError if it is
+    unreadable, over `limit` bytes (before or after gunzip) or over the record cap."""
+    raw = _body(request, limit)
+    if encoding == "gzip":
+        raw = gunzip(raw, limit)
+    return decode(signal, request.mimetype, raw, max_records)
+
+
+def _body(request, limit):
+    """The request body, read in chunks and never past `limit` bytes (413 beyond)."""
+    too_big = WireError(413, f"The body is larger than {limit // 1024 // 1024} MiB, the most this "
+                             "server accepts for OTLP; send smaller batches.")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_big
+    body = bytearray()
+    while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - len(body))):
+        body += chunk
+        if len(body) > limit:
+            raise too_big
+    return body
 
 
 def gunzip(data, limit):

@@ -4,8 +4,10 @@ import time
 
 from flask import Response, current_app, request, stream_with_context
 
-from waken import agent_log, agent_stats, db
-from waken.agent_log_csv import csv_chunks, today_filename
+from waken import db
+from waken.agent_log import stats, store
+from waken.agent_log.csv_export import csv_chunks, today_filename
+from waken.auth.tokens import require_reader
 from waken.errors import ApiError
 from waken.payload import load
 from waken.query import bp
@@ -23,7 +25,6 @@ from waken.schemas.agent_log_queries import (
     stream_query_schema,
 )
 from waken.timeutil import now
-from waken.tokens import require_reader
 
 REPLAY_LIMIT = 1000     # at most this many missed records are replayed on reconnect
 BATCH = 200             # records read per poll; a full batch is followed at once by the next
@@ -49,7 +50,7 @@ def list_agent_activities():
     at = now()
     if args["format"] == "csv":
         return _csv(args, at)
-    return record_list_schema.dump(agent_log.list_records(args, at))
+    return record_list_schema.dump(store.list_records(args, at))
 
 
 @bp.get("/api/activities/export")
@@ -69,7 +70,7 @@ def _csv(args, at):
 def get_agent_activity(activity_id):
     """One record (where the Location header of POST points)."""
     require_reader()
-    return record_schema.dump(agent_log.get_record(activity_id, now()))
+    return record_schema.dump(store.get_record(activity_id, now()))
 
 
 @bp.get("/api/activities/stats")
@@ -77,7 +78,7 @@ def agent_activity_stats():
     """Totals, per type and status, a daily heatmap, a 7-day trend and hourly counts."""
     require_reader()
     args = query_args(stats_query_schema, lists=("type",))
-    return stats_schema.dump(agent_stats.stats(args, now()))
+    return stats_schema.dump(stats.stats(args, now()))
 
 
 @bp.get("/api/activities/stream")
@@ -90,7 +91,7 @@ def agent_activity_stream():
         query["lastEventId"] = header
     stream_args = load(stream_query_schema, query)
     last_event = stream_args.get("lastEventId")
-    latest = agent_log.latest_id()
+    latest = store.latest_id()
     start = latest if last_event is None else min(latest, max(last_event, latest - REPLAY_LIMIT))
     slot = take_agent_slot()
     db.release()    # hold no connection while the stream idles
@@ -112,7 +113,7 @@ def _events(app, last_id, slot, session=None):
         sent_at = time.monotonic()
         while True:
             with app.app_context():
-                batch = agent_log.records_after(last_id, now(), BATCH, session)
+                batch = store.records_after(last_id, now(), BATCH, session)
                 db.release()
             for record in batch:
                 last_id = record["id"]

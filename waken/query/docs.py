@@ -14,7 +14,8 @@ def openapi_document():
     """The document for this app, built once (the routes do not change while it runs)."""
     cached = current_app.extensions.get("waken.openapi")
     if cached is None:
-        from waken.openapi import build_spec  # apispec loads only when someone asks
+        # apispec loads only when someone asks
+        from waken.openapi.document import build_spec
 
         cached = current_app.extensions["waken.openapi"] = build_spec(current_app)
     return {**cached, "servers": [{"url": settings.public_base()}]}

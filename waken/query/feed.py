@@ -4,8 +4,8 @@ import time
 
 from flask import current_app, request
 
-from waken import feed_cache
-from waken.feed import DEFAULT_LIMIT
+from waken.feed import cache
+from waken.feed.build import DEFAULT_LIMIT
 from waken.payload import load
 from waken.query import bp
 from waken.query.streams import sse_response, take_slot
@@ -15,8 +15,8 @@ RECONNECT_MS = 5000
 
 
 def feed_payload(limit):
-    """The feed as the JSON body both routes send (rendered once per change, see waken.feed_cache)."""
-    return feed_cache.current(limit).feed
+    """The feed as the JSON body both routes send (rendered once per change, see waken.feed.cache)."""
+    return cache.current(limit).feed
 
 
 @bp.get("/api/activity")
@@ -24,11 +24,11 @@ def public_feed():
     """What every device is doing now, and what they did within the history window."""
     # Most reads carry no query at all: spare them the schema.
     limit = load(feed_query_schema, request.args.to_dict())["limit"] if request.args else DEFAULT_LIMIT
-    rendering = feed_cache.current(limit)
-    if feed_cache.not_modified(rendering):
-        return feed_cache.conditional(current_app.response_class(status=304), rendering)
-    body = rendering.part("json", feed_cache.json_bytes)
-    return feed_cache.conditional(current_app.response_class(body, mimetype="application/json"), rendering)
+    rendering = cache.current(limit)
+    if cache.not_modified(rendering):
+        return cache.conditional(current_app.response_class(status=304), rendering)
+    body = rendering.part("json", cache.json_bytes)
+    return cache.conditional(current_app.response_class(body, mimetype="application/json"), rendering)
 
 
 @bp.get("/api/activity/stream")
@@ -37,7 +37,7 @@ def activity_stream():
     args = load(feed_query_schema, request.args.to_dict())
     slot = take_slot()
     try:
-        first = feed_cache.current(args["limit"]).part("sse", _event)
+        first = cache.current(args["limit"]).part("sse", _event)
     except BaseException:
         slot.release()
         raise
@@ -60,7 +60,7 @@ def _events(app, limit, first, slot):
             with app.app_context():
                 # A rendering up to half a poll old will do: a viewer sees news within a
                 # poll anyway, and a process renders at most twice per poll under load.
-                fingerprint, text = feed_cache.current(limit, max_age=poll / 2).part("sse", _event)
+                fingerprint, text = cache.current(limit, max_age=poll / 2).part("sse", _event)
             if fingerprint != last:
                 last, sent_at = fingerprint, time.monotonic()
                 yield text

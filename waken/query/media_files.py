@@ -3,7 +3,7 @@ import os
 
 from flask import abort, current_app, send_from_directory
 
-from waken.media import FILENAME_RE, KINDS, mime_for
+from waken.media.files import FILENAME_RE, KINDS, mime_for
 from waken.query import bp
 
 ONE_YEAR = 365 * 24 * 3600

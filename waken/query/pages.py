@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, make_response, render_template
 
-from waken import feed_cache
+from waken.feed import cache
 from waken.query import bp
 from waken.timeutil import parse_iso
 
@@ -30,12 +30,12 @@ def with_page_headers(response):
 @bp.get("/")
 def home():
     """Profile, current status of every device and the recent activity (rendered once per change)."""
-    rendering = feed_cache.current(HOME_LIMIT)
-    if feed_cache.not_modified(rendering):
+    rendering = cache.current(HOME_LIMIT)
+    if cache.not_modified(rendering):
         response = current_app.response_class(status=304)
     else:
         response = make_response(rendering.part("html", _page))
-    return with_page_headers(feed_cache.conditional(response, rendering))
+    return with_page_headers(cache.conditional(response, rendering))
 
 
 def _page(rendering):

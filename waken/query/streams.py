@@ -7,8 +7,8 @@ import threading
 from flask import Response, current_app, request
 
 from waken import settings
+from waken.edge.limits import client_address
 from waken.errors import ApiError
-from waken.limits import client_address
 
 RETRY_AFTER_SECONDS = 15
 PUBLIC_PER_ADDRESS = 4   # public streams one client address may hold at once

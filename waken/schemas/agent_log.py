@@ -2,7 +2,7 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Length, Range
 
-from waken.agent_filters import STATUSES
+from waken.agent_log.filters import STATUSES
 from waken.schemas.fields import (
     DATE_TIME_PATTERN,
     NON_NEGATIVE,
@@ -176,6 +176,21 @@ class AgentStatsSchema(Schema):
         "description": "Records, tokens and cost per model (metadata.model), costliest first."})
     byAgent = fields.Dict(keys=fields.String(), values=fields.Nested(UsageSchema), metadata={
         "description": "Records, tokens and cost per agent, costliest first."})
+
+
+@always_sent()
+class AnonymousRetrySchema(Schema):
+    """A retry by a caller who may not read the log: the record exists, its content stays private."""
+
+    id = fields.Integer(required=True)
+    duplicate = fields.Boolean(required=True, metadata={"enum": [True]})
+
+
+@always_sent()
+class WriteReceiptSchema(Schema):
+    """A PATCH by a write-only token: done, and which record."""
+
+    id = fields.Integer(required=True)
 
 
 record_create_schema = AgentRecordCreateSchema()

@@ -10,7 +10,7 @@ from marshmallow import (
 )
 from marshmallow.validate import Length, Range
 
-from waken.agent_filters import STATUSES
+from waken.agent_log.filters import STATUSES
 from waken.schemas.fields import (
     DATE_OR_TIME_PATTERN,
     NON_NEGATIVE,

@@ -1,8 +1,15 @@
 """Schemas of agent sessions: the list's and one session's query parameters, and their answers."""
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validates_schema,
+)
 from marshmallow.validate import Range
 
-from waken.agent_filters import STATUSES
+from waken.agent_log.filters import STATUSES
 from waken.schemas.agent_log import AgentRecordSchema
 from waken.schemas.agent_log_queries import AgentLogQuerySchema
 from waken.schemas.fields import NON_NEGATIVE, SQL_INT_MAX, WHOLE, IsoTime, always_sent

@@ -2,7 +2,7 @@
 from marshmallow import EXCLUDE, Schema, fields, post_load
 from marshmallow.validate import Range
 
-from waken.feed import DEFAULT_LIMIT, MAX_LIMIT
+from waken.feed.build import DEFAULT_LIMIT, MAX_LIMIT
 from waken.schemas.fields import IsoTime, always_sent
 from waken.schemas.reports import ActivityItemSchema
 

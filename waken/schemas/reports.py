@@ -16,7 +16,7 @@ from waken.schemas.fields import (
 from waken.timeutil import iso
 
 REQUIRED = {"required": "is required", "null": "is required"}
-# What waken.devices.check_key accepts, as the document states it (ASCII only, to be simple).
+# What waken.devices.registry.check_key accepts, as the document states it (ASCII only, to be simple).
 KEY_FORMAT = {"minLength": 8, "maxLength": 128, "pattern": "^[!-~]{8,128}$"}
 
 

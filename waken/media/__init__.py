@@ -1,0 +1,1 @@
+"""Media: content-addressed image files, Pillow decoding, the disk quota, and the images carried in reports."""

@@ -1,0 +1,1 @@
+"""The OpenAPI document: the table of operations, the rules apispec cannot infer, and the document built from them."""
