@@ -309,6 +309,63 @@ AFTER UPDATE OF type, status, timestamp, agent, tokens_used, cost_usd, metadata 
         cost_usd = cost_usd + excluded.cost_usd;
 END;
 
+-- agent_activity_usage per UTC day: statistics read whole days of cost by model and agent here
+-- (a few thousand rows for 30 days, where the 15-minute table has hundreds of thousands),
+-- and only the day the retention cutoff cuts through from agent_activity_usage.
+CREATE TABLE IF NOT EXISTS agent_activity_usage_daily (
+    day         INTEGER NOT NULL,                   -- timestamp floored to a UTC day
+    type        TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    agent       TEXT    NOT NULL DEFAULT '',
+    model       TEXT    NOT NULL DEFAULT '',
+    count       INTEGER NOT NULL DEFAULT 0,
+    tokens_used INTEGER NOT NULL DEFAULT 0,
+    cost_usd    INTEGER NOT NULL DEFAULT 0,         -- micro-dollars
+    PRIMARY KEY (day, type, status, agent, model)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_usage_daily_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_activity_usage_daily VALUES (NEW.timestamp - NEW.timestamp % 86400000, NEW.type, NEW.status,
+        coalesce(NEW.agent, ''),
+        coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''),
+        1, coalesce(NEW.tokens_used, 0), coalesce(NEW.cost_usd, 0))
+    ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
+        cost_usd = cost_usd + excluded.cost_usd;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_usage_daily_delete AFTER DELETE ON agent_activity BEGIN
+    UPDATE agent_activity_usage_daily SET count = count - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        cost_usd = cost_usd - coalesce(OLD.cost_usd, 0)
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
+    DELETE FROM agent_activity_usage_daily
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '')
+      AND count <= 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_usage_daily_update
+AFTER UPDATE OF type, status, timestamp, agent, tokens_used, cost_usd, metadata ON agent_activity BEGIN
+    UPDATE agent_activity_usage_daily SET count = count - 1, tokens_used = tokens_used - coalesce(OLD.tokens_used, 0),
+        cost_usd = cost_usd - coalesce(OLD.cost_usd, 0)
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '');
+    DELETE FROM agent_activity_usage_daily
+    WHERE day = OLD.timestamp - OLD.timestamp % 86400000 AND type = OLD.type AND status = OLD.status
+      AND agent = coalesce(OLD.agent, '')
+      AND model = coalesce(CASE WHEN json_valid(OLD.metadata) THEN substr(json_extract(OLD.metadata, '$.model'), 1, 200) END, '')
+      AND count <= 0;
+    INSERT INTO agent_activity_usage_daily VALUES (NEW.timestamp - NEW.timestamp % 86400000, NEW.type, NEW.status,
+        coalesce(NEW.agent, ''),
+        coalesce(CASE WHEN json_valid(NEW.metadata) THEN substr(json_extract(NEW.metadata, '$.model'), 1, 200) END, ''),
+        1, coalesce(NEW.tokens_used, 0), coalesce(NEW.cost_usd, 0))
+    ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
+        cost_usd = cost_usd + excluded.cost_usd;
+END;
+
 -- What the owner pays per million tokens of a model, in micro-dollars; empty by default,
 -- so a GenAI span gets a cost only from a price the owner set.
 CREATE TABLE IF NOT EXISTS model_price (

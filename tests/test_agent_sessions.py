@@ -100,6 +100,29 @@ def test_stats_cost_by_model_agent_and_day(client, auth, logged):
     assert by_day["2026-03-30"] == 0.300001 and by_day["2026-03-31"] == 1.5
 
 
+def test_stats_cost_is_exact_across_the_retention_cutoff(client, auth, add, clock):
+    # 30 days' retention; 7 minutes later the cutoff is 2026-03-01T10:07, inside a 15-minute
+    # bucket and a UTC day: each record is summed from another tier (table, 15-minute, day).
+    rows = [("2026-03-01T10:05:00Z", "m1", "a", 1.0),        # before the cutoff by then: not counted
+            ("2026-03-01T10:10:00Z", "m1", "a", 0.000002),   # the minutes before the first bucket
+            ("2026-03-01T20:00:00Z", "m2", "a", 0.03),       # the cut day's buckets
+            ("2026-03-20T12:00:00Z", "m1", "b", 0.4),        # whole days
+            ("2026-03-31T09:00:00Z", "m2", "b", 5.0)]
+    for timestamp, model, agent, cost in rows:
+        add(timestamp, agent=agent, cost_usd=cost, tokens_used=10, metadata={"model": model})
+    clock.advance(minutes=7)
+    stats = client.get("/api/activities/stats", headers=auth).json
+    assert stats["total"] == 4
+    assert stats["costUsd"] == 5.430002
+    assert stats["byModel"] == {"m2": {"records": 2, "tokensUsed": 20, "costUsd": 5.03},
+                                "m1": {"records": 2, "tokensUsed": 20, "costUsd": 0.400002}}
+    assert stats["byAgent"] == {"b": {"records": 2, "tokensUsed": 20, "costUsd": 5.4},
+                                "a": {"records": 2, "tokensUsed": 20, "costUsd": 0.030002}}
+    assert sum(day["costUsd"] for day in stats["trend"]) == 5.0
+    only_b = client.get("/api/activities/stats?agent=b", headers=auth).json
+    assert only_b["costUsd"] == 5.4 and only_b["byModel"]["m2"]["costUsd"] == 5.0
+
+
 @pytest.mark.parametrize("field, value", [
     ("session", ""), ("session", "x" * 129), ("session", 5), ("cost_usd", -0.01), ("cost_usd", "1"),
     ("cost_usd", True), ("cost_usd", 2e9)])
@@ -148,6 +171,8 @@ def test_an_old_database_upgrades_keeping_its_rows(tmp_path):
     assert conn.execute("SELECT count(*), count(session), count(cost_usd) FROM agent_activity").fetchone() == (2, 0, 0)
     assert conn.execute("SELECT model, count, tokens_used, cost_usd FROM agent_activity_usage ORDER BY model").fetchall() \
         == [("", 1, 0, 0), ("m1", 1, 5, 0)]
+    assert conn.execute("SELECT model, count, tokens_used FROM agent_activity_usage_daily ORDER BY model").fetchall() \
+        == [("", 1, 0), ("m1", 1, 5)]
     conn.execute("INSERT INTO agent_activity (type, description, status, timestamp, created_at, session, cost_usd) "
                  "VALUES ('t', 'd', 'success', 3000, 1, 's', 42)")
     assert conn.execute("SELECT records, cost_usd FROM agent_session").fetchall() == [(1, 42)]

@@ -59,6 +59,11 @@ BACKFILLS = {
         SELECT timestamp - timestamp % 900000, type, status, coalesce(agent, ''), {MODEL}, count(*),
                coalesce(sum(tokens_used), 0), coalesce(sum(cost_usd), 0)
         FROM agent_activity GROUP BY 1, 2, 3, 4, 5""",
+    "agent_activity_usage_daily": f"""
+        INSERT INTO agent_activity_usage_daily
+        SELECT timestamp - timestamp % 86400000, type, status, coalesce(agent, ''), {MODEL}, count(*),
+               coalesce(sum(tokens_used), 0), coalesce(sum(cost_usd), 0)
+        FROM agent_activity GROUP BY 1, 2, 3, 4, 5""",
     "agent_session": """
         INSERT INTO agent_session
         SELECT session, min(timestamp), max(timestamp), count(*), coalesce(sum(tokens_used), 0),

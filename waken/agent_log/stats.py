@@ -70,7 +70,7 @@ def stats(args, at):
         duration += bucket_duration
         durations += bucket_durations
     week_start = today - timedelta(days=today.weekday())
-    spent = usage.usage(args, to_ms(cutoff), zone, today)
+    spent = usage.usage(args, to_ms(cutoff), zone, today, TREND_DAYS)
     return {
         "total": sum(heat.values()),
         "today": heat.get(today, 0),
