@@ -200,6 +200,34 @@ CREATE TABLE IF NOT EXISTS agent_session_part (
     PRIMARY KEY (session, agent, model)
 ) WITHOUT ROWID;
 
+-- Which status, type and agent mixes a session's records have: a filtered session list tests
+-- each session with one seek here instead of reading its records. Kept by the triggers below.
+CREATE TABLE IF NOT EXISTS agent_session_mix (
+    session TEXT    NOT NULL,
+    status  TEXT    NOT NULL,
+    type    TEXT    NOT NULL,
+    agent   TEXT    NOT NULL,                       -- '' for no agent
+    records INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session, status, type, agent)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS agent_session_mix_insert AFTER INSERT ON agent_activity WHEN NEW.session IS NOT NULL BEGIN
+    INSERT INTO agent_session_mix VALUES (NEW.session, NEW.status, NEW.type, coalesce(NEW.agent, ''), 1) ON CONFLICT DO UPDATE SET records = records + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_session_mix_delete AFTER DELETE ON agent_activity WHEN OLD.session IS NOT NULL BEGIN
+    UPDATE agent_session_mix SET records = records - 1 WHERE session = OLD.session AND status = OLD.status AND type = OLD.type AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_session_mix WHERE session = OLD.session AND status = OLD.status AND type = OLD.type AND agent = coalesce(OLD.agent, '') AND records <= 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_session_mix_update
+AFTER UPDATE OF session, status, type, agent ON agent_activity BEGIN
+    UPDATE agent_session_mix SET records = records - 1 WHERE session = OLD.session AND status = OLD.status AND type = OLD.type AND agent = coalesce(OLD.agent, '');
+    DELETE FROM agent_session_mix WHERE session = OLD.session AND status = OLD.status AND type = OLD.type AND agent = coalesce(OLD.agent, '') AND records <= 0;
+    INSERT INTO agent_session_mix SELECT NEW.session, NEW.status, NEW.type, coalesce(NEW.agent, ''), 1 WHERE NEW.session IS NOT NULL
+    ON CONFLICT DO UPDATE SET records = records + 1;
+END;
+
 -- Statistics by model and agent: like agent_activity_rollup (15-minute buckets, so local
 -- days are unions of buckets), with the model of the metadata and the summed cost.
 CREATE TABLE IF NOT EXISTS agent_activity_usage (

@@ -59,6 +59,12 @@ def test_session_list_filters(client, auth, logged):
     assert keys("?type=nothing") == ([], 0)
     assert keys("?startDate=2026-03-31") == (["s-b"], 1)
     assert keys("?endDate=2026-03-30") == (["s-a"], 1)
+    # Filters with dates: a matching record inside the dates.
+    assert keys("?agent=main&endDate=2026-03-30") == (["s-a"], 1)
+    assert keys("?agent=main&startDate=2026-03-31") == ([], 0)
+    assert keys("?status=running&type=tool_call&startDate=2026-03-31") == (["s-b"], 1)
+    assert keys("?status=success&agent=sub") == (["s-a"], 1)
+    assert keys("?status=error&agent=sub") == ([], 0)
     # A filtered session is still summed whole.
     response = client.get("/api/agent-sessions?agent=sub", headers=auth).json
     assert response["sessions"][0]["records"] == 3
@@ -137,6 +143,10 @@ def test_a_patch_moves_the_session_counts(client, auth, logged):
     summary = client.get("/api/agent-sessions/s-b", headers=auth).json["session"]
     assert summary["byStatus"]["running"] == 0 and summary["byStatus"]["success"] == 1
     assert summary["tokensUsed"] == 9
+    status = {s["key"] for s in client.get("/api/agent-sessions?status=running", headers=auth).json["sessions"]}
+    assert "s-b" not in status
+    assert [s["key"] for s in client.get("/api/agent-sessions?status=success&agent=other",
+                                         headers=auth).json["sessions"]] == ["s-b"]
 
 
 def test_price_commands_validate_and_list(runner):
@@ -176,6 +186,11 @@ def test_an_old_database_upgrades_keeping_its_rows(tmp_path):
     conn.execute("INSERT INTO agent_activity (type, description, status, timestamp, created_at, session, cost_usd) "
                  "VALUES ('t', 'd', 'success', 3000, 1, 's', 42)")
     assert conn.execute("SELECT records, cost_usd FROM agent_session").fetchall() == [(1, 42)]
+    assert conn.execute("SELECT * FROM agent_session_mix").fetchall() == [("s", "success", "t", "", 1)]
+    conn.execute("UPDATE agent_activity SET agent = 'a', status = 'error' WHERE session = 's'")
+    assert conn.execute("SELECT * FROM agent_session_mix").fetchall() == [("s", "error", "t", "a", 1)]
+    conn.execute("DELETE FROM agent_activity WHERE session = 's'")
+    assert conn.execute("SELECT count(*) FROM agent_session_mix").fetchone() == (0,)
     assert "agent_activity_session" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
 
 

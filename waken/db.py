@@ -13,8 +13,9 @@ Each table is written through one style:
 - plain SQL (the functions below; rows are sqlite3.Row, read by column name), for the tables
   written per report, per visitor or per agent call: device and app_record (models.py maps
   them for the admin pages' reads), device_activity, media_asset,
-  agent_activity, admin_session; their rollups (agent_session, agent_session_part and
-  agent_activity_usage among them) and feed_version are kept by schema.sql's triggers,
+  agent_activity, admin_session; their rollups (agent_session, agent_session_part,
+  agent_session_mix and the agent_activity_usage tables among them) and feed_version are
+  kept by schema.sql's triggers,
   and migrate.py's upgrades are SQL like the schema.
 Reads use whichever reads better: SQL on the hot paths and for aggregates, the ORM on the
 owner's pages.

@@ -70,6 +70,10 @@ BACKFILLS = {
                coalesce(sum(cost_usd), 0), sum(status = 'success'), sum(status = 'error'),
                sum(status = 'pending'), sum(status = 'running')
         FROM agent_activity WHERE session IS NOT NULL GROUP BY session""",
+    "agent_session_mix": """
+        INSERT INTO agent_session_mix
+        SELECT session, status, type, coalesce(agent, ''), count(*)
+        FROM agent_activity WHERE session IS NOT NULL GROUP BY 1, 2, 3, 4""",
     "agent_session_part": f"""
         INSERT INTO agent_session_part
         SELECT session, coalesce(agent, ''), {MODEL}, count(*)
