@@ -6,6 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.support import Clock, make_app
+from waken import db
+from waken.auth.tokens import create_token
+from waken.db import connect_sqlite
 from waken.migrate import init_db
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc)
@@ -136,6 +140,37 @@ def test_bad_session_and_cost_are_400(client, auth, field, value):
     body = {"type": "t", "description": "d", "status": "success", field: value}
     response = client.post("/api/activities", headers=auth, json=body)
     assert response.status_code == 400 and field in response.json["fields"]
+
+
+def _steps_of_filtered_lists(instance, records_per_session):
+    """SQLite VM steps (in hundreds) of filtered session lists over 20 sessions of that many records each."""
+    app = make_app(instance, CLOCK=Clock(NOW))
+    at = int(NOW.timestamp() * 1000) - 3_600_000
+    conn = connect_sqlite(app.config["DATABASE"])
+    with conn:
+        conn.executemany(
+            "INSERT INTO agent_activity (type, description, status, timestamp, created_at, session, agent) "
+            "VALUES ('tool_call', 'd', 'success', ?, ?, ?, 'a')",
+            [(at + n, at, f"s-{n % 20}") for n in range(20 * records_per_session)])
+    conn.close()
+    with app.app_context(), db.write():
+        _, token = create_token("cost")
+    steps = [0]
+
+    def tick():
+        steps[0] += 1
+    app.before_request(lambda: db.connection().set_progress_handler(tick, 100))
+    client = app.test_client()
+    for query in ("agent=a", "type=tool_call", "status=success", "agent=a&type=tool_call", "agent=nobody"):
+        response = client.get("/api/agent-sessions?" + query, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and response.json["total"] == (0 if "nobody" in query else 20)
+    return steps[0]
+
+
+def test_a_filtered_session_list_costs_per_session_not_per_record(tmp_path):
+    # Reading the matching records would cost 30 times more for 30 times the records.
+    few, many = _steps_of_filtered_lists(tmp_path / "few", 10), _steps_of_filtered_lists(tmp_path / "many", 300)
+    assert many < few * 1.5, (few, many)
 
 
 def test_a_patch_moves_the_session_counts(client, auth, logged):
