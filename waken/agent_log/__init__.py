@@ -1,1 +1,1 @@
-"""The agent log: records stored and read, filters as SQL, exact totals, stats and the CSV export."""
+"""The agent log: records stored and read, filters as SQL, exact totals, stats, the CSV export, sessions and cost."""
