@@ -119,14 +119,19 @@ def test_triggers_keep_the_rollups_exact(tmp_path):
     assert all(row[4] > 0 for row in rollup + daily)    # emptied buckets and days are removed
 
 
-def test_upgrade_builds_the_rollups_from_existing_rows(tmp_path):
-    path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    conn.executescript("""
+# agent_activity as databases made before the rollups and caller-scoped keys had it.
+OLD_AGENT_TABLE = """
         CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
             description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL,
             duration_ms INTEGER, tokens_used INTEGER, agent TEXT, metadata TEXT,
             idempotency_key TEXT UNIQUE, created_at INTEGER NOT NULL);
+"""
+
+
+def test_upgrade_builds_the_rollups_from_existing_rows(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(OLD_AGENT_TABLE + """
         INSERT INTO agent_activity (type, description, status, timestamp, duration_ms, agent, created_at)
         VALUES ('tool_call', 'a', 'success', 1000, 5, NULL, 0), ('tool_call', 'b', 'error', 90000000, NULL, 'x', 0);
     """)
@@ -169,11 +174,7 @@ def test_writers_take_turns_and_the_next_starts_as_soon_as_one_commits(app):
 def test_upgrade_scopes_idempotency_keys_to_their_caller(tmp_path):
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
-    conn.executescript("""
-        CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
-            description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL,
-            duration_ms INTEGER, tokens_used INTEGER, agent TEXT, metadata TEXT,
-            idempotency_key TEXT UNIQUE, created_at INTEGER NOT NULL);
+    conn.executescript(OLD_AGENT_TABLE + """
         INSERT INTO agent_activity (type, description, status, timestamp, idempotency_key, created_at)
         VALUES ('tool_call', 'a', 'success', 1000, 'run-1', 0), ('tool_call', 'b', 'success', 2000, NULL, 0),
                ('tool_call', 'c', 'success', 3000, 'run-3', 0);

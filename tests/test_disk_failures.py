@@ -120,6 +120,16 @@ def stored_apps(server):
         return {row[0] for row in conn.execute("SELECT process_name FROM device_activity")}
 
 
+def start_with_a_report(server):
+    """Start the server with a token, the device, an admin and one report stored; the token's header."""
+    server.start()
+    auth = {"Authorization": f"Bearer {server.token()}"}
+    server.device("Desk", KEY)
+    create_admin(server)
+    assert report(server, auth, "before").status_code == 200
+    return auth
+
+
 def assert_no_traceback(server):
     log = server.log_path.read_text()
     assert "Traceback" not in log, log[-4000:]
@@ -130,14 +140,10 @@ def test_a_full_disk_answers_507_and_recovers_without_a_restart(tmp_path):
     with tmpfs(tmp_path / "instance", "24m") as instance:
         server = server_on(instance, tmp_path)
         try:
-            server.start()
-            auth = {"Authorization": f"Bearer {server.token()}"}
-            server.device("Desk", KEY)
-            create_admin(server)
+            auth = start_with_a_report(server)
             admin = requests.Session()
             assert sign_in(admin, server.url).status_code == 302
             csrf = csrf_of(admin.get(server.url + "/admin/tokens", timeout=10).text)
-            assert report(server, auth, "before").status_code == 200
 
             filler = fill(instance)
             health, took = timed_healthz(server)
@@ -175,11 +181,7 @@ def test_a_read_only_instance_answers_503_with_retry_after_and_recovers(tmp_path
     with tmpfs(tmp_path / "instance", "24m") as instance:
         first = server_on(instance, tmp_path)
         try:
-            first.start()
-            auth = {"Authorization": f"Bearer {first.token()}"}
-            first.device("Desk", KEY)
-            create_admin(first)
-            assert report(first, auth, "before").status_code == 200
+            auth = start_with_a_report(first)
         finally:
             # Killed, as a Pi loses power: its WAL files stay, as they are when a disk turns read-only
             # under a running server (which cannot be staged: Linux refuses to remount a tmpfs

@@ -117,7 +117,8 @@ def json_value(raw):
 
 
 def parse(schema, extra=None, limit=None):
-    """The body validated by schema (Invalid or PayloadTooLarge otherwise); extra fills keys the body left empty.
+    """The body validated by schema, or anything with its load (Invalid or PayloadTooLarge otherwise);
+    extra fills keys the body left empty.
 
     Views check the token first, so a request without one never has its body read.
     """

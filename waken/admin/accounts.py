@@ -2,8 +2,6 @@
 import hmac
 import os
 import secrets
-import threading
-from contextlib import contextmanager
 from typing import NamedTuple
 
 from flask import current_app
@@ -11,6 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from waken import db
+from waken.admission import Gate
 from waken.auth.sessions import end_all_sessions
 from waken.config import stored_secret
 from waken.db import orm
@@ -32,7 +31,9 @@ PASSWORD_METHOD = "scrypt:32768:8:1"
 # that also serve the site, and doubles the memory. Beyond it: 429 at once.
 HASHES_AT_ONCE = 1
 HASH_RETRY_AFTER_SECONDS = 1
-_hashing = threading.BoundedSemaphore(HASHES_AT_ONCE)
+_hashing = Gate(HASHES_AT_ONCE, lambda: TooManyRequests(
+    "The server is checking other passwords right now; try again in a moment.",
+    retry_after=HASH_RETRY_AFTER_SECONDS))
 
 
 def _code_path():
@@ -97,17 +98,10 @@ class Credentials(NamedTuple):
     password_hash: str
 
 
-@contextmanager
 def hashing_slot():
     """One of this process's HASHES_AT_ONCE password hashes, or 429 at once with Retry-After."""
     # Taken before any hashing starts, so a burst of sign-ins costs neither memory nor waiting threads.
-    if not _hashing.acquire(blocking=False):
-        raise TooManyRequests("The server is checking other passwords right now; try again in a moment.",
-                              retry_after=HASH_RETRY_AFTER_SECONDS)
-    try:
-        yield
-    finally:
-        _hashing.release()
+    return _hashing.turn()
 
 
 def credentials(username, password):

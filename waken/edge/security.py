@@ -16,6 +16,8 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+_DEFAULT_HEADERS = tuple((name, name.lower(), value) for name, value in
+                         {"Content-Security-Policy": DEFAULT_CSP, **HEADERS}.items())
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -24,9 +26,16 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         # Reports, the feed and health checks carry no cookie: spare them building the signer.
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # A request without any Cookie header skips parsing one, too.
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or not request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        # Untouched and empty (every report): Flask would work out the cookie's attributes to do nothing.
+        if session or session.accessed or session.modified:
+            super().save_session(app, session, response)
 
     def get_cookie_secure(self, app):
         if app.config["SESSION_COOKIE_SECURE"] or request.is_secure:
@@ -47,9 +56,12 @@ def _protect_forms():
 
 
 def _add_headers(response):
-    response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    # What setdefault would do per header, with the answer's header names looked at once.
+    headers = response.headers
+    present = set(headers.keys(lower=True))
+    for name, lower, value in _DEFAULT_HEADERS:
+        if lower not in present:
+            headers.add(name, value)
     return response
 
 

@@ -9,7 +9,7 @@ from waken.errors import error_body
 from waken.ingest import bp
 from waken.media.report_images import image_report_slot, prepare_images
 from waken.payload import parse
-from waken.schemas.reports import dump_activity_item, report_schema, verify_schema
+from waken.schemas.reports import dump_activity_item, report_loader, verify_schema
 
 
 def _pending(device):
@@ -24,7 +24,7 @@ def report_activity():
     token = require_token("report")   # before the body is read: no token, no parsing
     limits.charge_token(token.id)
     with image_report_slot():   # before the body is read: a large one may carry images
-        report = parse(report_schema)
+        report = parse(report_loader)
         images = prepare_images(report)
         # images.metadata replaces the report's own, whose data URLs are freed before the write lock.
         report.pop("metadata", None)

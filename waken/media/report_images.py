@@ -1,5 +1,4 @@
 """A report's images: data URLs in metadata.media become stored files before the write lock is taken."""
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -7,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 
 from waken import db, disk, settings
+from waken.admission import app_gate
 from waken.errors import Busy
 from waken.media import quota
 from waken.media.files import MediaError, is_data_url, store_data_url, stored_path
@@ -38,17 +38,13 @@ def image_report_slot():
     if length is not None and length <= config["IMAGE_REPORT_BYTES"]:
         yield   # too small to hold a costly image: never waits, never refused
         return
-    slots = current_app.extensions.get("waken.image_slots")
-    if slots is None:
-        slots = current_app.extensions.setdefault(
-            "waken.image_slots", threading.BoundedSemaphore(config["IMAGE_REPORTS_AT_ONCE"]))
-    if not slots.acquire(blocking=False):
-        raise Busy("The server is busy storing other reports with images; send this one again in a moment.",
-                   retry_after=1)
-    try:
+    with app_gate(current_app, "waken.image_gate", config["IMAGE_REPORTS_AT_ONCE"], _busy).turn():
         yield
-    finally:
-        slots.release()
+
+
+def _busy():
+    return Busy("The server is busy storing other reports with images; send this one again in a moment.",
+                retry_after=1)
 
 
 def prepare_images(report):
