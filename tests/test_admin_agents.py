@@ -67,7 +67,7 @@ def test_needs_a_session(app, client):
     response = client.get("/admin/agents?type=tool_call")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/admin/login?next=")
-    assert client.get("/api/activities?format=csv").status_code == 401
+    assert client.get("/api/activities/export").status_code == 401
 
 
 def test_posted_records_show_newest_first(admin, log):
@@ -152,7 +152,7 @@ def test_fifty_records_a_page_by_default(admin, add):
 def test_the_csv_link_downloads_the_filtered_log_with_the_session(admin, log):
     page = page_of(admin, "?type=tool_call&sort=oldest&limit=1")
     href = html.unescape(re.search(r'<a href="([^"]+)" download>Download CSV</a>', page).group(1))
-    assert href == "/api/activities?format=csv&type=tool_call&sort=oldest"
+    assert href == "/api/activities/export?type=tool_call&sort=oldest"
     response = admin.get(href)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment; filename=activities-2026-03-31.csv" == response.headers["Content-Disposition"]

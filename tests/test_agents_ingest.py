@@ -140,6 +140,15 @@ def test_idempotent_retry_returns_the_first_record(post, client, auth, app, how)
     assert client.get("/api/activities", headers=auth).json["total"] == 2
 
 
+@pytest.mark.parametrize("key", ["caf\xc3\xa9", "tab\there", "", "x" * 201])
+def test_an_idempotency_key_header_is_printable_ascii(post, app, key):
+    # The test client sends header values as Latin-1, as a UTF-8 "café" arrives at a real server.
+    response = post(headers={"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert "printable ASCII" in response.json["error"] and "Idempotency-Key" in response.json["fields"]
+    assert count_rows(app) == 0
+
+
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}])
 def test_token_is_required(client, clock, app, headers):
     response = client.post("/api/activities", json=record(), headers=headers)
@@ -189,7 +198,7 @@ def test_patch_keeps_what_is_not_sent(post, client, auth):
 
 @pytest.mark.parametrize("body, status, field", [
     ({}, 400, "_schema"),
-    ({"status": None, "metadata": None}, 400, "_schema"),
+    ({"status": "success", "stauts": "error"}, 400, "stauts"),
     ({"status": "finished"}, 400, "status"),
     ({"duration_ms": -3}, 400, "duration_ms"),
     ({"metadata": [1]}, 400, "metadata"),
@@ -199,6 +208,15 @@ def test_invalid_patches_are_400(post, client, auth, body, status, field):
     response = client.patch(f"/api/activities/{created['id']}", headers=auth, json=body)
     assert response.status_code == status
     assert field in response.json["fields"]
+
+
+def test_null_in_a_patch_leaves_the_value_as_it_is(post, client, auth):
+    created = post(status="running", duration_ms=5, metadata={"step": 1}).json
+    nulls = client.patch(f"/api/activities/{created['id']}", headers=auth,
+                         json={"status": None, "duration_ms": None, "metadata": None})
+    assert nulls.status_code == 200 and nulls.json == created
+    finished = client.patch(f"/api/activities/{created['id']}", headers=auth, json={"status": None, "tokens_used": 9})
+    assert (finished.json["status"], finished.json["duration_ms"], finished.json["tokens_used"]) == ("running", 5, 9)
 
 
 def test_patch_of_unknown_or_expired_record_is_404_and_needs_a_token(post, client, auth, clock):

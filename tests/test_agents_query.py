@@ -91,7 +91,6 @@ def test_date_only_bounds_use_the_configured_timezone(get, log, runner):
     ("?limit=0", "limit"),
     ("?limit=501", "limit"),
     ("?limit=abc", "limit"),
-    ("?limit=10001&format=csv", "limit"),
     ("?offset=-1", "offset"),
     ("?offset=x", "offset"),
     ("?sort=sideways", "sort"),
@@ -112,9 +111,15 @@ def test_invalid_query_values_are_400(get, clock, query, field):
     assert response.json["error"].startswith(("Invalid request", "startDate"))
 
 
-def test_csv_allows_larger_limits(get, log):
-    assert get("?format=csv&limit=10000").status_code == 200
-    assert get("?format=csv&limit=501").status_code == 200
+def test_the_list_is_json_and_the_export_is_csv(get, client, auth, log):
+    refused = get("?format=csv&type=tool_call")
+    assert refused.status_code == 400
+    assert "GET /api/activities/export" in refused.json["error"] and "format" in refused.json["fields"]
+    assert get("?format=json").json["total"] == 5
+    export = client.get("/api/activities/export?limit=10000", headers=auth)
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert client.get("/api/activities/export?limit=10001", headers=auth).json["fields"]["limit"] == \
+        "must be from 1 to 10000"
 
 
 def test_reads_need_a_token_or_an_admin_session(app, client, log):
@@ -126,7 +131,7 @@ def test_reads_need_a_token_or_an_admin_session(app, client, log):
     admin = Admin(client).login()
     assert admin.get("/api/activities").json["total"] == 5
     assert admin.get("/api/activities/stats").json["total"] == 5
-    assert admin.get("/api/activities?format=csv").status_code == 200
+    assert admin.get("/api/activities/export").status_code == 200
 
 
 def test_rows_past_retention_vanish_from_every_read(get, client, auth, clock, add, runner):
@@ -150,7 +155,7 @@ def test_csv_export_quotes_and_neutralises(get, add, runner, clock):
         add("2026-03-31T10:02:00Z", description="\tindented", agent="@SUM(A1)", type="-2+3"),
         add("2026-03-31T10:03:00Z", description="\rcarriage", status="error", tokens_used=5),
     ]
-    response = get("?format=csv&sort=oldest")
+    response = get("/export?sort=oldest")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == "attachment; filename=activities-2026-04-01.csv"
@@ -175,13 +180,13 @@ def test_csv_follows_the_filters_and_streams_many_rows(app, get, client, auth, c
     for n in range(1203):
         client.post("/api/activities", headers=auth,
                     json=record(description=f"call {n}", type="command" if n % 3 else "tool_call"))
-    response = get("?format=csv&type=command", buffered=False)
+    response = get("/export?type=command", buffered=False)
     chunks = list(response.response)
     assert len(chunks) > 1          # streamed in parts, not built whole
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode(), newline="")))
     assert len(rows) == 1 + 802
     assert {row[2] for row in rows[1:]} == {"command"}
-    assert len(list(csv.reader(io.StringIO(get("?format=csv&limit=10").text, newline="")))) == 11
+    assert len(list(csv.reader(io.StringIO(get("/export?limit=10").text, newline="")))) == 11
 
 
 def test_stats_in_a_timezone_across_the_dst_change(client, auth, add, runner):

@@ -275,7 +275,7 @@ def test_a_year_1_timestamp_leaves_every_page_working(live):
     assert answer.status_code == 200
     admin = Admin.live(server).login()
     for path in ["/", "/api/activity", "/admin/", "/admin/devices", "/admin/agents",
-                 "/api/activities?format=csv"]:
+                 "/api/activities/export"]:
         assert admin.get(path, headers=auth).status_code == 200, path
     feed = requests.get(server.url + "/api/activity", timeout=10).json()["data"]["activeStatuses"]
     assert [item["nowPlaying"]["startMs"] for item in feed if item["processName"] == "Player"] == [None]

@@ -260,7 +260,7 @@ def test_csv_export_neutralises_formula_cells(client, auth, cell):
     response = client.post("/api/activities", headers=auth, json={
         "type": "command", "description": cell, "status": "success", "agent": cell, "metadata": {"cmd": cell}})
     assert response.status_code == 201
-    csv_response = client.get("/api/activities?format=csv", headers=auth)
+    csv_response = client.get("/api/activities/export", headers=auth)
     assert csv_response.status_code == 200
     rows = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True))))
     header, row = rows[0], rows[1]

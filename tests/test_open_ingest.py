@@ -2,7 +2,7 @@
 import requests
 
 SECRET = "rotated the production database password"
-READS = ("/api/activities", "/api/activities/{id}", "/api/activities?format=csv", "/api/activities/stats",
+READS = ("/api/activities", "/api/activities/{id}", "/api/activities/export", "/api/activities/stats",
          "/api/activities/stream")
 
 

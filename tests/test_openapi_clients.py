@@ -148,6 +148,10 @@ def exercise(op, models, spec, key, client, public, admin):
     finished = call("agent_activity_log", "ingest_update_agent_activity_patch", activity_id=created.id,
                     body=models.ActivityUpdate.from_dict({"status": "success", "duration_ms": 1200}))
     assert str(finished.status) == "success" and finished.duration_ms == 1200
+    # null, like a field left out, leaves the value as it is.
+    kept = call("agent_activity_log", "ingest_update_agent_activity_patch", activity_id=created.id,
+                body=models.ActivityUpdate.from_dict({"status": None, "tokens_used": None}))
+    assert str(kept.status) == "success" and kept.duration_ms == 1200
     one = call("agent_activity_log", "query_get_agent_activity_get", activity_id=created.id)
     assert one.id == created.id and one.agent == "main"
     page = call("agent_activity_log", "query_list_agent_activities_get", limit=10)
@@ -158,6 +162,21 @@ def exercise(op, models, spec, key, client, public, admin):
     assert isinstance(csv, str) and csv.splitlines()[0].startswith("id,") and "ran the tests" in csv
     refused = call("agent_activity_log", "query_list_agent_activities_get", status=400, limit=501)
     assert isinstance(refused, models.Error) and "limit" in refused.error
+
+    # Sessions: a record with a session, then the session list and the session itself.
+    call("agent_activity_log", "ingest_create_agent_activity_post", status=201, body=models.ActivityCreate.from_dict(
+        {"type": "tool_call", "description": "read the plan", "status": "success", "agent": "main",
+         "session": "s-1", "cost_usd": 0.25, "tokens_used": 900}))
+    sessions = call("agent_activity_log", "query_list_agent_sessions_get", limit=5)
+    assert isinstance(sessions, models.AgentSessionList) and [s.key for s in sessions.sessions] == ["s-1"]
+    summary = sessions.sessions[0]
+    assert isinstance(summary.start, datetime.datetime) and summary.cost_usd == 0.25 and summary.records == 1
+    assert summary.by_status.success == 1 and summary.agents == ["main"]
+    detail = call("agent_activity_log", "query_get_agent_session_get", key="s-1")
+    assert isinstance(detail, models.AgentSessionDetail) and detail.session.key == "s-1"
+    assert [a.description for a in detail.activities] == ["read the plan"] and detail.has_more is False
+    missing = call("agent_activity_log", "query_get_agent_session_get", status=404, key="no-such-session")
+    assert isinstance(missing, models.Error)
 
     # OTLP/JSON: a Claude Code tool_result and a GenAI chat span become agent activities.
     resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "claude-code"}}]}

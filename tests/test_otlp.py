@@ -121,7 +121,7 @@ def test_otlp_records_appear_in_csv_stats_and_the_stream(server, token):
     assert log_exporter(server, token).export(claude_code_logs("claude-code-everywhere")) == \
         LogRecordExportResult.SUCCESS
     auth = {"Authorization": f"Bearer {token}"}
-    csv = requests.get(server.url + "/api/activities", params={"format": "csv", "agent": "claude-code-everywhere"},
+    csv = requests.get(server.url + "/api/activities/export", params={"agent": "claude-code-everywhere"},
                        headers=auth, timeout=10).text
     assert "Bash npm test" in csv and "claude-sonnet-4 request (1500 tokens)" in csv
     stats = requests.get(server.url + "/api/activities/stats", params={"agent": "claude-code-everywhere"},

@@ -80,6 +80,10 @@ def test_unknown_content_encoding_is_415(client, token):
     (JSON, json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
         {"traceId": "zz-not-hex", "spanId": "eee19b7ec3c1b174"}]}]}]}).encode(), "not hexadecimal"),
     (JSON, json.dumps({"resourceSpans": "nope"}).encode(), "not a valid OTLP/JSON"),
+    (JSON, b'{"resourceSpans": null}', "resourceSpans is null"),
+    (JSON, b'{"resourceSpans": ["AAA"]}', "must be a list of objects"),
+    (JSON, b'{"resourceSpans": [{"scopeSpans": [{"scope": "AAA", "spans": []}]}]}', "scope in ScopeSpans must be an object"),
+    (JSON, b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": null}]}]}]}', "traceId is null in Span"),
     (JSON, b"[" * 100_000 + b"]" * 100_000, "nested"),
     (JSON, json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
         {"attributes": [{"key": "k", "value": {"arrayValue": {"values": [{"arrayValue": {"values": []}}]}}}]}

@@ -37,7 +37,7 @@ metadata = st.fixed_dictionaries({}, optional={
     "deviceBatteryPercent": anything, "deviceBatteryCharging": anything,
     "extra": json_value})
 
-PAGES = ["/", "/api/activity", "/api/activity?limit=200", "/api/activities", "/api/activities?format=csv",
+PAGES = ["/", "/api/activity", "/api/activity?limit=200", "/api/activities", "/api/activities/export",
          "/api/activities/stats", "/admin/", "/admin/agents", "/admin/devices", "/admin/apps",
          "/api/admin/activity/apps-export"]
 STREAMS = ["/api/activity/stream", "/api/activities/stream"]

@@ -85,7 +85,7 @@ def agent_log():
         "previous": url_for("admin.agent_log", **keep, offset=max(0, offset - limit)) if offset else None,
         "next": url_for("admin.agent_log", **keep, offset=offset + limit) if page["hasMore"] else None,
         # The whole filtered log, not just this page.
-        "csv": url_for("query.list_agent_activities", format="csv", **filters),
+        "csv": url_for("query.export_agent_activities", **filters),
     }
     return render_template("admin/agent_log.html", errors={}, values=query, statuses=STATUSES, sorts=SORTS,
                            page=page, stats=figures, charts=_charts(figures), links=links,

@@ -1,4 +1,6 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log (each route with its OpenAPI entry)."""
+import re
+
 from flask import current_app, request, url_for
 
 from waken import db, settings
@@ -23,8 +25,12 @@ from waken.schemas.agent_log import (
     record_schema,
     record_update_schema,
 )
-from waken.schemas.fields import NOT_BLANK
+from waken.errors import ApiError
 from waken.timeutil import now
+
+# HTTP carries header values as bytes that servers read as Latin-1, so a non-ASCII key would not
+# match the same key sent in the body: the header takes printable ASCII, not only spaces.
+IDEMPOTENCY_HEADER = r"^[ -~]*[!-~][ -~]*$"
 
 
 def authorise_write(charge=True):
@@ -58,7 +64,10 @@ def _body(schema, extra=None):
                    "An anonymous retry gets only the first record's id.",
     "security": AGENT_WRITER,
     "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK}}],
+                    "description": "1-200 printable ASCII characters, not only spaces (else 400); a key "
+                                   "with other characters goes in the idempotency_key field.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                               "pattern": IDEMPOTENCY_HEADER}}],
     "requestBody": json_body(record_create_schema),
     "responses": {
         "201": {**answer(AgentRecordSchema, "Created."), "headers": {"Location": {
@@ -77,7 +86,7 @@ def create_agent_activity():
     gets only the first record's id on a retry: an anonymous record may be someone else's.
     """
     token = authorise_write()
-    data = _body(record_create_schema, {"idempotency_key": request.headers.get("Idempotency-Key")})
+    data = _body(record_create_schema, {"idempotency_key": _idempotency_header()})
     with db.write():
         at = now()
         if token is not None:
@@ -87,6 +96,15 @@ def create_agent_activity():
     if not created and (token is None or "agents:read" not in token.scopes):
         return {"id": record["id"], "duplicate": True}, 200, {"Location": location}
     return record_schema.dump(record), 201 if created else 200, {"Location": location}
+
+
+def _idempotency_header():
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (len(key) <= 200 and re.fullmatch(IDEMPOTENCY_HEADER, key)):
+        message = "must be 1-200 printable ASCII characters, not only spaces (send other keys as idempotency_key)"
+        raise ApiError(400, f"Invalid request: the Idempotency-Key header {message}.",
+                       fields={"Idempotency-Key": message})
+    return key
 
 
 @documented({

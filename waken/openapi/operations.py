@@ -110,14 +110,11 @@ def _agent_operations():
     record = AgentRecordSchema
     return {
         ("/api/activities", "get"): {
-            "tags": ["Agent activity log"], "summary": "List, filter and export agent actions",
+            "tags": ["Agent activity log"], "summary": "List and filter agent actions (JSON)",
             "security": READER,
             "parameters": [{"in": "query", "schema": AgentLogQuerySchema}],
             "responses": {
-                "200": {"description": "A page of the log (JSON); with format=csv every match as CSV, "
-                                       "like GET /api/activities/export (the operation typed clients use).",
-                        "content": {"application/json": {"schema": AgentRecordListSchema},
-                                    "text/csv": {"schema": {"type": "string"}}}},
+                "200": answer(AgentRecordListSchema, "A page of the log."),
                 **errors(400, 401, 403)}},
         ("/api/activities/export", "get"): {
             "tags": ["Agent activity log"], "summary": "Export matching agent actions as CSV",

@@ -24,15 +24,10 @@ def _null_in_nullable_enums(node):
 
 
 def _patch_needs_something(schema):
-    """PATCH takes at least one known field with a value: null there means "not given"."""
+    """PATCH names at least one known field; null, like a field left out, leaves the value as it is."""
     if schema is None:
         return
     schema["minProperties"] = 1
     schema["additionalProperties"] = False
-    for prop in schema["properties"].values():
-        kinds = prop.get("type")
-        if isinstance(kinds, list):
-            rest = [k for k in kinds if k != "null"]
-            prop["type"] = rest[0] if len(rest) == 1 else rest
-        if "enum" in prop:
-            prop["enum"] = [v for v in prop["enum"] if v is not None]
+    schema["description"] = ("Name at least one field. A field sent as null, like one left out, leaves "
+                             "the record's value as it is, so a body of nulls answers the record unchanged.")

@@ -126,6 +126,7 @@ def decode(signal, media, raw, max_records):
         data = _json(raw, max_records * JSON_VALUES_PER_RECORD)
         _check_count(signal, _json_count(signal, data), max_records)
         try:
+            _check_shapes(data, message.DESCRIPTOR)
             _hex_ids_to_base64(data)
             json_format.ParseDict(data, message, ignore_unknown_fields=True, max_recursion_depth=MAX_NESTING)
         except (json_format.ParseError, RecursionError, ValueError, TypeError) as err:
@@ -175,6 +176,34 @@ def _json_count(signal, data):
     outer, middle, inner = JSON_PATHS[signal]
     return sum(len(records) for part in _items(data, outer) for scope in _items(part, middle)
                for records in _lists(scope, inner))
+
+
+def _check_shapes(data, descriptor):
+    """A ValueError for a null, or for a non-object where a message goes, in the fields OTLP defines.
+
+    protobuf's JSON reading takes null as "not set" and a string where a message goes as an
+    empty message, so it would answer 200 for a body that is not what the document describes;
+    keys it does not know stay ignored, as OTLP asks.
+    """
+    stack = [(data, descriptor, 0)]
+    while stack:
+        node, message, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ValueError(f"nested more than {MAX_NESTING} levels deep")
+        for key, value in node.items():
+            field = message.fields_by_camelcase_name.get(key) or message.fields_by_name.get(key)
+            if field is None:
+                continue
+            if value is None:
+                raise ValueError(f"{key} is null in {message.name}; leave it out instead")
+            if field.message_type is None:
+                continue    # scalars: protobuf's reading checks their type
+            repeated = field.is_repeated
+            items = value if repeated and isinstance(value, list) else [value]
+            if (repeated and not isinstance(value, list)) or not all(isinstance(item, dict) for item in items):
+                what = "a list of objects" if repeated else "an object"
+                raise ValueError(f"{key} in {message.name} must be {what}")
+            stack.extend((item, field.message_type, depth + 1) for item in items)
 
 
 def _items(node, names):

@@ -44,23 +44,20 @@ def query_args(schema, lists=("type", "status")):
 
 @bp.get("/api/activities")
 def list_agent_activities():
-    """The log, filtered and paged, as JSON or as a streamed CSV download."""
+    """The log, filtered and paged, as JSON (CSV is the export's)."""
     require_reader()
-    args = query_args(log_query_schema)
-    at = now()
-    if args["format"] == "csv":
-        return _csv(args, at)
-    return record_list_schema.dump(store.list_records(args, at))
+    if request.args.get("format", "").strip().lower() == "csv":
+        raise ApiError(400, "Invalid request: this list answers JSON only; GET /api/activities/export "
+                            "takes the same filters and answers CSV.",
+                       fields={"format": "csv is GET /api/activities/export"})
+    return record_list_schema.dump(store.list_records(query_args(log_query_schema), now()))
 
 
 @bp.get("/api/activities/export")
 def export_agent_activities():
-    """Every match as a streamed CSV download (what format=csv on the list does)."""
+    """Every match as a streamed CSV download."""
     require_reader()
-    return _csv(query_args(export_query_schema), now())
-
-
-def _csv(args, at):
+    args, at = query_args(export_query_schema), now()
     response = Response(stream_with_context(csv_chunks(args, at)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={today_filename(at)}"
     return response

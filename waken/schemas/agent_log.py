@@ -1,5 +1,5 @@
 """Schemas of agent records: a record as sent (create, finish) and as shown, alone, paged, streamed, summed."""
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Length, Range
 
 from waken.agent_log.filters import STATUSES
@@ -43,8 +43,10 @@ class AgentRecordCreateSchema(Schema):
                        "later PATCH finishes."})
     timestamp = Timestamp(allow_none=True, metadata={
         "type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN,
-        "description": "When the action ran, ISO 8601 (no zone means UTC); default now. At most a few "
-                       "seconds in the future, and not older than the retention window."})
+        "description": "When the action ran, ISO 8601 (no zone means UTC); default now. 400 when it is "
+                       "more than AGENT_CLOCK_SKEW_SECONDS (5 s by default) ahead of the server's clock, "
+                       "or older than the retention window (the agent_retention_days setting, 30 by "
+                       "default), where the next sweep would delete it."})
     duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
                                 metadata={"description": "How long the action took, in milliseconds."})
     tokens_used = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
@@ -68,12 +70,15 @@ class AgentRecordCreateSchema(Schema):
 
 
 class AgentRecordUpdateSchema(Schema):
-    """PATCH /api/activities/<id>: finish a pending or running record; metadata is merged."""
+    """PATCH /api/activities/<id>: finish a pending or running record; metadata is merged, null changes nothing."""
+
+    # Unlike POST's, PATCH's fields are few and a misspelt one would silently change nothing.
+    error_messages = {"unknown": "is not a field PATCH changes"}
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
-    status = Choice(STATUSES, allow_none=True, metadata={"description": "The new status."})
+    status = Choice(STATUSES, allow_none=True, metadata={"description": "The new status (null: as it is)."})
     duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
                                 metadata={"description": "How long the action took, in milliseconds."})
     tokens_used = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
@@ -83,7 +88,9 @@ class AgentRecordUpdateSchema(Schema):
 
     @validates_schema
     def _something(self, data, **_):
-        if not any(data.get(key) is not None for key in ("status", "duration_ms", "tokens_used", "metadata")):
+        # Null means "not given", so a field sent as null leaves the stored value as it is;
+        # a body naming no field at all is most likely a mistake.
+        if not data:
             raise ValidationError("send at least one of status, duration_ms, tokens_used or metadata")
 
 
@@ -106,14 +113,20 @@ class AgentRecordSchema(Schema):
 
 
 @always_sent()
-class AgentRecordListSchema(Schema):
-    """One page of the log."""
+class PageSchema(Schema):
+    """What every paged answer carries beside its items (the log, the sessions, one session)."""
 
-    activities = fields.List(fields.Nested(AgentRecordSchema))
-    total = fields.Integer(metadata={"description": "Rows matching the filters, across all pages."})
+    total = fields.Integer(metadata={"description": "Items matching, across all pages."})
     limit = fields.Integer()
     offset = fields.Integer()
-    hasMore = fields.Boolean(metadata={"description": "Whether a later page has more rows."})
+    hasMore = fields.Boolean(metadata={"description": "Whether a later page has more items."})
+
+
+@always_sent()
+class AgentRecordListSchema(PageSchema):
+    """One page of the log; total counts the rows matching the filters."""
+
+    activities = fields.List(fields.Nested(AgentRecordSchema))
 
 
 @always_sent("ts", "activity")

@@ -1,29 +1,21 @@
 """Schemas of the agent log's query parameters: the list and its CSV export, the stats, the stream."""
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    pre_load,
-    validates_schema,
-)
-from marshmallow.validate import Length, Range
+from marshmallow import RAISE, Schema, fields, pre_load
+from marshmallow.validate import Length
 
 from waken.agent_log.filters import STATUSES
 from waken.schemas.fields import (
     DATE_OR_TIME_PATTERN,
     NON_NEGATIVE,
-    SQL_INT_MAX,
     WHOLE,
     Choice,
     DateOrTime,
     Text,
     WordList,
+    page_limit,
+    page_offset,
 )
 
 SORTS = ("newest", "oldest")
-FORMATS = ("json", "csv")
 DEFAULT_LIMIT = 50
 MAX_JSON_LIMIT = 500
 MAX_CSV_LIMIT = 10_000
@@ -50,15 +42,10 @@ class AgentLogFiltersSchema(Schema):
 
 
 class AgentLogQuerySchema(AgentLogFiltersSchema):
-    """GET /api/activities. Unknown parameters and invalid values are 400, never ignored."""
+    """GET /api/activities (JSON). Unknown parameters and invalid values are 400, never ignored."""
 
-    limit = fields.Integer(error_messages=WHOLE, metadata={
-        "minimum": 1, "maximum": MAX_JSON_LIMIT,
-        "description": f"Rows to return: default {DEFAULT_LIMIT} for JSON and {MAX_CSV_LIMIT} for CSV; "
-                       f"from 1 to {MAX_JSON_LIMIT} for JSON, and with format=csv up to {MAX_CSV_LIMIT}."})
-    offset = fields.Integer(load_default=0, error_messages=WHOLE,
-                            validate=[NON_NEGATIVE, Range(max=SQL_INT_MAX, error="is too large")],
-                            metadata={"description": "Rows to skip (default 0)."})
+    limit = page_limit(MAX_JSON_LIMIT, DEFAULT_LIMIT)
+    offset = page_offset()
     sort = Choice(SORTS, load_default="newest", metadata={"description": "newest (default) or oldest first."})
     status = WordList(choices=STATUSES, metadata={
         "type": "string", "pattern": STATUS_WORDS,
@@ -66,30 +53,16 @@ class AgentLogQuerySchema(AgentLogFiltersSchema):
     startDate = DateOrTime(metadata={
         "type": "string", "pattern": DATE_OR_TIME_PATTERN,
         "description": "From this date-time, or from the start of this date in the configured time "
-                       "zone. Not after endDate."})
+                       "zone. Not after endDate (400 otherwise)."})
     endDate = DateOrTime(metadata={
         "type": "string", "pattern": DATE_OR_TIME_PATTERN,
         "description": "Up to this date-time, or through the whole of this date in the configured "
-                       "time zone. Not before startDate."})
+                       "time zone. Not before startDate (400 otherwise)."})
     session = Text(non_empty=True, validate=Length(max=128, error="must be at most 128 characters"),
                    metadata={"description": "Only the records of this session."})
-    format = Choice(FORMATS, load_default="json", metadata={
-        "description": "json (default) or csv (a streamed download)."})
-
-    @validates_schema
-    def _limits(self, data, **_):
-        csv = data.get("format") == "csv"
-        top = MAX_CSV_LIMIT if csv else MAX_JSON_LIMIT
-        limit = data.get("limit")
-        if limit is not None and not 1 <= limit <= top:
-            raise ValidationError(f"must be from 1 to {top}" + (" for CSV" if csv else " (CSV allows "
-                                                                   f"up to {MAX_CSV_LIMIT})"), "limit")
-
-    @post_load
-    def _default_limit(self, data, **_):
-        if data.get("limit") is None:
-            data["limit"] = MAX_CSV_LIMIT if data["format"] == "csv" else DEFAULT_LIMIT
-        return data
+    format = Choice(("json",), load_default="json", metadata={
+        "description": "json, the only format of this list. CSV is GET /api/activities/export, with the "
+                       "same filters (format=csv here is 400, saying so)."})
 
 
 class AgentLogExportQuerySchema(AgentLogQuerySchema):
@@ -98,19 +71,7 @@ class AgentLogExportQuerySchema(AgentLogQuerySchema):
     class Meta(AgentLogQuerySchema.Meta):
         exclude = ("format",)
 
-    limit = fields.Integer(error_messages=WHOLE, metadata={
-        "minimum": 1, "maximum": MAX_CSV_LIMIT,
-        "description": f"Rows to return (default and most: {MAX_CSV_LIMIT})."})
-
-    @validates_schema
-    def _limits(self, data, **_):
-        limit = data.get("limit")
-        if limit is not None and not 1 <= limit <= MAX_CSV_LIMIT:
-            raise ValidationError(f"must be from 1 to {MAX_CSV_LIMIT}", "limit")
-
-    @post_load
-    def _default_limit(self, data, **_):
-        return {**data, "format": "csv", "limit": data.get("limit") or MAX_CSV_LIMIT}
+    limit = page_limit(MAX_CSV_LIMIT, MAX_CSV_LIMIT)
 
 
 class AgentStatsQuerySchema(AgentLogFiltersSchema):

@@ -1,18 +1,10 @@
 """Schemas of agent sessions: the list's and one session's query parameters, and their answers."""
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    validates_schema,
-)
-from marshmallow.validate import Range
+from marshmallow import RAISE, Schema, fields
 
 from waken.agent_log.filters import STATUSES
-from waken.schemas.agent_log import AgentRecordSchema
+from waken.schemas.agent_log import AgentRecordSchema, PageSchema
 from waken.schemas.agent_log_queries import AgentLogQuerySchema
-from waken.schemas.fields import NON_NEGATIVE, SQL_INT_MAX, WHOLE, IsoTime, always_sent
+from waken.schemas.fields import IsoTime, always_sent, page_limit, page_offset
 
 DEFAULT_SESSIONS = 20
 MAX_SESSIONS = 100
@@ -26,19 +18,7 @@ class AgentSessionsQuerySchema(AgentLogQuerySchema):
     class Meta(AgentLogQuerySchema.Meta):
         exclude = ("format", "sort", "session")
 
-    limit = fields.Integer(error_messages=WHOLE, metadata={
-        "minimum": 1, "maximum": MAX_SESSIONS,
-        "description": f"Sessions to return, from 1 to {MAX_SESSIONS} (default {DEFAULT_SESSIONS})."})
-
-    @validates_schema
-    def _limits(self, data, **_):
-        limit = data.get("limit")
-        if limit is not None and not 1 <= limit <= MAX_SESSIONS:
-            raise ValidationError(f"must be from 1 to {MAX_SESSIONS}", "limit")
-
-    @post_load
-    def _default_limit(self, data, **_):
-        return {**data, "limit": data.get("limit") or DEFAULT_SESSIONS}
+    limit = page_limit(MAX_SESSIONS, DEFAULT_SESSIONS, "Sessions")
 
 
 class AgentSessionQuerySchema(Schema):
@@ -49,12 +29,8 @@ class AgentSessionQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    limit = fields.Integer(load_default=DEFAULT_RECORDS, error_messages=WHOLE,
-                           validate=Range(min=1, max=MAX_RECORDS, error=f"must be from 1 to {MAX_RECORDS}"),
-                           metadata={"description": f"Records to return (default {DEFAULT_RECORDS})."})
-    offset = fields.Integer(load_default=0, error_messages=WHOLE,
-                            validate=[NON_NEGATIVE, Range(max=SQL_INT_MAX, error="is too large")],
-                            metadata={"description": "Records to skip (default 0)."})
+    limit = page_limit(MAX_RECORDS, DEFAULT_RECORDS, "Records")
+    offset = page_offset("Records")
 
 
 @always_sent()
@@ -82,26 +58,18 @@ class AgentSessionSchema(Schema):
 
 
 @always_sent()
-class AgentSessionListSchema(Schema):
-    """One page of sessions, newest (latest record) first."""
+class AgentSessionListSchema(PageSchema):
+    """One page of sessions, newest (latest record) first; total counts the sessions matching."""
 
     sessions = fields.List(fields.Nested(AgentSessionSchema))
-    total = fields.Integer(metadata={"description": "Sessions matching the filters, across all pages."})
-    limit = fields.Integer()
-    offset = fields.Integer()
-    hasMore = fields.Boolean()
 
 
 @always_sent()
-class AgentSessionDetailSchema(Schema):
-    """A session's summary and one page of its records, in time order."""
+class AgentSessionDetailSchema(PageSchema):
+    """A session's summary and one page of its records, in time order; total counts its records."""
 
     session = fields.Nested(AgentSessionSchema)
     activities = fields.List(fields.Nested(AgentRecordSchema))
-    total = fields.Integer(metadata={"description": "The session's records, across all pages."})
-    limit = fields.Integer()
-    offset = fields.Integer()
-    hasMore = fields.Boolean()
 
 
 sessions_query_schema = AgentSessionsQuerySchema()

@@ -128,6 +128,20 @@ class IsoTime(fields.Field):
 NON_NEGATIVE = Range(min=0, error="must be a whole number of at least 0")
 WHOLE = {"invalid": "must be a whole number"}
 
+
+def page_limit(most, default, noun="Rows"):
+    """A `limit` query parameter: a whole number from 1 to `most`, `default` when left out."""
+    return fields.Integer(load_default=default, error_messages=WHOLE,
+                          validate=Range(min=1, max=most, error=f"must be from 1 to {most}"),
+                          metadata={"description": f"{noun} to return, from 1 to {most} (default {default})."})
+
+
+def page_offset(noun="Rows"):
+    """An `offset` query parameter: how many to skip, 0 when left out."""
+    return fields.Integer(load_default=0, error_messages=WHOLE,
+                          validate=[NON_NEGATIVE, Range(max=SQL_INT_MAX, error="is too large")],
+                          metadata={"description": f"{noun} to skip (default 0)."})
+
 # Dates and date-times the query and the log accept, as the document states them: years
 # FIRST_YEAR to LAST_YEAR (the log never holds anything outside), days 01-28 of the pattern
 # being a safe subset of the real calendar the server checks.
