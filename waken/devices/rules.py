@@ -109,6 +109,14 @@ def delete_rule(rule_id):
     return rule
 
 
+def delete_source_rule(source):
+    """Delete the rule for a play source (the caller commits); NotFound when there is none."""
+    rule = find_rule(source)
+    if rule is None:
+        raise NotFound(f"There is no rule for the play source '{(source or '').strip()}'.")
+    return delete_rule(rule.id)
+
+
 def describe(rule):
     """'block' or 'rename → Spotify Music' — a rule in words."""
     return "block" if rule.action == "block" else f"rename → {rule.label}"

@@ -2,14 +2,18 @@
 from marshmallow import Schema, fields
 
 REF = "#/components/schemas/"
-NANOS = {"type": "string", "pattern": "^[0-9]{1,18}$",
+# A uint64 (the string pattern stops a little short of 2**64 - 1, where a regex would be long).
+NANOS = {"type": ["string", "integer"], "pattern": "^([0-9]{1,19}|1[0-7][0-9]{18})$", "minimum": 0,
+         "maximum": 2**64 - 1,
          "description": "Unix nanoseconds: an int64 as a string (a JSON number is read too)."}
 TRACE_ID = {"type": "string", "pattern": "^([0-9a-f]{32})?$", "description": "16 bytes as hex."}
+ENUM = "An OTLP enum, as its number (its protobuf name, e.g. SPAN_KIND_SERVER, is read too)."
 SPAN_ID = {"type": "string", "pattern": "^([0-9a-f]{16})?$", "description": "8 bytes as hex."}
 
 
 def _object(properties, required=()):
-    schema = {"type": "object", "additionalProperties": False, "properties": properties}
+    # Other keys are read as OTLP defines them, or ignored when OTLP does not define them.
+    schema = {"type": "object", "properties": properties}
     return {**schema, "required": list(required)} if required else schema
 
 
@@ -17,12 +21,13 @@ def _list(name):
     return {"type": "array", "items": {"$ref": REF + name}}
 
 
-# OTLP/JSON as the OpenTelemetry specification defines it, the parts waken reads. Unknown keys
-# are ignored by the server; the document leaves them out so generated requests stay meaningful.
+# OTLP/JSON as the OpenTelemetry specification defines it, the parts waken reads. Other keys
+# are allowed: OTLP's other fields are read as it defines them (null is 400), unknown ones ignored.
 SCHEMAS = {
     "OtlpAnyValue": {**_object({
         "stringValue": {"type": "string"}, "boolValue": {"type": "boolean"},
-        "intValue": {"type": "string", "pattern": "^-?[0-9]{1,18}$"},
+        "intValue": {"type": ["string", "integer"], "pattern": "^-?([0-9]{1,18}|[1-8][0-9]{18})$",
+                     "minimum": -(2**63), "maximum": 2**63 - 1},
         "doubleValue": {"type": "number", "minimum": -1e300, "maximum": 1e300}}), "maxProperties": 1,
         "description": "One of the value kinds (arrayValue and kvlistValue are read too)."},
     "OtlpKeyValue": _object({"key": {"type": "string"}, "value": {"$ref": REF + "OtlpAnyValue"}}, ["key"]),
@@ -30,14 +35,14 @@ SCHEMAS = {
     "OtlpScope": _object({"name": {"type": "string"}, "version": {"type": "string"}}),
     "OtlpLogRecord": _object({
         "timeUnixNano": NANOS, "observedTimeUnixNano": NANOS,
-        "severityNumber": {"type": "integer", "minimum": 0, "maximum": 24}, "severityText": {"type": "string"},
+        "severityNumber": {"type": "integer", "minimum": 0, "maximum": 24, "description": ENUM}, "severityText": {"type": "string"},
         "eventName": {"type": "string"}, "body": {"$ref": REF + "OtlpAnyValue"},
         "attributes": _list("OtlpKeyValue"), "traceId": TRACE_ID, "spanId": SPAN_ID}),
     "OtlpSpan": _object({
         "traceId": TRACE_ID, "spanId": SPAN_ID, "parentSpanId": SPAN_ID, "name": {"type": "string"},
-        "kind": {"type": "integer", "minimum": 0, "maximum": 5},
+        "kind": {"type": "integer", "minimum": 0, "maximum": 5, "description": ENUM},
         "startTimeUnixNano": NANOS, "endTimeUnixNano": NANOS, "attributes": _list("OtlpKeyValue"),
-        "status": _object({"code": {"type": "integer", "minimum": 0, "maximum": 2},
+        "status": _object({"code": {"type": "integer", "minimum": 0, "maximum": 2, "description": ENUM},
                            "message": {"type": "string"}})}),
     "ExportLogsServiceRequest": _object({"resourceLogs": {"type": "array", "items": _object({
         "resource": {"$ref": REF + "OtlpResource"},

@@ -196,14 +196,28 @@ def _check_shapes(data, descriptor):
                 continue
             if value is None:
                 raise ValueError(f"{key} is null in {message.name}; leave it out instead")
+            if field.enum_type is not None:
+                _check_enum(key, value, field.enum_type, field.is_repeated)
             if field.message_type is None:
-                continue    # scalars: protobuf's reading checks their type
+                continue    # other scalars: protobuf's reading checks their type
             repeated = field.is_repeated
             items = value if repeated and isinstance(value, list) else [value]
             if (repeated and not isinstance(value, list)) or not all(isinstance(item, dict) for item in items):
                 what = "a list of objects" if repeated else "an object"
                 raise ValueError(f"{key} in {message.name} must be {what}")
             stack.extend((item, field.message_type, depth + 1) for item in items)
+
+
+def _check_enum(key, value, enum, repeated):
+    # OTLP/JSON writes enums as integers (protobuf's own JSON printer writes their names, read too);
+    # protobuf's reading would skip an unknown name or number.
+    for item in value if repeated and isinstance(value, list) else [value]:
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)    # JSON does not tell 2 from 2.0
+        known = item in enum.values_by_name if isinstance(item, str) else item in enum.values_by_number
+        if isinstance(item, bool) or not isinstance(item, (int, str)) or not known:
+            raise ValueError(f"{key} must be one of the integers {min(enum.values_by_number)} to "
+                             f"{max(enum.values_by_number)} ({enum.name})")
 
 
 def _items(node, names):

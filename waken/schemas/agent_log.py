@@ -24,7 +24,16 @@ MAX_COST_USD = 1_000_000_000    # a billion dollars: micro-dollars of any sum of
 COST_RANGE = Range(min=0, max=MAX_COST_USD, error=f"must be a number from 0 to {MAX_COST_USD}")
 
 
-class AgentRecordCreateSchema(Schema):
+class OutcomeSchema(Schema):
+    """How an action went, as POST and PATCH both may say it: its duration and tokens."""
+
+    duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
+                                metadata={"description": "How long the action took, in milliseconds."})
+    tokens_used = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
+                                metadata={"description": "Model tokens the action used."})
+
+
+class AgentRecordCreateSchema(OutcomeSchema):
     """POST /api/activities: one agent action. Unknown keys are ignored; null means not given."""
 
     class Meta:
@@ -47,10 +56,6 @@ class AgentRecordCreateSchema(Schema):
                        "more than AGENT_CLOCK_SKEW_SECONDS (5 s by default) ahead of the server's clock, "
                        "or older than the retention window (the agent_retention_days setting, 30 by "
                        "default), where the next sweep would delete it."})
-    duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
-                                metadata={"description": "How long the action took, in milliseconds."})
-    tokens_used = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
-                                metadata={"description": "Model tokens the action used."})
     agent = Text(allow_none=True, validate=AT_MOST_64,
                  metadata={"description": "Which agent acted, e.g. main or tenacitas (at most 64 characters)."})
     metadata = JsonObject(allow_none=True, metadata={
@@ -69,7 +74,7 @@ class AgentRecordCreateSchema(Schema):
                        "(rounded to 6 decimals)."})
 
 
-class AgentRecordUpdateSchema(Schema):
+class AgentRecordUpdateSchema(OutcomeSchema):
     """PATCH /api/activities/<id>: finish a pending or running record; metadata is merged, null changes nothing."""
 
     # Unlike POST's, PATCH's fields are few and a misspelt one would silently change nothing.
@@ -79,10 +84,6 @@ class AgentRecordUpdateSchema(Schema):
         unknown = RAISE
 
     status = Choice(STATUSES, allow_none=True, metadata={"description": "The new status (null: as it is)."})
-    duration_ms = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
-                                metadata={"description": "How long the action took, in milliseconds."})
-    tokens_used = StrictInteger(allow_none=True, validate=NON_NEGATIVE,
-                                metadata={"description": "Model tokens the action used."})
     metadata = JsonObject(allow_none=True, metadata={
         "description": "Keys to add or replace in the stored metadata (a shallow merge)."})
 
@@ -138,10 +139,14 @@ class AgentStreamEventSchema(Schema):
     activity = fields.Nested(AgentRecordSchema, metadata={"description": "New events only."})
 
 
-@always_sent()
-class DayCountSchema(Schema):
-    day = fields.String(metadata={"description": "Local date, YYYY-MM-DD."})
-    count = fields.Integer()
+def _count_of(name, key, description):
+    """A {<key>, count} item of the stats (the component is `name` less "Schema")."""
+    return always_sent()(Schema.from_dict({key: fields.String(metadata={"description": description}),
+                                           "count": fields.Integer()}, name=name))
+
+
+DayCountSchema = _count_of("DayCountSchema", "day", "Local date, YYYY-MM-DD.")
+HourCountSchema = _count_of("HourCountSchema", "hour", "Local hour, 00 to 23.")
 
 
 @always_sent()
@@ -156,12 +161,6 @@ class UsageSchema(Schema):
     records = fields.Integer()
     tokensUsed = fields.Integer()
     costUsd = fields.Float(metadata={"description": "In US dollars, exact to the micro-dollar."})
-
-
-@always_sent()
-class HourCountSchema(Schema):
-    hour = fields.String(metadata={"description": "Local hour, 00 to 23."})
-    count = fields.Integer()
 
 
 @always_sent()

@@ -83,13 +83,18 @@ def _as_list(validate):
     return list(validate) if isinstance(validate, (list, tuple)) else [validate]
 
 
-class StrictBoolean(fields.Boolean):
-    """JSON true or false only."""
-
+def _json_kind(name, base, kind, message, doc):
+    """A field of `base` that takes a JSON value of one kind as it is, and nothing else."""
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError("must be true or false")
+        if not isinstance(value, kind):
+            raise ValidationError(message)
         return value
+    return type(name, (base,), {"__doc__": doc, "_deserialize": _deserialize})
+
+
+StrictBoolean = _json_kind("StrictBoolean", fields.Boolean, bool, "must be true or false", "JSON true or false only.")
+JsonObject = _json_kind("JsonObject", fields.Dict, dict, "must be a JSON object",
+                        "A JSON object (not a list, string or number).")
 
 
 class Choice(fields.String):
@@ -107,15 +112,6 @@ class Choice(fields.String):
         if word not in self.choices:
             raise ValidationError("must be one of " + ", ".join(self.choices))
         return word
-
-
-class JsonObject(fields.Dict):
-    """A JSON object (not a list, string or number)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, dict):
-            raise ValidationError("must be a JSON object")
-        return value
 
 
 class IsoTime(fields.Field):
