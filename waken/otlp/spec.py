@@ -11,10 +11,9 @@ ENUM = "An OTLP enum, as its number (its protobuf name, e.g. SPAN_KIND_SERVER, i
 SPAN_ID = {"type": "string", "pattern": "^([0-9a-f]{16})?$", "description": "8 bytes as hex."}
 
 
-def _object(properties, required=()):
+def _object(properties):
     # Other keys are read as OTLP defines them, or ignored when OTLP does not define them.
-    schema = {"type": "object", "properties": properties}
-    return {**schema, "required": list(required)} if required else schema
+    return {"type": "object", "properties": properties}
 
 
 def _list(name):
@@ -28,9 +27,12 @@ SCHEMAS = {
         "stringValue": {"type": "string"}, "boolValue": {"type": "boolean"},
         "intValue": {"type": ["string", "integer"], "pattern": "^-?([0-9]{1,18}|[1-8][0-9]{18})$",
                      "minimum": -(2**63), "maximum": 2**63 - 1},
-        "doubleValue": {"type": "number", "minimum": -1e300, "maximum": 1e300}}), "maxProperties": 1,
+        "doubleValue": {"type": ["number", "null"], "minimum": -1e300, "maximum": 1e300,
+                        "description": "null (how JSON writers send NaN and infinities) is no value."}}),
+        "maxProperties": 1,
         "description": "One of the value kinds (arrayValue and kvlistValue are read too)."},
-    "OtlpKeyValue": _object({"key": {"type": "string"}, "value": {"$ref": REF + "OtlpAnyValue"}}, ["key"]),
+    # No key reads as the empty key (proto3 has no required fields); such an attribute matches nothing.
+    "OtlpKeyValue": _object({"key": {"type": "string"}, "value": {"$ref": REF + "OtlpAnyValue"}}),
     "OtlpResource": _object({"attributes": _list("OtlpKeyValue")}),
     "OtlpScope": _object({"name": {"type": "string"}, "version": {"type": "string"}}),
     "OtlpLogRecord": _object({

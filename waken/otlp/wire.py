@@ -194,18 +194,30 @@ def _check_shapes(data, descriptor):
             field = message.fields_by_camelcase_name.get(key) or message.fields_by_name.get(key)
             if field is None:
                 continue
+            if field.message_type is None:
+                _check_scalar(key, value, field, message)
+                continue
             if value is None:
                 raise ValueError(f"{key} is null in {message.name}; leave it out instead")
-            if field.enum_type is not None:
-                _check_enum(key, value, field.enum_type, field.is_repeated)
-            if field.message_type is None:
-                continue    # other scalars: protobuf's reading checks their type
             repeated = field.is_repeated
             items = value if repeated and isinstance(value, list) else [value]
             if (repeated and not isinstance(value, list)) or not all(isinstance(item, dict) for item in items):
                 what = "a list of objects" if repeated else "an object"
                 raise ValueError(f"{key} in {message.name} must be {what}")
             stack.extend((item, field.message_type, depth + 1) for item in items)
+
+
+def _check_scalar(key, value, field, message):
+    """What protobuf's reading lets through and OTLP/JSON does not: null (but for a double,
+    which JSON writers such as JavaScript's give for NaN and infinities), and true or false
+    for a number. Other wrong types protobuf refuses itself."""
+    if value is None:
+        if field.cpp_type not in (field.CPPTYPE_DOUBLE, field.CPPTYPE_FLOAT):
+            raise ValueError(f"{key} is null in {message.name}; leave it out instead")
+    elif field.enum_type is not None:
+        _check_enum(key, value, field.enum_type, field.is_repeated)
+    elif isinstance(value, bool) and field.cpp_type != field.CPPTYPE_BOOL:
+        raise ValueError(f"{key} in {message.name} must be a number, not {str(value).lower()}")
 
 
 def _check_enum(key, value, enum, repeated):
