@@ -27,7 +27,7 @@ SCHEMAS = {
         "stringValue": {"type": "string"}, "boolValue": {"type": "boolean"},
         "intValue": {"type": ["string", "integer"], "pattern": "^-?([0-9]{1,18}|[1-8][0-9]{18})$",
                      "minimum": -(2**63), "maximum": 2**63 - 1},
-        "doubleValue": {"type": ["number", "null"], "minimum": -1e300, "maximum": 1e300,
+        "doubleValue": {"type": ["number", "null"],
                         "description": "null (how JSON writers send NaN and infinities) is no value."}}),
         "maxProperties": 1,
         "description": "One of the value kinds (arrayValue and kvlistValue are read too)."},
