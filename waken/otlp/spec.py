@@ -20,17 +20,21 @@ def _list(name):
     return {"type": "array", "items": {"$ref": REF + name}}
 
 
+ANY_VALUE_KINDS = {
+    "stringValue": {"type": "string"}, "boolValue": {"type": "boolean"},
+    "intValue": {"type": ["string", "integer"], "pattern": "^-?([0-9]{1,18}|[1-8][0-9]{18})$",
+                 "minimum": -(2**63), "maximum": 2**63 - 1},
+    "doubleValue": {"type": ["number", "null"],
+                    "description": "null (how JSON writers send NaN and infinities) is no value."},
+    "arrayValue": _object({"values": _list("OtlpAnyValue")}),
+    "kvlistValue": _object({"values": _list("OtlpKeyValue")}),
+}
 # OTLP/JSON as the OpenTelemetry specification defines it, the parts waken reads. Other keys
 # are allowed: OTLP's other fields are read as it defines them (null is 400), unknown ones ignored.
 SCHEMAS = {
-    "OtlpAnyValue": {**_object({
-        "stringValue": {"type": "string"}, "boolValue": {"type": "boolean"},
-        "intValue": {"type": ["string", "integer"], "pattern": "^-?([0-9]{1,18}|[1-8][0-9]{18})$",
-                     "minimum": -(2**63), "maximum": 2**63 - 1},
-        "doubleValue": {"type": ["number", "null"],
-                        "description": "null (how JSON writers send NaN and infinities) is no value."}}),
-        "maxProperties": 1,
-        "description": "One of the value kinds (arrayValue and kvlistValue are read too)."},
+    "OtlpAnyValue": {**_object(ANY_VALUE_KINDS), "not": {"anyOf": [
+        {"required": [one, other]} for n, one in enumerate(ANY_VALUE_KINDS) for other in list(ANY_VALUE_KINDS)[n + 1:]]},
+        "description": "At most one of the value kinds (bytesValue is read too)."},
     # No key reads as the empty key (proto3 has no required fields); such an attribute matches nothing.
     "OtlpKeyValue": _object({"key": {"type": "string"}, "value": {"$ref": REF + "OtlpAnyValue"}}),
     "OtlpResource": _object({"attributes": _list("OtlpKeyValue")}),
