@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from waken.errors import DomainError
+from waken.otlp import shapes
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -126,7 +127,7 @@ def decode(signal, media, raw, max_records):
         data = _json(raw, max_records * JSON_VALUES_PER_RECORD)
         _check_count(signal, _json_count(signal, data), max_records)
         try:
-            _check_shapes(data, message.DESCRIPTOR)
+            shapes.check(data, message.DESCRIPTOR, MAX_NESTING)
             _hex_ids_to_base64(data)
             json_format.ParseDict(data, message, ignore_unknown_fields=True, max_recursion_depth=MAX_NESTING)
         except (json_format.ParseError, RecursionError, ValueError, TypeError) as err:
@@ -176,60 +177,6 @@ def _json_count(signal, data):
     outer, middle, inner = JSON_PATHS[signal]
     return sum(len(records) for part in _items(data, outer) for scope in _items(part, middle)
                for records in _lists(scope, inner))
-
-
-def _check_shapes(data, descriptor):
-    """A ValueError for a null, or for a non-object where a message goes, in the fields OTLP defines.
-
-    protobuf's JSON reading takes null as "not set" and a string where a message goes as an
-    empty message, so it would answer 200 for a body that is not what the document describes;
-    keys it does not know stay ignored, as OTLP asks.
-    """
-    stack = [(data, descriptor, 0)]
-    while stack:
-        node, message, depth = stack.pop()
-        if depth > MAX_NESTING:
-            raise ValueError(f"nested more than {MAX_NESTING} levels deep")
-        for key, value in node.items():
-            field = message.fields_by_camelcase_name.get(key) or message.fields_by_name.get(key)
-            if field is None:
-                continue
-            if field.message_type is None:
-                _check_scalar(key, value, field, message)
-                continue
-            if value is None:
-                raise ValueError(f"{key} is null in {message.name}; leave it out instead")
-            repeated = field.is_repeated
-            items = value if repeated and isinstance(value, list) else [value]
-            if (repeated and not isinstance(value, list)) or not all(isinstance(item, dict) for item in items):
-                what = "a list of objects" if repeated else "an object"
-                raise ValueError(f"{key} in {message.name} must be {what}")
-            stack.extend((item, field.message_type, depth + 1) for item in items)
-
-
-def _check_scalar(key, value, field, message):
-    """What protobuf's reading lets through and OTLP/JSON does not: null (but for a double,
-    which JSON writers such as JavaScript's give for NaN and infinities), and true or false
-    for a number. Other wrong types protobuf refuses itself."""
-    if value is None:
-        if field.cpp_type not in (field.CPPTYPE_DOUBLE, field.CPPTYPE_FLOAT):
-            raise ValueError(f"{key} is null in {message.name}; leave it out instead")
-    elif field.enum_type is not None:
-        _check_enum(key, value, field.enum_type, field.is_repeated)
-    elif isinstance(value, bool) and field.cpp_type != field.CPPTYPE_BOOL:
-        raise ValueError(f"{key} in {message.name} must be a number, not {str(value).lower()}")
-
-
-def _check_enum(key, value, enum, repeated):
-    # OTLP/JSON writes enums as integers (protobuf's own JSON printer writes their names, read too);
-    # protobuf's reading would skip an unknown name or number.
-    for item in value if repeated and isinstance(value, list) else [value]:
-        if isinstance(item, float) and item.is_integer():
-            item = int(item)    # JSON does not tell 2 from 2.0
-        known = item in enum.values_by_name if isinstance(item, str) else item in enum.values_by_number
-        if isinstance(item, bool) or not isinstance(item, (int, str)) or not known:
-            raise ValueError(f"{key} must be one of the integers {min(enum.values_by_number)} to "
-                             f"{max(enum.values_by_number)} ({enum.name})")
 
 
 def _items(node, names):
