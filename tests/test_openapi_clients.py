@@ -166,9 +166,9 @@ def exercise(op, models, spec, key, client, public, admin):
         {"resourceLogs": [{"resource": resource, "scopeLogs": [{"logRecords": [
             {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.tool_result"},
              "attributes": [{"key": "tool_name", "value": {"stringValue": "Bash"}}]},
-            {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.user_prompt"}}]}]}]}))
+            {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.hook_run"}}]}]}]}))
     assert logs.partial_success.rejected_log_records == "1"
-    assert "user_prompt" in logs.partial_success.error_message
+    assert "hook_run" in logs.partial_success.error_message
     spans = call("open_telemetry_otlphttp", "ingest_otlp_traces_post", body=models.ExportTraceServiceRequest.from_dict(
         {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [
             {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat",
