@@ -4,10 +4,10 @@ cost and tokens, for sessions whose logs do not carry them.
 Logs and metrics report the same spending, so only one may count. A session's api_request log
 records win: points for a session that has one are accepted and not stored, and when its first
 api_request arrives after metrics did, the metric records of that session are deleted in the
-same transaction. What metrics fill is one `usage` record per session, model and time window:
-the window is the data point's (start, time) for delta temporality (Claude Code's default), and
-its start alone for cumulative temporality, whose newer points replace the record's values. A
-point sets a value rather than adding it, so a resent export changes nothing.
+same transaction. What metrics fill is `usage` records: for delta temporality (Claude Code's
+default) one per session, model and collection (the points' time), for cumulative temporality one
+per session and model, whose newer points replace its values. A point sets a value rather than
+adding it, so a resent export changes nothing.
 """
 import hashlib
 import json
@@ -66,7 +66,8 @@ def _add(groups, service, name, delta, point):
     if not point.time_unix_nano:
         raise Rejected(f"a {name} data point has no time")
     model = as_text(attrs.get("model"), 200) or ""
-    window = f"{point.start_time_unix_nano}-{point.time_unix_nano if delta else ''}"
+    # A collection's points share their time (their starts differ by instrument).
+    window = str(point.time_unix_nano) if delta else "cumulative"
     key = KEY_PREFIX + hashlib.sha256(f"{service}\0{session}\0{model}\0{window}".encode()).hexdigest()
     group = groups.setdefault(key, {"session": session, "model": model, "agent": service, "values": {}})
     number = point.as_double if point.WhichOneof("value") == "as_double" else point.as_int
