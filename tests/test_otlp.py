@@ -126,7 +126,7 @@ def test_otlp_records_appear_in_csv_stats_and_the_stream(server, token):
     assert "Bash npm test" in csv and "claude-sonnet-4 request (1500 tokens)" in csv
     stats = requests.get(server.url + "/api/activities/stats", params={"agent": "claude-code-everywhere"},
                          headers=auth, timeout=10).json()
-    assert stats["byType"] == {"tool_call": 2, "api_request": 1} and stats["tokensUsed"] == 1500
+    assert stats["byType"] == {"tool_call": 2, "api_request": 1, "prompt": 1} and stats["tokensUsed"] == 1500
     first = activities(server, token, agent="claude-code-everywhere")[0]["id"]
     with requests.get(server.url + "/api/activities/stream", params={"lastEventId": first - 1},
                       headers=auth, stream=True, timeout=10) as stream:
