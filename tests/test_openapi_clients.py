@@ -175,6 +175,12 @@ def exercise(op, models, spec, key, client, public, admin):
              "startTimeUnixNano": now_ns, "endTimeUnixNano": now_ns,
              "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}]}]}]}]}))
     assert isinstance(spans, models.IngestOtlpTracesPostResponse200)
+    metrics = call("open_telemetry_otlphttp", "ingest_otlp_metrics_post",
+                   body=models.ExportMetricsServiceRequest.from_dict({"resourceMetrics": [{
+                       "resource": resource, "scopeMetrics": [{"metrics": [
+                           {"name": "claude_code.session.count", "sum": {"dataPoints": [
+                               {"timeUnixNano": now_ns, "asInt": "1"}]}}]}]}]}))
+    assert metrics.partial_success.rejected_data_points == "1"
     assert {a.type_ for a in call("agent_activity_log", "query_list_agent_activities_get", agent="claude-code",
                                   limit=10).activities} == {"tool_call", "agent_action"}
 

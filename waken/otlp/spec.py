@@ -48,10 +48,9 @@ SCHEMAS = {
         "sum": _object({"dataPoints": _list("OtlpNumberDataPoint"),
                         "aggregationTemporality": {"type": "integer", "minimum": 0, "maximum": 2,
                                                    "description": "1 delta, 2 cumulative."},
-                        "isMonotonic": {"type": "boolean"}}),
-        "gauge": _object({"dataPoints": _list("OtlpNumberDataPoint")})}),
+                        "isMonotonic": {"type": "boolean"}})}),
         "description": "A metric; only the sums claude_code.cost.usage and claude_code.token.usage are "
-                       "used (histograms and the other kinds are read and counted as rejected)."},
+                       "used (gauges, histograms and the other kinds are read and counted as rejected)."},
     "ExportMetricsServiceRequest": _object({"resourceMetrics": {"type": "array", "items": _object({
         "resource": {"$ref": REF + "OtlpResource"},
         "scopeMetrics": {"type": "array", "items": _object({
