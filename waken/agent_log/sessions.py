@@ -1,5 +1,8 @@
 """Agent sessions: one page of sessions newest first, and one session's summary and records."""
+import json
+
 from waken import db
+from waken.agent_log import search
 from waken.agent_log.filters import STATUSES, bounds, retention_cutoff, where
 from waken.agent_log.prices import usd
 from waken.agent_log.store import COLUMNS, record_of
@@ -20,6 +23,8 @@ def list_sessions(args, at):
     then read for the page's sessions only.
     """
     lower, upper = bounds(args, at)
+    if args.get("q"):
+        return _searched(args, lower, upper)
     clause, params = "last_at >= ?", [lower]
     if upper is not None:
         clause += " AND first_at < ?"
@@ -35,6 +40,19 @@ def list_sessions(args, at):
     found = summaries(keys)
     return {"sessions": [found[key] for key in keys if key in found], "total": total,
             "limit": args["limit"], "offset": args["offset"], "hasMore": args["offset"] + len(keys) < total}
+
+
+def _searched(args, lower, upper):
+    """The list with q: the sessions of the records search.find returns, newest (latest record) first."""
+    rows, partial = search.find(args, lower, upper)
+    keys = json.dumps(sorted({row[2] for row in rows if row[2] is not None}))
+    found = db.query("SELECT session FROM agent_session WHERE session IN (SELECT value FROM json_each(?)) "
+                     "ORDER BY last_at DESC, session DESC", (keys,))
+    page = [row[0] for row in found[args["offset"]:args["offset"] + args["limit"]]]
+    summary = summaries(page)
+    return {"sessions": [summary[key] for key in page if key in summary], "total": len(found),
+            "limit": args["limit"], "offset": args["offset"],
+            "hasMore": args["offset"] + len(page) < len(found), "partial": partial}
 
 
 def _matching(args, lower, upper, at):
