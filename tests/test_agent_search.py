@@ -180,3 +180,16 @@ def test_init_db_indexes_an_existing_database(tmp_path):
     assert conn.execute(match, ('"しい行"',)).fetchall() == [(3,)]
     conn.execute("DELETE FROM agent_activity WHERE id = 2")
     conn.execute("INSERT INTO agent_activity_search (agent_activity_search, rank) VALUES ('integrity-check', 1)")
+
+
+def test_the_cpu_budget_stops_a_search_with_partial(client, auth, add, monkeypatch):
+    for n in range(30):
+        add(description=f"budget 予算 {n}")
+    monkeypatch.setattr(search, "BUDGET_SECONDS", 0)
+    monkeypatch.setattr(search, "SESSIONS_BUDGET_SECONDS", 0)
+    for q in ("budget 予算", "予算"):
+        for path in ("/api/activities", "/api/agent-sessions"):
+            answer = _found(client, auth, q, path=path)
+            assert answer["partial"] is True and answer["total"] < 30
+    monkeypatch.setattr(search, "BUDGET_SECONDS", 1)
+    assert _found(client, auth, "budget 予算")["total"] == 30
