@@ -86,9 +86,10 @@ class AgentLogQuerySchema(AgentLogFiltersSchema):
              metadata={"description":
                        "Only records whose description or metadata tool, tool_name, command, path or file_path "
                        "contains this text (case-insensitive, any language; quotes and operators are plain "
-                       f"text). A search collects at most the {MAX_MATCHES} most recently stored matches; a "
-                       f"text of one or two characters is looked for in the {SCAN_RECORDS} most recently stored "
-                       "records only. The JSON answer's `partial` is true when a bound cut the search short."})
+                       f"text). A search collects at most the {MAX_MATCHES} most recently stored matches and "
+                       "stops after a few milliseconds of database work; a text of one or two characters is "
+                       f"looked for in the {SCAN_RECORDS} most recently stored records only. The JSON "
+                       "answer's `partial` is true when one of these bounds cut the search short."})
     format = Choice(FORMATS, load_default="json", metadata={
         "description": "json (default) or csv (a streamed download)."})
 
