@@ -210,6 +210,8 @@ CREATE TABLE IF NOT EXISTS agent_session_mix (
     records INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (session, status, type, agent)
 ) WITHOUT ROWID;
+-- One type and agent's sessions in key order: the filtered list counts them in one pass.
+CREATE INDEX IF NOT EXISTS agent_session_mix_type ON agent_session_mix (type, agent, session, status);
 
 CREATE TRIGGER IF NOT EXISTS agent_session_mix_insert AFTER INSERT ON agent_activity WHEN NEW.session IS NOT NULL BEGIN
     INSERT INTO agent_session_mix VALUES (NEW.session, NEW.status, NEW.type, coalesce(NEW.agent, ''), 1) ON CONFLICT DO UPDATE SET records = records + 1;
@@ -392,6 +394,57 @@ AFTER UPDATE OF type, status, timestamp, agent, tokens_used, cost_usd, metadata 
         1, coalesce(NEW.tokens_used, 0), coalesce(NEW.cost_usd, 0))
     ON CONFLICT DO UPDATE SET count = count + 1, tokens_used = tokens_used + excluded.tokens_used,
         cost_usd = cost_usd + excluded.cost_usd;
+END;
+
+-- Search (q=): what a record is found by, its description and the metadata keys tool, tool_name,
+-- command, path and file_path (each cut at 200 characters). The view is the index's content;
+-- the triggers below repeat its expression for NEW and OLD.
+CREATE VIEW IF NOT EXISTS agent_activity_search_text AS
+SELECT *, agent_activity.description || CASE WHEN json_valid(agent_activity.metadata) THEN
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.file_path', 1, 200), '') ELSE '' END AS text
+FROM agent_activity;
+
+-- An FTS5 index of trigrams (any 3 characters, so Chinese and Japanese text without spaces is
+-- found), external content: the text itself is not stored twice. Positions are kept
+-- (detail=full) so a query matches as one phrase, a substring; no column sizes (nothing ranks).
+CREATE VIRTUAL TABLE IF NOT EXISTS agent_activity_search USING fts5(
+    text, content='agent_activity_search_text', content_rowid='id', tokenize='trigram', columnsize=0);
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_search_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_activity_search (rowid, text) VALUES (NEW.id, NEW.description || CASE WHEN json_valid(NEW.metadata) THEN
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_search_delete AFTER DELETE ON agent_activity BEGIN
+    INSERT INTO agent_activity_search (agent_activity_search, rowid, text) VALUES ('delete', OLD.id, OLD.description || CASE WHEN json_valid(OLD.metadata) THEN
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_search_update AFTER UPDATE OF description, metadata ON agent_activity BEGIN
+    INSERT INTO agent_activity_search (agent_activity_search, rowid, text) VALUES ('delete', OLD.id, OLD.description || CASE WHEN json_valid(OLD.metadata) THEN
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
+    INSERT INTO agent_activity_search (rowid, text) VALUES (NEW.id, NEW.description || CASE WHEN json_valid(NEW.metadata) THEN
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
 END;
 
 -- What the owner pays per million tokens of a model, in micro-dollars; empty by default,

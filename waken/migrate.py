@@ -78,6 +78,8 @@ BACKFILLS = {
         INSERT INTO agent_session_part
         SELECT session, coalesce(agent, ''), {MODEL}, count(*)
         FROM agent_activity WHERE session IS NOT NULL GROUP BY 1, 2, 3""",
+    # The search index reads its content (agent_activity_search_text) again, all of it.
+    "agent_activity_search": "INSERT INTO agent_activity_search (agent_activity_search) VALUES ('rebuild')",
 }
 
 
@@ -88,7 +90,8 @@ def _upgrade(conn, target):
     for name, sql in target.execute(
             "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"):
         if name not in existing:
-            conn.execute(sql)
+            if not _has_table(conn, name):     # a virtual table's own tables come with it
+                conn.execute(sql)
             continue
         have = {row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')}
         for _cid, col, coltype, notnull, default, _pk in target.execute(f'PRAGMA table_info("{name}")'):
@@ -99,7 +102,7 @@ def _upgrade(conn, target):
                 if notnull:
                     clause += " NOT NULL"
                 conn.execute(clause)
-    for kind in ("index", "trigger"):
+    for kind in ("index", "view", "trigger"):
         have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))}
         for name, sql in target.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)):
@@ -111,6 +114,10 @@ def _upgrade(conn, target):
             if table not in existing:
                 conn.execute(backfill)
     _rename_key_named_devices(conn)
+
+
+def _has_table(conn, name):
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _scope_idempotency_keys(conn, target):

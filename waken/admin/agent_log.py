@@ -14,8 +14,8 @@ from waken.schemas.fields import flat_fields
 from waken.timeutil import now
 
 LISTS = ("type", "status")      # parameters that may repeat; their values join with commas
-FILTERS = ("type", "status", "agent", "startDate", "endDate", "sort")
-LABELS = {"type": "Type", "status": "Status", "agent": "Agent", "startDate": "The start date",
+FILTERS = ("q", "type", "status", "agent", "startDate", "endDate", "sort")
+LABELS = {"q": "Search", "type": "Type", "status": "Status", "agent": "Agent", "startDate": "The start date",
           "endDate": "The end date", "sort": "Sort", "limit": "Limit", "offset": "Offset",
           "format": "format"}
 STATUS_COLORS = {"success": "#1f8a4c", "error": "#c0392b", "pending": "#d08a00", "running": "#2d6cdf"}
@@ -62,7 +62,7 @@ def _charts(stats):
 @bp.get("/agents")
 @login_required
 def agent_log():
-    """The agent log: filters, a page of records, CSV download and charts."""
+    """The agent log: filters and search, a page of records, CSV download and charts."""
     query, errors = _query()
     args, errors = _load(query, errors)
     at = now()

@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import current_app
 
 from waken import db, settings
-from waken.agent_log import totals
+from waken.agent_log import search, totals
 from waken.agent_log.filters import bounds, retention_cutoff, where
 from waken.agent_log.prices import micro_usd, usd
 from waken.errors import Invalid, NotFound
@@ -103,22 +103,33 @@ def update_record(record_id, changes, at):
     return record
 
 
-def matching_rows(args, lower, upper):
-    """A cursor over the rows (COLUMNS) the list args select in [lower, upper): sorted, one page."""
-    clause, params = where(args, lower, upper)
+def matching_rows(args, lower, upper, found=None):
+    """A cursor over the rows (COLUMNS) the list args select in [lower, upper): sorted, one page.
+
+    With q, `found` is search.find's answer for the same args (taken here when not given).
+    """
     order = "DESC" if args["sort"] == "newest" else "ASC"
+    if args.get("q"):
+        rows, _partial = found or search.find(args, lower, upper)
+        return db.execute(f"SELECT {COLUMNS} FROM agent_activity WHERE id IN (SELECT value FROM json_each(?)) "
+                          f"ORDER BY timestamp {order}, id {order}", (json.dumps(search.page(rows, args)),))
+    clause, params = where(args, lower, upper)
     return db.execute(f"SELECT {COLUMNS} FROM agent_activity WHERE {clause} "
                       f"ORDER BY timestamp {order}, id {order} LIMIT ? OFFSET ?",
                       (*params, args["limit"], args["offset"]))
 
 
 def list_records(args, at):
-    """{activities, total, limit, offset, hasMore} for validated query args."""
+    """{activities, total, limit, offset, hasMore} for validated query args (and `partial` with q)."""
     lower, upper = bounds(args, at)
-    rows = matching_rows(args, lower, upper).fetchall()
-    total = totals.count(args, lower, upper)
-    return {"activities": [record_of(r) for r in rows], "total": total, "limit": args["limit"],
+    found = search.find(args, lower, upper) if args.get("q") else None
+    rows = matching_rows(args, lower, upper, found).fetchall()
+    total = len(found[0]) if found else totals.count(args, lower, upper)
+    page = {"activities": [record_of(r) for r in rows], "total": total, "limit": args["limit"],
             "offset": args["offset"], "hasMore": args["offset"] + len(rows) < total}
+    if found:
+        page["partial"] = found[1]
+    return page
 
 
 def records_after(last_id, at, limit, session=None):

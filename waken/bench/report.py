@@ -18,6 +18,8 @@ TARGETS = (  # (label, summary key, comparison, limit)
     ("agent ingest / healthz", "agent_ratio", ">=", 0.60),
     ("stats p50 on 1M rows (ms)", "stats_p50_ms", "<=", 250),
     ("every list query p50 on 1M rows (ms)", "list_p50_ms", "<=", 20),
+    ("every search (q=) p50 on 1M rows (ms)", "search_p50_ms", "<=", 50),
+    ("every session list p50 on 1M rows (ms)", "sessions_p50_ms", "<=", 20),
     ("ingest p99 with 32 streams (ms)", "streams_ingest_p99_ms", "<=", 50),
     ("peak RSS per server process (MB)", "rss_max_mb", "<=", 85),
     ("gunicorn master peak RSS (MB)", "master_hwm_mb", "<=", 30),
@@ -81,6 +83,8 @@ def summarise(res):
                "otlp_vs_agent_records": round(t["otlp"]["rps"] * OTLP_BATCH / t["agent"]["rps"], 1),
                "stats_p50_ms": q["stats"]["all"]["p50_ms"],
                "list_p50_ms": max(v["p50_ms"] for v in q["list"].values()),
+               "search_p50_ms": max(v["p50_ms"] for v in q["search"].values()),
+               "sessions_p50_ms": max(v["p50_ms"] for v in q["sessions"].values()),
                "streams_ingest_p99_ms": s["with"]["p99_ms"]}
     summary["targets"] = judge(summary)
     return summary
@@ -115,7 +119,8 @@ def rows(res):
     for name, r in res["feed"].items():
         path = "GET /" if name == "home" else f"GET /api/activity {name}"
         out.append((f"{path} (20 devices, one client)", "", _timing(r), "", _codes(r["statuses"])))
-    for group, label in (("list", "GET /api/activities"), ("stats", "GET /api/activities/stats")):
+    for group, label in (("list", "GET /api/activities"), ("search", "GET /api/activities"),
+                         ("sessions", "GET /api/agent-sessions"), ("stats", "GET /api/activities/stats")):
         for name, r in res["agents_query"][group].items():
             out.append((f"{label} [{name}] on 1M", "", _timing(r), "", _codes(r["statuses"])))
     s = res["streams"]

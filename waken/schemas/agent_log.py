@@ -105,7 +105,11 @@ class AgentRecordSchema(Schema):
     cost_usd = fields.Float(allow_none=True, metadata={"description": "What it cost in US dollars, if known."})
 
 
-@always_sent()
+PARTIAL = ("Sent with q only: true when the search stopped at its bound (see q), so `total` counts "
+           "only what it found within it.")
+
+
+@always_sent("partial")
 class AgentRecordListSchema(Schema):
     """One page of the log."""
 
@@ -114,6 +118,7 @@ class AgentRecordListSchema(Schema):
     limit = fields.Integer()
     offset = fields.Integer()
     hasMore = fields.Boolean(metadata={"description": "Whether a later page has more rows."})
+    partial = fields.Boolean(metadata={"description": PARTIAL})
 
 
 @always_sent("ts", "activity")

@@ -10,7 +10,7 @@ from marshmallow import (
 from marshmallow.validate import Range
 
 from waken.agent_log.filters import STATUSES
-from waken.schemas.agent_log import AgentRecordSchema
+from waken.schemas.agent_log import PARTIAL, AgentRecordSchema
 from waken.schemas.agent_log_queries import AgentLogQuerySchema
 from waken.schemas.fields import NON_NEGATIVE, SQL_INT_MAX, WHOLE, IsoTime, always_sent
 
@@ -81,7 +81,7 @@ class AgentSessionSchema(Schema):
     costUsd = fields.Float(metadata={"description": "Sum of its records' cost_usd, exact to the micro-dollar."})
 
 
-@always_sent()
+@always_sent("partial")
 class AgentSessionListSchema(Schema):
     """One page of sessions, newest (latest record) first."""
 
@@ -90,6 +90,7 @@ class AgentSessionListSchema(Schema):
     limit = fields.Integer()
     offset = fields.Integer()
     hasMore = fields.Boolean()
+    partial = fields.Boolean(metadata={"description": PARTIAL})
 
 
 @always_sent()
