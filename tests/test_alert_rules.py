@@ -158,7 +158,7 @@ def test_battery_below_the_level_and_not_charging_with_a_cool_down(alerts, clien
     report(client, auth, battery_level=12, is_charging=False)
     report(client, auth, battery_level=9, is_charging=False)    # the same condition
     texts = alerts.tick()
-    assert texts == [f"Desk battery at 12 %\nDevice Desk battery is at 12 %, below 20 %, and not charging.\n"
+    assert texts == ["Desk battery at 12 %\nDevice Desk battery is at 12 %, below 20 %, and not charging.\n"
                      "http://localhost:8000/admin/devices#device-1"]
     report(client, auth, battery_level=50, is_charging=True)
     report(client, auth, battery_level=10, is_charging=False)   # a new condition, within the cool-down

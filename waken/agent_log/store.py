@@ -6,9 +6,9 @@ from flask import current_app
 
 from waken import db, settings
 from waken.agent_log import totals
-from waken.alerts import events as alerts
 from waken.agent_log.filters import bounds, retention_cutoff, where
 from waken.agent_log.prices import micro_usd, usd
+from waken.alerts import events as alerts
 from waken.errors import Invalid, NotFound
 from waken.payload import stored_json
 from waken.schemas.fields import SQL_INT_MAX

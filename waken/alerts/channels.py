@@ -4,6 +4,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 
+from waken.alerts.rules import forget_channel
 from waken.db import orm
 from waken.errors import Conflict, Invalid, NotFound
 from waken.models import AlertChannel
@@ -102,8 +103,6 @@ def get_channel(name):
 
 def delete_channel(name):
     """Delete a channel, its waiting and past deliveries, and its place in every rule."""
-    from waken.alerts.rules import forget_channel   # rules name channels: they import this module
-
     channel = get_channel(name)
     forget_channel(channel.id)
     orm.session.delete(channel)

@@ -19,8 +19,12 @@ def _apprise():
     logger = logging.getLogger("apprise")
     if logger.propagate:
         # Its log lines name URLs and topics: they never reach waken's log. Each send's own
-        # lines come back in its result instead, and are shown with the secrets masked.
+        # lines (INFO and up: "Sent …", "Failed …", never the DEBUG dumps of URLs and payloads)
+        # come back in its result instead, and are shown with the secrets masked.
         logger.propagate = False
+        logger.setLevel(logging.INFO)
+        # urllib3 logs each request line, path and all, at DEBUG: a webhook's path is its secret.
+        logging.getLogger("urllib3").setLevel(logging.INFO)
     return apprise
 
 
@@ -36,7 +40,8 @@ def send(url, title, body):
             service.socket_connect_timeout = service.socket_read_timeout = timeout
         with notifier.notify(body=body, title=title, timeout=timeout, log_level=logging.INFO) as result:
             ok = bool(result)
-            said = " ".join(entry.message for entry in result.logs()).strip()
+            # The service's own lines: what the channel answered (the call's own lines only count services).
+            said = " ".join(entry.message for service in result for entry in service.logs()).strip()
             if not said and not ok:
                 said = f"no answer ({result.status.name.lower()})"
     except Exception as err:      # a plugin's own failure is this channel's answer, not a crash of the round
