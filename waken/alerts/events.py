@@ -32,11 +32,16 @@ def agent_record(record, at, *, new=True):
 
 
 def _errors(rule, record, at):
-    minutes, agent = rule.params["minutes"], record.get("agent")
-    count = db.value("SELECT count(*) FROM agent_activity WHERE agent IS ? AND status = 'error' AND timestamp >= ?",
-                     (agent, to_ms(at - timedelta(minutes=minutes))))
+    minutes, agent, subject = rule.params["minutes"], record.get("agent"), f"agent:{record.get('agent') or ''}"
+    last = state(ERRORS, subject)
+    if last is not None and last["fired_at"] > to_ms(at) - rule.cooldown_seconds * 1000:
+        return      # within the cool-down: nothing to count
+    # Through the status index, stopping at `count`: error records are few, an agent's records many.
+    count = db.value("SELECT count(*) FROM (SELECT 1 FROM agent_activity INDEXED BY agent_activity_status "
+                     "WHERE status = 'error' AND timestamp >= ? AND agent IS ? LIMIT ?)",
+                     (to_ms(at - timedelta(minutes=minutes)), agent, rule.params["count"]))
     if count >= rule.params["count"]:
-        fire(rule, f"agent:{agent or ''}", at, *messages.errors(agent, count, minutes, record))
+        fire(rule, subject, at, *messages.errors(agent, count, minutes, record))
 
 
 def _local_midnight(at):
@@ -50,16 +55,17 @@ def _budget(rule, record, at):
     if day_limit:
         day, midnight = _local_midnight(at)
         subject = f"day:{day.isoformat()}"
-        # Every zone's offset is a multiple of 15 minutes: a local day is whole buckets.
-        cost = db.value("SELECT coalesce(sum(cost_usd), 0) FROM agent_activity_usage WHERE bucket >= ?",
-                        (to_ms(midnight),))
-        if cost > day_limit * 1e6 and newly(BUDGET, subject):
+        # Every zone's offset is a multiple of 15 minutes: a local day is whole buckets. Summed
+        # only until the day has alerted.
+        cost = newly(BUDGET, subject) and db.value(
+            "SELECT coalesce(sum(cost_usd), 0) FROM agent_activity_usage WHERE bucket >= ?", (to_ms(midnight),))
+        if cost and cost > day_limit * 1e6:
             fire(rule, subject, at, *messages.budget_day(cost, day_limit))
     session = record.get("session")
     if session_limit and session:
         subject = f"session:{session}"
-        cost = db.value("SELECT cost_usd FROM agent_session WHERE session = ?", (session,)) or 0
-        if cost > session_limit * 1e6 and newly(BUDGET, subject):
+        cost = newly(BUDGET, subject) and db.value("SELECT cost_usd FROM agent_session WHERE session = ?", (session,))
+        if cost and cost > session_limit * 1e6:
             fire(rule, subject, at, *messages.budget_session(session, record.get("agent"), cost, session_limit))
 
 
