@@ -92,7 +92,7 @@ def test_daily_budget_alerts_once_a_day(alerts, add, clock):
     assert len(alerts.tick()) == 2
 
 
-def test_agent_errors_n_within_m_minutes_per_agent(alerts, add, clock):
+def test_agent_errors_n_within_m_minutes_per_agent(alerts, add, clock, client, auth):
     alerts.rule("errors", cooldown=600, count=3, minutes=10)
     for _ in range(2):
         add(status="error", agent="bot", description="tests failed")
@@ -106,6 +106,10 @@ def test_agent_errors_n_within_m_minutes_per_agent(alerts, add, clock):
     clock.advance(minutes=11)
     add(status="error", agent="bot")
     assert len(alerts.tick()) == 1      # past the window: one error, below the count
+    for _ in range(2):                  # finished as errors (PATCH) count too
+        running = add(status="running", agent="bot")["id"]
+        assert client.patch(f"/api/activities/{running}", headers=auth, json={"status": "error"}).status_code == 200
+    assert alerts.tick()[1].startswith("bot: 3 errors in 10 min\n")
 
 
 def test_agent_finished_when_the_session_is_quiet_driven_by_the_clock(alerts, add, clock):
