@@ -21,28 +21,33 @@ def _host_shown(host):
     return bool(host) and (host == "localhost" or "." in host or ":" in host)
 
 
+def _split(url):
+    """(parts, port) of a URL; port None when what stands there is no number (a bot token)."""
+    parts = urlsplit(url)
+    try:
+        return parts, parts.port
+    except ValueError:
+        return parts, None
+
+
 def mask(url):
     """What a page may show of an Apprise URL: its scheme and host, e.g. ntfy://…@ntfy.sh/…."""
-    parts = urlsplit(url)
+    parts, port = _split(url)
     host = parts.hostname or ""
-    shown = host if _host_shown(host) else "…"
-    if shown != "…" and parts.port:
-        shown = f"{shown}:{parts.port}"
+    if not _host_shown(host):
+        return f"{parts.scheme.lower()}://…"
     user = "…@" if "@" in parts.netloc else ""
     rest = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
-    return f"{parts.scheme.lower()}://{user}{shown}{rest}" if shown != "…" else f"{parts.scheme.lower()}://…"
+    return f"{parts.scheme.lower()}://{user}{host}{f':{port}' if port else ''}{rest}"
 
 
 def secrets_of(url):
     """Every piece of the URL that may be secret: the whole, user, password, path parts, query values."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:    # "tgram://123:ABC/…" parses its token as a bad port: all of the middle is secret
-        parts, port = urlsplit(url), None
-    pieces = {url, url.split("://", 1)[-1], parts.netloc, parts.query, parts.fragment}
+    parts, port = _split(url)   # "tgram://123:ABC/…" parses its token as a bad port: all of the middle is secret
+    pieces = {url, url.split("://", 1)[-1], parts.query, parts.fragment}
     userinfo, _, hostport = parts.netloc.rpartition("@")
-    pieces.update(userinfo.split(":"))
+    if userinfo:
+        pieces.update({parts.netloc, userinfo, *userinfo.split(":")})
     if not _host_shown(parts.hostname or ""):
         pieces.add(hostport)
         pieces.update(hostport.split(":"))
@@ -52,7 +57,8 @@ def secrets_of(url):
     for pair in re.split(r"[&;]", parts.query):
         pieces.update(pair.split("=", 1))
     pieces |= {unquote(piece) for piece in pieces}
-    shown = {parts.scheme, parts.hostname or "", str(port or "")}
+    host = parts.hostname or ""
+    shown = {parts.scheme, str(port or "")} | ({host} if _host_shown(host) else set())
     return sorted((p for p in pieces if len(p) >= SECRET_MIN and p not in shown), key=len, reverse=True)
 
 
@@ -70,6 +76,10 @@ def clean(name, url):
         raise Invalid("A channel needs a name.", field="name")
     if len(name) > NAME_MAX:
         raise Invalid(f"A channel name is at most {NAME_MAX} characters.", field="name")
+    try:
+        urlsplit(url)
+    except ValueError:        # an unclosed [ of an IPv6 address
+        url = ""
     if not URL_RE.fullmatch(url) or len(url) > URL_MAX:
         # The URL itself is never repeated back: it may hold a secret.
         raise Invalid("The URL must be an Apprise URL such as ntfy://ntfy.sh/topic or tgram://bottoken/chat_id "

@@ -52,11 +52,13 @@ def enqueue(channel_id, kind, title, body, at):
 def claim(at):
     """Take the due rows for this sender, atomically (two senders never hold the same row): each try counted."""
     ms = to_ms(at)
+    due = "(status = 'pending' AND next_at <= :now) OR (status = 'sending' AND claimed_until < :now)"
+    if not db.value(f"SELECT EXISTS (SELECT 1 FROM alert_outbox WHERE {due})", {"now": ms}):
+        return []       # read without the write lock: most rounds find nothing to send
     with db.write():
         return db.query(
             "UPDATE alert_outbox SET status = 'sending', tries = tries + 1, claimed_until = :until "
-            "WHERE id IN (SELECT id FROM alert_outbox WHERE (status = 'pending' AND next_at <= :now) "
-            "OR (status = 'sending' AND claimed_until < :now) ORDER BY id LIMIT :batch) "
+            f"WHERE id IN (SELECT id FROM alert_outbox WHERE {due} ORDER BY id LIMIT :batch) "
             "RETURNING alert_outbox.id, channel_id, rule, title, body, tries, "
             "(SELECT url FROM alert_channel WHERE alert_channel.id = channel_id) AS url",
             {"now": ms, "until": ms + CLAIM_SECONDS * 1000, "batch": CLAIM_BATCH})

@@ -13,8 +13,10 @@ LOOKBACK_MS = 3600 * 1000
 
 def run(now):
     """One round of the time rules at `now`; {what: alerts queued}."""
+    rules = active_rules()
+    if FINISHED not in rules and OFFLINE not in rules:
+        return {}       # no write lock taken every round for nothing
     with db.write():
-        rules = active_rules()
         done = {}
         if FINISHED in rules:
             done["sessions finished"] = _finished(rules[FINISHED], now)
