@@ -456,6 +456,54 @@ CREATE TABLE IF NOT EXISTS model_price (
     output_per_mtok INTEGER NOT NULL CHECK (output_per_mtok >= 0)
 );
 
+-- Alerts (waken/alerts/): where they go, when they fire, and what is waiting to be sent.
+-- A channel's url is an Apprise URL and holds its secret: never shown back, logged or answered;
+-- `masked` (scheme and host only) is what the pages show.
+CREATE TABLE IF NOT EXISTS alert_channel (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE,
+    url        TEXT    NOT NULL,
+    masked     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+-- One row per kind of rule the owner has configured (waken/alerts/rules.py lists the kinds).
+CREATE TABLE IF NOT EXISTS alert_rule (
+    kind             TEXT    PRIMARY KEY,
+    enabled          INTEGER NOT NULL DEFAULT 0,
+    channels         TEXT    NOT NULL DEFAULT '[]',     -- JSON list of alert_channel ids
+    cooldown_seconds INTEGER NOT NULL DEFAULT 0,
+    params           TEXT    NOT NULL DEFAULT '{}',     -- JSON: the kind's parameters
+    since            INTEGER                            -- turned on at: time rules look no further back
+);
+-- Per rule and subject (an agent, a session, a device, a day): when it last sent, and the
+-- condition it sent for, so one condition sends one alert and the cool-down holds.
+CREATE TABLE IF NOT EXISTS alert_state (
+    rule     TEXT    NOT NULL,
+    subject  TEXT    NOT NULL,
+    active   INTEGER NOT NULL DEFAULT 1,                -- 1 while the condition holds
+    mark     INTEGER,                                   -- which occurrence: a session's last record, a device's last report
+    fired_at INTEGER NOT NULL,
+    PRIMARY KEY (rule, subject)
+) WITHOUT ROWID;
+-- One row per alert and channel, written in the transaction of the change that fired it; the
+-- elected scheduler worker claims due rows (status 'sending' until claimed_until) and sends them.
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel_id    INTEGER NOT NULL REFERENCES alert_channel (id) ON DELETE CASCADE,
+    rule          TEXT    NOT NULL,
+    title         TEXT    NOT NULL,
+    body          TEXT    NOT NULL,
+    status        TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+    tries         INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    next_at       INTEGER NOT NULL,                     -- due from then (back-off after a failure)
+    claimed_until INTEGER,                              -- a sender's claim; past it, another may retry
+    finished_at   INTEGER,                              -- sent or dead at
+    answer        TEXT                                  -- the channel's last answer, secrets masked
+);
+CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (status, next_at);
+CREATE INDEX IF NOT EXISTS alert_outbox_channel ON alert_outbox (channel_id);
+
 CREATE TABLE IF NOT EXISTS app_record (
     id           INTEGER PRIMARY KEY,
     app_group    TEXT    NOT NULL CHECK (app_group IN ('pc', 'mobile')),

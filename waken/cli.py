@@ -11,6 +11,7 @@ from sqlalchemy import select
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.agent_log.price_commands import price_cli
+from waken.alerts.commands import alert_cli
 from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enabled
 from waken.db import orm
 from waken.devices.registry import (
@@ -204,5 +205,5 @@ def backup_command(path):
 def init_app(app):
     """Register the commands."""
     for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli,
-                    app_rule_cli, price_cli, *ADMIN_COMMANDS):
+                    app_rule_cli, price_cli, alert_cli, *ADMIN_COMMANDS):
         app.cli.add_command(command)

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from waken import db, settings
 from waken.agent_log.filters import retention_cutoff
+from waken.alerts.jobs import sweep_alerts
 from waken.media.files import FILENAME_RE, KINDS
 from waken.timeutil import now as clock_now
 from waken.timeutil import to_ms
@@ -57,7 +58,7 @@ def _delete_in_batches(table, condition, params):
 
 
 def apply_retention(now):
-    """Delete agent and device activities past their retention, then the media only they used."""
+    """Delete agent and device activities past their retention, then the media only they used, then old alert deliveries."""
     agent_cutoff = {"cutoff": to_ms(retention_cutoff(now))}
     agents = _delete_in_batches("agent_activity", "timestamp < :cutoff", agent_cutoff)
     # An open activity past retention is deleted only when it is no longer live (a
@@ -68,7 +69,7 @@ def apply_retention(now):
         "device_activity", f"updated_at < :cutoff AND (ended_at IS NOT NULL OR {NOT_LIVE})",
         {"cutoff": to_ms(cutoff), **_liveness_bounds(now)})
     return {"agent activities deleted": agents, "device activities deleted": devices,
-            **remove_orphaned_media(now)}
+            **remove_orphaned_media(now), **sweep_alerts(now)}
 
 
 def referenced_media():

@@ -8,6 +8,7 @@ from waken import db, settings
 from waken.agent_log import search, totals
 from waken.agent_log.filters import bounds, retention_cutoff, where
 from waken.agent_log.prices import micro_usd, usd
+from waken.alerts import events as alerts
 from waken.errors import Invalid, NotFound
 from waken.payload import stored_json
 from waken.schemas.fields import SQL_INT_MAX
@@ -66,7 +67,9 @@ def create_record(data, at, caller):
         (record["type"], record["description"], record["status"], to_ms(timestamp), record["duration_ms"],
          record["tokens_used"], record["agent"], _stored_metadata(record), key, caller, to_ms(at),
          record["session"], cost))
-    return {"id": cursor.lastrowid, **record}, True
+    record = {"id": cursor.lastrowid, **record}
+    alerts.agent_record(record, at)     # in this transaction: REST, MCP and OTLP all store here
+    return record, True
 
 
 def caller_of(token):
@@ -92,6 +95,7 @@ def _check_timestamp(timestamp, at):
 def update_record(record_id, changes, at):
     """Finish a record: new status, duration and tokens; metadata merged one level."""
     record = get_record(record_id, at)
+    was = record["status"]
     for key in ("status", "duration_ms", "tokens_used"):
         if changes.get(key) is not None:
             record[key] = changes[key]
@@ -100,6 +104,8 @@ def update_record(record_id, changes, at):
     db.execute("UPDATE agent_activity SET status = ?, duration_ms = ?, tokens_used = ?, metadata = ? WHERE id = ?",
                (record["status"], record["duration_ms"], record["tokens_used"], _stored_metadata(record),
                 record_id))
+    if record["status"] == "error" != was:
+        alerts.agent_record(record, at, new=False)
     return record
 
 

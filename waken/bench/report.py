@@ -25,6 +25,7 @@ TARGETS = (  # (label, summary key, comparison, limit)
     ("gunicorn master peak RSS (MB)", "master_hwm_mb", "<=", 30),
     ("worker RSS at idle (MB)", "worker_idle_mb", "<=", 64),
     ("worker RSS after the run (MB)", "worker_after_mb", "<=", 85),
+    ("agent ingest p99 change, a hanging alert channel vs none (%)", "alert_hang_p99_change_pct", "<=", 5),
 )
 HEAD = ("measurement", "throughput", "p50 / p99 ms", "server CPU ms/req", "statuses")
 # waken's ingest kinds and the reference app's slices of the same requests.
@@ -85,7 +86,9 @@ def summarise(res):
                "list_p50_ms": max(v["p50_ms"] for v in q["list"].values()),
                "search_p50_ms": max(v["p50_ms"] for v in q["search"].values()),
                "sessions_p50_ms": max(v["p50_ms"] for v in q["sessions"].values()),
-               "streams_ingest_p99_ms": s["with"]["p99_ms"]}
+               "streams_ingest_p99_ms": s["with"]["p99_ms"],
+               "alert_hang_p99_change_pct": res["alerts"]["p99_change_pct"],
+               "alert_sender_rss_mb": max(w["rss"] for w in res["memory_alerts"]["workers"])}
     summary["targets"] = judge(summary)
     return summary
 
@@ -134,6 +137,12 @@ def rows(res):
         out.append((f"VmRSS / VmHWM {label} (MB)", "master " + _mem(m["master"]),
                     "workers " + ", ".join(_mem(w) for w in m["workers"]), "",
                     "threads / SQLite connections " + ", ".join(f"{w['threads']} / {w['sqlite']}" for w in m["workers"])))
+    a = res["alerts"]
+    for key, label in (("none", "no alert channel"), ("hanging", f"every rule on, channel hangs ({a['tries_hung']} tries)")):
+        r = a[key]
+        out.append((f"POST /api/activities, {label}", f"{r['rps']:.0f} req/s", _timing(r), "", ""))
+    out.append(("VmRSS workers after alerts (MB), Apprise in the sender", "",
+                ", ".join(_mem(w) for w in res["memory_alerts"]["workers"]), "", ""))
     seed = res["seed"]
     out.append(("database size per million rows (MB)",
                 f"agent {seed['agent_mb_per_million']:.0f}, device {seed['device_activity_mb_per_million']:.0f}", "", "", ""))

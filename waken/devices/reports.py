@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from waken import db, settings
+from waken.alerts import events as alerts
 from waken.auth.tokens import touch_token
 from waken.devices.app_records import record_app
 from waken.devices.registry import (
@@ -157,6 +158,7 @@ def submit_report(report, token, images, *, allow_reserved=False):
     device["name"] = usable_name(report.get("device")) or device["name"]
     device["device_type"] = report.get("device_type") or device["device_type"]
     activity = merge_or_start(device, current, report, incoming, at)
+    alerts.device_report(device, activity.meta, at)     # battery, in this transaction
     db.execute("UPDATE device SET name = ?, device_type = ?, last_seen_at = ? WHERE id = ?",
                (device["name"], device["device_type"], to_ms(at), device["id"]))
     if token is not None:
