@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from waken import db, settings
 from waken.agent_log.filters import retention_cutoff
+from waken.devices import day_rollup
 from waken.media.files import FILENAME_RE, KINDS
 from waken.timeutil import now as clock_now
 from waken.timeutil import to_ms
@@ -67,8 +68,11 @@ def apply_retention(now):
     devices = _delete_in_batches(
         "device_activity", f"updated_at < :cutoff AND (ended_at IS NOT NULL OR {NOT_LIVE})",
         {"cutoff": to_ms(cutoff), **_liveness_bounds(now)})
+    with db.write():
+        day = day_rollup.label(to_ms(cutoff), day_rollup.zone_of(settings.get("timezone")))[0]
+        days = day_rollup.prune(db.execute, day)
     return {"agent activities deleted": agents, "device activities deleted": devices,
-            **remove_orphaned_media(now)}
+            "day rollup rows deleted": days, **remove_orphaned_media(now)}
 
 
 def referenced_media():
