@@ -74,6 +74,59 @@ CREATE TABLE IF NOT EXISTS device_hour (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS device_hour_device ON device_hour (device_id);
 
+-- What the statistics read: the two tables above summed over devices or apps, kept exact by the
+-- triggers below (device deletion cascades through them), so 30 days of 20 devices are a few
+-- hundred rows rather than thousands.
+CREATE TABLE IF NOT EXISTS day_app (
+    day          TEXT    NOT NULL,
+    process_name TEXT    NOT NULL,
+    ms           INTEGER NOT NULL DEFAULT 0,
+    runs         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, process_name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_device (
+    day       TEXT    NOT NULL,
+    device_id INTEGER NOT NULL,
+    ms        INTEGER NOT NULL DEFAULT 0,
+    runs      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, device_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_hour (
+    day  TEXT    NOT NULL,
+    hour INTEGER NOT NULL,
+    ms   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, hour)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS device_day_insert AFTER INSERT ON device_day BEGIN
+    INSERT INTO day_app VALUES (NEW.day, NEW.process_name, NEW.ms, NEW.runs)
+    ON CONFLICT DO UPDATE SET ms = ms + excluded.ms, runs = runs + excluded.runs;
+    INSERT INTO day_device VALUES (NEW.day, NEW.device_id, NEW.ms, NEW.runs)
+    ON CONFLICT DO UPDATE SET ms = ms + excluded.ms, runs = runs + excluded.runs;
+END;
+CREATE TRIGGER IF NOT EXISTS device_day_update AFTER UPDATE ON device_day BEGIN
+    UPDATE day_app SET ms = ms + NEW.ms - OLD.ms, runs = runs + NEW.runs - OLD.runs
+    WHERE day = NEW.day AND process_name = NEW.process_name;
+    UPDATE day_device SET ms = ms + NEW.ms - OLD.ms, runs = runs + NEW.runs - OLD.runs
+    WHERE day = NEW.day AND device_id = NEW.device_id;
+END;
+CREATE TRIGGER IF NOT EXISTS device_day_delete AFTER DELETE ON device_day BEGIN
+    UPDATE day_app SET ms = ms - OLD.ms, runs = runs - OLD.runs WHERE day = OLD.day AND process_name = OLD.process_name;
+    DELETE FROM day_app WHERE day = OLD.day AND process_name = OLD.process_name AND ms <= 0 AND runs <= 0;
+    UPDATE day_device SET ms = ms - OLD.ms, runs = runs - OLD.runs WHERE day = OLD.day AND device_id = OLD.device_id;
+    DELETE FROM day_device WHERE day = OLD.day AND device_id = OLD.device_id AND ms <= 0 AND runs <= 0;
+END;
+CREATE TRIGGER IF NOT EXISTS device_hour_insert AFTER INSERT ON device_hour BEGIN
+    INSERT INTO day_hour VALUES (NEW.day, NEW.hour, NEW.ms) ON CONFLICT DO UPDATE SET ms = ms + excluded.ms;
+END;
+CREATE TRIGGER IF NOT EXISTS device_hour_update AFTER UPDATE ON device_hour BEGIN
+    UPDATE day_hour SET ms = ms + NEW.ms - OLD.ms WHERE day = NEW.day AND hour = NEW.hour;
+END;
+CREATE TRIGGER IF NOT EXISTS device_hour_delete AFTER DELETE ON device_hour BEGIN
+    UPDATE day_hour SET ms = ms - OLD.ms WHERE day = OLD.day AND hour = OLD.hour;
+    DELETE FROM day_hour WHERE day = OLD.day AND hour = OLD.hour AND ms <= 0;
+END;
+
 CREATE TABLE IF NOT EXISTS agent_activity (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- monotonic, never reused: the stream's cursor
     type            TEXT    NOT NULL,

@@ -78,8 +78,8 @@ def add_run(execute, zone, device_id, process_name, start_ms):
 def rebuild(conn, zone_name):
     """Recompute the whole rollup from the stored runs (init-db on upgrade, `stats rebuild`)."""
     zone = zone_of(zone_name)
-    conn.execute("DELETE FROM device_day")
-    conn.execute("DELETE FROM device_hour")
+    for table in ("device_day", "device_hour", "day_app", "day_device", "day_hour"):
+        conn.execute(f"DELETE FROM {table}")
     rows = conn.execute("SELECT device_id, process_name, started_at, coalesce(ended_at, updated_at) "
                         "FROM device_activity")
     for device_id, process_name, start, end in rows.fetchall():

@@ -9,12 +9,13 @@ DAYS = (1, 7, 30)
 TOP_APPS = 10
 HIDDEN = "hidden"   # what the public sees for an app an app rule hides
 
-APPS_SQL = ("SELECT process_name, sum(ms) AS ms, sum(runs) AS runs FROM device_day "
+# The summed tables (schema.sql): a few hundred rows for 30 days, whatever the devices.
+APPS_SQL = ("SELECT process_name, sum(ms) AS ms, sum(runs) AS runs FROM day_app "
             "WHERE day BETWEEN ? AND ? GROUP BY process_name")
-DEVICES_SQL = ("SELECT d.name, sum(r.ms) AS ms, sum(r.runs) AS runs FROM device_day r "
-               "JOIN device d ON d.id = r.device_id WHERE r.day BETWEEN ? AND ? "
-               "GROUP BY r.device_id ORDER BY ms DESC, d.name")
-HOURS_SQL = "SELECT hour, sum(ms) AS ms FROM device_hour WHERE day BETWEEN ? AND ? GROUP BY hour"
+DEVICES_SQL = ("SELECT d.name, r.ms, r.runs FROM (SELECT device_id, sum(ms) AS ms, sum(runs) AS runs "
+               "FROM day_device WHERE day BETWEEN ? AND ? GROUP BY device_id) r "
+               "JOIN device d ON d.id = r.device_id ORDER BY r.ms DESC, d.name")
+HOURS_SQL = "SELECT hour, sum(ms) AS ms FROM day_hour WHERE day BETWEEN ? AND ? GROUP BY hour"
 
 
 def day_range(days, at):
