@@ -51,7 +51,7 @@ CREATE INDEX IF NOT EXISTS device_activity_updated ON device_activity (updated_a
 CREATE INDEX IF NOT EXISTS device_activity_device ON device_activity (device_id, updated_at);
 
 -- Your day: device time per local day (the `timezone` setting's midnight) and app, and per
--- local hour, kept by the report path in Python (waken/devices/day_rollup.py: a run is cut at
+-- local hour (day_hour below), kept by the report path in Python (waken/devices/day_rollup.py: a run is cut at
 -- local midnights and hours, which SQL cannot do across DST), so no read scans history.
 -- ms is the time from a run's start to its end (its last report while open); runs count on
 -- the day a run starts.
@@ -65,18 +65,11 @@ CREATE TABLE IF NOT EXISTS device_day (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS device_day_device ON device_day (device_id);
 
-CREATE TABLE IF NOT EXISTS device_hour (
-    day          TEXT    NOT NULL,                  -- local date, YYYY-MM-DD
-    hour         INTEGER NOT NULL,                  -- local hour, 0-23 (a DST fall-back hour counts twice)
-    device_id    INTEGER NOT NULL REFERENCES device (id) ON DELETE CASCADE,
-    ms           INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, hour, device_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS device_hour_device ON device_hour (device_id);
 
--- What the statistics read: the two tables above summed over devices or apps, kept exact by the
--- triggers below (device deletion cascades through them), so 30 days of 20 devices are a few
--- hundred rows rather than thousands.
+-- What the statistics read: device_day summed over devices or apps, kept exact by the triggers
+-- below (device deletion cascades through them), so 30 days of 20 devices are a few hundred
+-- rows rather than thousands; and the time per local hour of all devices (day_hour, written
+-- with device_day: a device's deletion leaves its hours there until retention forgets the day).
 CREATE TABLE IF NOT EXISTS day_app (
     day          TEXT    NOT NULL,
     process_name TEXT    NOT NULL,
@@ -92,8 +85,8 @@ CREATE TABLE IF NOT EXISTS day_device (
     PRIMARY KEY (day, device_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS day_hour (
-    day  TEXT    NOT NULL,
-    hour INTEGER NOT NULL,
+    day  TEXT    NOT NULL,                          -- local date, YYYY-MM-DD
+    hour INTEGER NOT NULL,                          -- local hour, 0-23 (a DST fall-back hour counts twice)
     ms   INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, hour)
 ) WITHOUT ROWID;
@@ -115,16 +108,6 @@ CREATE TRIGGER IF NOT EXISTS device_day_delete AFTER DELETE ON device_day BEGIN
     DELETE FROM day_app WHERE day = OLD.day AND process_name = OLD.process_name AND ms <= 0 AND runs <= 0;
     UPDATE day_device SET ms = ms - OLD.ms, runs = runs - OLD.runs WHERE day = OLD.day AND device_id = OLD.device_id;
     DELETE FROM day_device WHERE day = OLD.day AND device_id = OLD.device_id AND ms <= 0 AND runs <= 0;
-END;
-CREATE TRIGGER IF NOT EXISTS device_hour_insert AFTER INSERT ON device_hour BEGIN
-    INSERT INTO day_hour VALUES (NEW.day, NEW.hour, NEW.ms) ON CONFLICT DO UPDATE SET ms = ms + excluded.ms;
-END;
-CREATE TRIGGER IF NOT EXISTS device_hour_update AFTER UPDATE ON device_hour BEGIN
-    UPDATE day_hour SET ms = ms + NEW.ms - OLD.ms WHERE day = NEW.day AND hour = NEW.hour;
-END;
-CREATE TRIGGER IF NOT EXISTS device_hour_delete AFTER DELETE ON device_hour BEGIN
-    UPDATE day_hour SET ms = ms - OLD.ms WHERE day = OLD.day AND hour = OLD.hour;
-    DELETE FROM day_hour WHERE day = OLD.day AND hour = OLD.hour AND ms <= 0;
 END;
 
 CREATE TABLE IF NOT EXISTS agent_activity (

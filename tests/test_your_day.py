@@ -14,7 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.support import DEVICE_KEY, db_rows, set_setting
-from waken import db
+from waken import db, sweeps
 from waken.auth.tokens import create_token
 from waken.db import connect_sqlite
 from waken.devices.registry import create_device
@@ -38,19 +38,29 @@ def run_for(client, auth, clock, minutes, app="Code", every=60, key=DEVICE_KEY):
     report(client, auth, clock, key=key, app=app)
 
 
+def end_runs(app, clock):
+    """The expiry sweep, an hour on: every open run ends at its last report and enters the rollup."""
+    with app.app_context():
+        sweeps.expire_activities(clock.now + timedelta(hours=1))
+
+
 def days(app):
     return {day: (ms, runs) for day, ms, runs in
             db_rows(app, "SELECT day, sum(ms), sum(runs) FROM device_day GROUP BY day")}
 
 
 def hours(app, day):
-    return dict(db_rows(app, "SELECT hour, sum(ms) FROM device_hour WHERE day = ? GROUP BY hour", (day,)))
+    return dict(db_rows(app, "SELECT hour, ms FROM day_hour WHERE day = ?", (day,)))
 
 
 @pytest.mark.clock(datetime(2026, 5, 1, 21, 50, tzinfo=UTC))   # 23:50 in Berlin (CEST)
 def test_a_run_across_local_midnight_is_split_between_the_days(app, client, auth, device, clock, runner):
     set_setting(runner, "timezone", "Europe/Berlin")
     run_for(client, auth, clock, 20)
+    open_run = client.get("/api/activity/stats?days=7", headers=auth).json["data"]
+    end_runs(app, clock)
+    assert client.get("/api/activity/stats?days=7", headers=auth).json["data"] == open_run
+    assert open_run["totalSeconds"] == 1200 and open_run["hours"][23]["seconds"] == 600
     assert days(app) == {"2026-05-01": (600_000, 1), "2026-05-02": (600_000, 0)}
     assert hours(app, "2026-05-01") == {23: 600_000} and hours(app, "2026-05-02") == {0: 600_000}
 
@@ -59,6 +69,7 @@ def test_a_run_across_local_midnight_is_split_between_the_days(app, client, auth
 def test_the_day_daylight_saving_ends_has_25_hours(app, client, auth, device, clock, runner):
     set_setting(runner, "timezone", "Europe/Berlin")
     run_for(client, auth, clock, 300)   # until 02:30 UTC = 03:30 CET
+    end_runs(app, clock)
     assert days(app) == {"2026-10-24": (30 * 60_000, 1), "2026-10-25": (270 * 60_000, 0)}
     # 02:00-03:00 local happens twice, and counts twice.
     assert hours(app, "2026-10-25") == {0: 3_600_000, 1: 3_600_000, 2: 7_200_000, 3: 1_800_000}
@@ -68,6 +79,7 @@ def test_the_day_daylight_saving_ends_has_25_hours(app, client, auth, device, cl
 def test_the_day_daylight_saving_starts_has_no_2_am(app, client, auth, device, clock, runner):
     set_setting(runner, "timezone", "Europe/Berlin")
     run_for(client, auth, clock, 180)   # until 02:30 UTC = 04:30 CEST
+    end_runs(app, clock)
     assert days(app) == {"2026-03-29": (180 * 60_000, 1)}
     assert hours(app, "2026-03-29") == {0: 1_800_000, 1: 3_600_000, 3: 3_600_000, 4: 1_800_000}
 
@@ -96,8 +108,9 @@ def runs_by_local_day(app, zone):
                                 st.integers(min_value=1, max_value=4 * 3600),
                                 st.sampled_from(["realtime", "active"])), min_size=1, max_size=25))
 def test_the_rollup_equals_the_sum_of_the_runs(app, client, auth, clock, runner, steps):
-    """Random reports across the night DST ends, with gaps longer than the stale timeout: every run's
-    time lands on its local days exactly, and each day's hours add up to the day."""
+    """Random reports across the night DST ends, with gaps longer than the stale timeout: once the runs
+    have ended (by a report of another app or by the expiry sweep), every run's time lands on its local
+    days exactly, and each day's hours add up to the day."""
     set_setting(runner, "timezone", "Europe/Berlin")
     key = f"wwd-{uuid.uuid4()}"
     with app.app_context(), db.write():
@@ -106,27 +119,29 @@ def test_the_rollup_equals_the_sum_of_the_runs(app, client, auth, clock, runner,
         report(client, auth, clock, key=key, app=name, push_mode=mode)
         clock.advance(seconds=gap)
     report(client, auth, clock, key=key, app="Code")
+    end_runs(app, clock)
     rollup = {(day, device_id, name): (ms, runs) for day, device_id, name, ms, runs in
               db_rows(app, "SELECT day, device_id, process_name, ms, runs FROM device_day")}
     assert rollup == runs_by_local_day(app, BERLIN)
     by_day = dict(db_rows(app, "SELECT day, sum(ms) FROM device_day GROUP BY day HAVING sum(ms) > 0"))
-    assert dict(db_rows(app, "SELECT day, sum(ms) FROM device_hour GROUP BY day")) == by_day
+    assert dict(db_rows(app, "SELECT day, sum(ms) FROM day_hour GROUP BY day")) == by_day
 
 
 def test_init_db_builds_the_rollup_of_an_older_database(app, client, auth, device, clock, runner):
     run_for(client, auth, clock, 30)
     run_for(client, auth, clock, 15, app="Mail")
+    end_runs(app, clock)
     before = db_rows(app, "SELECT * FROM device_day ORDER BY 1, 2, 3")
-    hours_before = db_rows(app, "SELECT * FROM device_hour ORDER BY 1, 2, 3")
+    hours_before = db_rows(app, "SELECT * FROM day_hour ORDER BY 1, 2")
     conn = connect_sqlite(app.config["DATABASE"])
     conn.execute("DROP TABLE device_day")
-    conn.execute("DROP TABLE device_hour")
+    conn.execute("DROP TABLE day_hour")
     conn.execute("DROP TABLE day_app")
     conn.commit()
     conn.close()
     init_db(app.config["DATABASE"])
     assert db_rows(app, "SELECT * FROM device_day ORDER BY 1, 2, 3") == before
-    assert db_rows(app, "SELECT * FROM device_hour ORDER BY 1, 2, 3") == hours_before
+    assert db_rows(app, "SELECT * FROM day_hour ORDER BY 1, 2") == hours_before
     assert [row[3] for row in before] == [30 * 60_000, 15 * 60_000]
 
 
@@ -214,8 +229,9 @@ def test_stats_of_90_days_of_20_devices_answer_within_20_ms(app, client, auth, r
             day = (today - timedelta(days=back)).isoformat()
             conn.executemany("INSERT INTO device_day VALUES (?, ?, ?, ?, ?)",
                              [(day, device + 100, name, 600_000 + n, 3) for n, name in enumerate(apps)])
-            conn.executemany("INSERT INTO device_hour VALUES (?, ?, ?, ?)",
-                             [(day, hour, device + 100, 1_800_000) for hour in range(7, 23)])
+    for back in range(90):
+        day = (today - timedelta(days=back)).isoformat()
+        conn.executemany("INSERT INTO day_hour VALUES (?, ?, ?)", [(day, hour, 20 * 1_800_000) for hour in range(7, 23)])
     conn.commit()
     conn.close()
     set_setting(runner, "public_stats", "on")

@@ -35,9 +35,13 @@ def _liveness_bounds(now):
 def expire_activities(now):
     """End open activities that are no longer live at `now`: ended_at = their last report."""
     with db.write():
-        return db.execute(
-            f"UPDATE device_activity SET ended_at = updated_at WHERE ended_at IS NULL AND ({NOT_LIVE})",
-            _liveness_bounds(now)).rowcount
+        ended = db.query(
+            f"UPDATE device_activity SET ended_at = updated_at WHERE ended_at IS NULL AND ({NOT_LIVE}) "
+            "RETURNING device_id, process_name, started_at, ended_at", _liveness_bounds(now))
+        zone = day_rollup.zone_of(settings.get("timezone"))
+        for run in ended:
+            day_rollup.add_ended(db.execute, zone, *run)
+        return len(ended)
 
 
 def run_expiry(now):

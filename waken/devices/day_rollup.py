@@ -1,10 +1,12 @@
-"""Your day's rollup: device time cut into local days and hours, written as runs grow.
+"""Your day's rollup: device time cut into local days and hours, written as runs end.
 
 A run's time is [started_at, end), end being ended_at or, while open, its last report.
-The report path adds each growth of that interval as it happens (merge_or_start), so
-the rollup equals the sum of the runs without any read of history. The cut is done here,
-in Python, because a local midnight or hour under DST needs the IANA zone rules, which
-SQLite does not have (nor can a trigger loop over the hours a long run spans).
+A run enters the rollup when it ends: in merge_or_start, when a report starts another
+app, or in the expiry sweep. Reads add the open runs (at most one per device) on top, so
+the rollup plus the open runs equals the sum of the runs without any read of history,
+and the merge of a report into its open run (most reports) writes nothing here. The cut
+is done in Python because a local midnight or hour under DST needs the IANA zone rules,
+which SQLite does not have (nor can a trigger loop over the hours a long run spans).
 """
 import json
 from datetime import datetime, timezone
@@ -15,8 +17,7 @@ QUARTER_MS = 900_000   # every real zone's offset, DST included, is a multiple o
 
 DAY_UPSERT = ("INSERT INTO device_day (day, device_id, process_name, ms, runs) VALUES (?, ?, ?, ?, ?) "
               "ON CONFLICT DO UPDATE SET ms = ms + excluded.ms, runs = runs + excluded.runs")
-HOUR_UPSERT = ("INSERT INTO device_hour (day, hour, device_id, ms) VALUES (?, ?, ?, ?) "
-               "ON CONFLICT DO UPDATE SET ms = ms + excluded.ms")
+HOUR_UPSERT = "INSERT INTO day_hour (day, hour, ms) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET ms = ms + excluded.ms"
 
 
 @lru_cache(maxsize=8)
@@ -57,34 +58,27 @@ def pieces(start_ms, end_ms, zone):
     return [tuple(piece) for piece in out]
 
 
-def add_span(execute, zone, device_id, process_name, start_ms, end_ms):
-    """Add [start_ms, end_ms) of a run to the rollup (nothing for an empty or backwards span)."""
-    if end_ms <= start_ms:
-        return
-    cut = pieces(start_ms, end_ms, zone)
-    days = {}
-    for day, hour, ms in cut:
+def add_ended(execute, zone, device_id, process_name, start_ms, end_ms):
+    """Add a run that just ended: one run on its first local day, and its time [start_ms, end_ms)
+    on each local day and hour it covers (one statement per day and per hour: mostly two)."""
+    first = label(start_ms, zone)[0]
+    days = {first: 0}
+    for day, hour, ms in pieces(start_ms, end_ms, zone):
         days[day] = days.get(day, 0) + ms
-        execute(HOUR_UPSERT, (day, hour, device_id, ms))
+        execute(HOUR_UPSERT, (day, hour, ms))
     for day, ms in days.items():
-        execute(DAY_UPSERT, (day, device_id, process_name, ms, 0))
-
-
-def add_run(execute, zone, device_id, process_name, start_ms):
-    """Count a run that starts at start_ms on its local day."""
-    execute(DAY_UPSERT, (label(start_ms, zone)[0], device_id, process_name, 0, 1))
+        execute(DAY_UPSERT, (day, device_id, process_name, ms, 1 if day == first else 0))
 
 
 def rebuild(conn, zone_name):
     """Recompute the whole rollup from the stored runs (init-db on upgrade, `stats rebuild`)."""
     zone = zone_of(zone_name)
-    for table in ("device_day", "device_hour", "day_app", "day_device", "day_hour"):
+    for table in ("device_day", "day_app", "day_device", "day_hour"):
         conn.execute(f"DELETE FROM {table}")
-    rows = conn.execute("SELECT device_id, process_name, started_at, coalesce(ended_at, updated_at) "
-                        "FROM device_activity")
+    rows = conn.execute("SELECT device_id, process_name, started_at, ended_at FROM device_activity "
+                        "WHERE ended_at IS NOT NULL")
     for device_id, process_name, start, end in rows.fetchall():
-        add_run(conn.execute, zone, device_id, process_name, start)
-        add_span(conn.execute, zone, device_id, process_name, start, end)
+        add_ended(conn.execute, zone, device_id, process_name, start, end)
 
 
 def stored_zone(conn):
@@ -96,5 +90,5 @@ def stored_zone(conn):
 def prune(execute, before_day):
     """Forget the days before before_day ('YYYY-MM-DD'), as retention forgets their runs."""
     days = execute("DELETE FROM device_day WHERE day < ?", (before_day,)).rowcount
-    hours = execute("DELETE FROM device_hour WHERE day < ?", (before_day,)).rowcount
+    hours = execute("DELETE FROM day_hour WHERE day < ?", (before_day,)).rowcount
     return days + hours

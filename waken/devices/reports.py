@@ -172,14 +172,11 @@ def submit_report(report, token, images, *, allow_reserved=False):
 def merge_or_start(device, current, report, incoming, at):
     """Merge into the device's live activity of the same process, or end it and start anew."""
     stale = settings.get("process_stale_seconds")
-    zone = day_rollup.zone_of(settings.get("timezone"))
     mode = report.get("push_mode") or "realtime"
     minutes = report.get("persist_minutes")
     expires = at + timedelta(minutes=minutes) if mode == "active" and minutes else None
 
     if current is not None and current.process_name == report["process_name"] and is_live(current, at, stale):
-        day_rollup.add_span(db.execute, zone, device["id"], current.process_name,
-                            to_ms(current.updated_at), to_ms(at))
         current.meta = merge_metadata(current.meta, incoming)
         if report.get("process_title") is not None:
             current.process_title = report["process_title"]
@@ -191,10 +188,12 @@ def merge_or_start(device, current, report, incoming, at):
         return current
 
     if current is not None:
+        zone = day_rollup.zone_of(settings.get("timezone"))
         ended = at if is_live(current, at, stale) else current.updated_at
         db.execute("UPDATE device_activity SET ended_at = ? WHERE id = ?", (to_ms(ended), current.id))
-        day_rollup.add_span(db.execute, zone, device["id"], current.process_name,
-                            to_ms(current.updated_at), to_ms(ended))
+        # The run enters your day's rollup as it ends (an open run is added on read: merges cost nothing).
+        day_rollup.add_ended(db.execute, zone, device["id"], current.process_name,
+                             to_ms(current.started_at), to_ms(ended))
         # Battery state belongs to the device: a report that omits it keeps the last one.
         for key in ("deviceBatteryPercent", "deviceBatteryCharging"):
             if key not in incoming and key in current.meta:
@@ -205,7 +204,6 @@ def merge_or_start(device, current, report, incoming, at):
         "started_at, updated_at, expires_at, report_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
         (device["id"], report["process_name"], title, mode, stored_json(incoming), to_ms(at), to_ms(at),
          _ms(expires)))
-    day_rollup.add_run(db.execute, zone, device["id"], report["process_name"], to_ms(at))
     return SimpleNamespace(id=cursor.lastrowid, device=device, process_name=report["process_name"],
                            process_title=title, push_mode=mode, meta=incoming, started_at=at, updated_at=at,
                            ended_at=None, expires_at=expires, report_count=1)
