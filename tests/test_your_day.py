@@ -217,6 +217,12 @@ def test_history_export_as_json_pages_and_streamed_csv(app, client, auth, device
     assert client.get("/api/activity/history?format=xml", headers=reader).status_code == 400
 
 
+def test_the_admin_exports_history_signed_in(app, client, auth, device, clock, admin):
+    run_for(client, auth, clock, 2)
+    assert admin.get("/api/activity/history?format=csv").get_data(as_text=True).count("\r\n") == 2
+    assert admin.get("/api/activity/stats").json["data"]["apps"][0]["app"] == "Code"
+
+
 def test_stats_of_90_days_of_20_devices_answer_within_20_ms(app, client, auth, runner, clock):
     """The issue's cost budget: p50 <= 20 ms for /api/activity/stats?days=30 over a full rollup."""
     conn = connect_sqlite(app.config["DATABASE"])
