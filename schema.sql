@@ -50,6 +50,66 @@ CREATE UNIQUE INDEX IF NOT EXISTS device_activity_open ON device_activity (devic
 CREATE INDEX IF NOT EXISTS device_activity_updated ON device_activity (updated_at);
 CREATE INDEX IF NOT EXISTS device_activity_device ON device_activity (device_id, updated_at);
 
+-- Your day: device time per local day (the `timezone` setting's midnight) and app, and per
+-- local hour (day_hour below), kept by the report path in Python (waken/devices/day_rollup.py: a run is cut at
+-- local midnights and hours, which SQL cannot do across DST), so no read scans history.
+-- ms is the time from a run's start to its end (its last report while open); runs count on
+-- the day a run starts.
+CREATE TABLE IF NOT EXISTS device_day (
+    day          TEXT    NOT NULL,                  -- local date, YYYY-MM-DD
+    device_id    INTEGER NOT NULL REFERENCES device (id) ON DELETE CASCADE,
+    process_name TEXT    NOT NULL,
+    ms           INTEGER NOT NULL DEFAULT 0,
+    runs         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, device_id, process_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS device_day_device ON device_day (device_id);
+
+
+-- What the statistics read: device_day summed over devices or apps, kept exact by the triggers
+-- below (device deletion cascades through them), so 30 days of 20 devices are a few hundred
+-- rows rather than thousands; and the time per local hour of all devices (day_hour, written
+-- with device_day: a device's deletion leaves its hours there until retention forgets the day).
+CREATE TABLE IF NOT EXISTS day_app (
+    day          TEXT    NOT NULL,
+    process_name TEXT    NOT NULL,
+    ms           INTEGER NOT NULL DEFAULT 0,
+    runs         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, process_name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_device (
+    day       TEXT    NOT NULL,
+    device_id INTEGER NOT NULL,
+    ms        INTEGER NOT NULL DEFAULT 0,
+    runs      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, device_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_hour (
+    day  TEXT    NOT NULL,                          -- local date, YYYY-MM-DD
+    hour INTEGER NOT NULL,                          -- local hour, 0-23 (a DST fall-back hour counts twice)
+    ms   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, hour)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS device_day_insert AFTER INSERT ON device_day BEGIN
+    INSERT INTO day_app VALUES (NEW.day, NEW.process_name, NEW.ms, NEW.runs)
+    ON CONFLICT DO UPDATE SET ms = ms + excluded.ms, runs = runs + excluded.runs;
+    INSERT INTO day_device VALUES (NEW.day, NEW.device_id, NEW.ms, NEW.runs)
+    ON CONFLICT DO UPDATE SET ms = ms + excluded.ms, runs = runs + excluded.runs;
+END;
+CREATE TRIGGER IF NOT EXISTS device_day_update AFTER UPDATE ON device_day BEGIN
+    UPDATE day_app SET ms = ms + NEW.ms - OLD.ms, runs = runs + NEW.runs - OLD.runs
+    WHERE day = NEW.day AND process_name = NEW.process_name;
+    UPDATE day_device SET ms = ms + NEW.ms - OLD.ms, runs = runs + NEW.runs - OLD.runs
+    WHERE day = NEW.day AND device_id = NEW.device_id;
+END;
+CREATE TRIGGER IF NOT EXISTS device_day_delete AFTER DELETE ON device_day BEGIN
+    UPDATE day_app SET ms = ms - OLD.ms, runs = runs - OLD.runs WHERE day = OLD.day AND process_name = OLD.process_name;
+    DELETE FROM day_app WHERE day = OLD.day AND process_name = OLD.process_name AND ms <= 0 AND runs <= 0;
+    UPDATE day_device SET ms = ms - OLD.ms, runs = runs - OLD.runs WHERE day = OLD.day AND device_id = OLD.device_id;
+    DELETE FROM day_device WHERE day = OLD.day AND device_id = OLD.device_id AND ms <= 0 AND runs <= 0;
+END;
+
 CREATE TABLE IF NOT EXISTS agent_activity (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- monotonic, never reused: the stream's cursor
     type            TEXT    NOT NULL,
@@ -79,6 +139,21 @@ CREATE INDEX IF NOT EXISTS agent_activity_agent ON agent_activity (agent, timest
 -- A session's records in order; rows without a session stay out of it (cheaper ingest).
 CREATE INDEX IF NOT EXISTS agent_activity_session ON agent_activity (session, timestamp)
     WHERE session IS NOT NULL;
+
+-- The agent log's change counter for the public feed's agent cards (public_agents = summary):
+-- bumped by every record written or finished, apart from feed_version so that device reports
+-- and agent records invalidate only what shows them. The feed cache renders agent changes at
+-- most once a second however many records a burst writes (waken/feed/cache.py).
+CREATE TABLE IF NOT EXISTS agent_pulse (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS agent_pulse_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_pulse VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS agent_pulse_update AFTER UPDATE OF status, type, timestamp, agent ON agent_activity BEGIN
+    INSERT INTO agent_pulse VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
 
 -- Statistics read this rollup instead of scanning a million rows: one row per
 -- 15-minute bucket (every real time zone's offset is a multiple of 15 minutes, so

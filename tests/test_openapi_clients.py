@@ -140,6 +140,14 @@ def exercise(op, models, spec, key, client, public, admin):
     assert (str(ended.now_playing.status), ended.now_playing.position_ms) == ("stopped", 30000)
     assert str(ended.device_type) == "desktop" and isinstance(ended.battery, models.Battery)
 
+    # Your day: the statistics (the open Code run, the ended Spotify run) and the history export.
+    day = call("device_reporting", "query_device_day_stats_get").data
+    assert isinstance(day, models.DayStats) and len(day.hours) == 24
+    assert {a.app for a in day.apps} == {"Spotify", "Code"} and day.devices[0].device == "Desk PC"
+    runs = call("device_reporting", "query_device_history_get", limit=10).data
+    assert [r.process_name for r in runs.items] == ["Code", "Spotify"]
+    assert isinstance(runs.items[1].ended_at, datetime.datetime) and runs.next_before is None
+
     # The agent log: create, finish, read, list, stats, export.
     created = call("agent_activity_log", "ingest_create_agent_activity_post", status=201,
                    body=models.ActivityCreate.from_dict({"type": "tool_call", "description": "ran the tests",

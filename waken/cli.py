@@ -46,7 +46,7 @@ def init_db_command():
 @token_cli.command("create")
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(tuple(SCOPES)),
-              help="What the token may do; repeat for several. Without --scope: all three.")
+              help="What the token may do; repeat for several. Without --scope: all of them.")
 def token_create(name, scopes):
     """Mint a token; prints its id, then the plaintext token as the last line."""
     with db.write():

@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 from waken.db import connect_sqlite
+from waken.devices import day_rollup
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
@@ -113,6 +114,9 @@ def _upgrade(conn, target):
         for table, backfill in BACKFILLS.items():
             if table not in existing:
                 conn.execute(backfill)
+    if "device_activity" in existing and not {"device_day", "day_app"} <= existing:
+        # Your day's rollup, cut in the zone the owner set (waken/devices/day_rollup.py).
+        day_rollup.rebuild(conn, day_rollup.stored_zone(conn))
     _rename_key_named_devices(conn)
 
 

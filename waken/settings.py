@@ -157,6 +157,8 @@ SETTINGS = {
     "rate_limit_per_minute": Setting(600, _int(0, 1_000_000), "Writes per token per minute (0 = no limit)"),
     "media_max_mb": Setting(512, _int(1, 1_000_000), "Stored media limit (MB)"),
     "cors_report_origins": Setting([], _origin_list, "Browser report origins"),
+    "public_stats": Setting("off", _choice("off", "on"), "Public day statistics"),
+    "public_agents": Setting("off", _choice("off", "summary"), "Agents on the public page"),
 }
 
 

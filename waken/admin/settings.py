@@ -13,7 +13,7 @@ from waken.timeutil import now
 
 SECTIONS = (
     ("Web", ("site_name", "bio", "avatar_url", "currently_text", "recent_text",
-             "history_window_minutes", "timezone", "public_url")),
+             "history_window_minutes", "timezone", "public_url", "public_stats", "public_agents")),
     ("Device reporting", ("process_stale_seconds", "device_registration", "device_max",
                           "device_registrations_per_hour", "media_cover_display",
                           "report_app_icon", "save_app_records", "media_play_source_blocklist",
@@ -25,7 +25,11 @@ SECTIONS = (
 )
 CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
                                    ("pending", "pending: unknown keys wait for approval"),
-                                   ("auto", "auto: unknown keys are added as active"))}
+                                   ("auto", "auto: unknown keys are added as active")),
+           "public_stats": (("off", "off: only the admin and history:read tokens see them"),
+                            ("on", "on: the home page's Today charts and /api/activity/stats are public")),
+           "public_agents": (("off", "off: agents are not on the public page"),
+                             ("summary", "summary: each agent's state and tool-call count, nothing else"))}
 TEXTAREAS = ("bio", "media_play_source_blocklist", "cors_report_origins")
 
 

@@ -20,12 +20,13 @@ SCOPES = {
     "report": "device reports (POST /api/activity and /api/activity/verify)",
     "agents:write": "writing the agent log (POST and PATCH /api/activities, MCP log_activity and finish_activity)",
     "agents:read": "reading the agent log (list, one record, CSV, stats, stream, MCP recent_activities)",
+    "history:read": "reading device history (GET /api/activity/history and /api/activity/stats)",
 }
 ALL_SCOPES = tuple(SCOPES)
 
 
 def check_scopes(scopes):
-    """The scopes as a sorted-by-definition tuple (none given = all three), or Invalid."""
+    """The scopes as a sorted-by-definition tuple (none given = all), or Invalid."""
     scopes = set(scopes or ALL_SCOPES)
     unknown = scopes - set(SCOPES)
     if unknown:
@@ -40,7 +41,7 @@ def hash_token(plaintext):
 
 
 def create_token(name, scopes=None):
-    """Add a token with these scopes (None = all three; the caller commits); returns (row, plaintext).
+    """Add a token with these scopes (None = all; the caller commits); returns (row, plaintext).
 
     The plaintext is not kept. Invalid for a bad name or an unknown scope.
     """

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from waken import db, settings
 from waken.alerts import events as alerts
 from waken.auth.tokens import touch_token
+from waken.devices import day_rollup
 from waken.devices.app_records import record_app
 from waken.devices.registry import (
     WEB_ADMIN_KEY,
@@ -189,8 +190,12 @@ def merge_or_start(device, current, report, incoming, at):
         return current
 
     if current is not None:
+        zone = day_rollup.zone_of(settings.get("timezone"))
         ended = at if is_live(current, at, stale) else current.updated_at
         db.execute("UPDATE device_activity SET ended_at = ? WHERE id = ?", (to_ms(ended), current.id))
+        # The run enters your day's rollup as it ends (an open run is added on read: merges cost nothing).
+        day_rollup.add_ended(db.execute, zone, device["id"], current.process_name,
+                             to_ms(current.started_at), to_ms(ended))
         # Battery state belongs to the device: a report that omits it keeps the last one.
         for key in ("deviceBatteryPercent", "deviceBatteryCharging"):
             if key not in incoming and key in current.meta:

@@ -23,13 +23,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
 from waken import db, settings
 from waken.feed.build import build_feed
 from waken.schemas.feed import feed_response_schema
-from waken.timeutil import from_ms, now, to_ms
+from waken.timeutil import from_ms, now, parse_iso, to_ms
 
 ONE_MICROSECOND = timedelta(microseconds=1)
 
@@ -67,7 +68,7 @@ class Rendering:
     @cached_property
     def etag(self):
         until = "-" if self.valid_until is None else str(to_ms(self.valid_until))
-        return f"{BUILD_TAG}.{self.version}.{until}.{self.limit}"
+        return f"{BUILD_TAG}.{self.version[0]}-{self.version[1]}.{until}.{self.limit}"
 
     def part(self, name, make):
         """make(rendering) once per rendering: the JSON bytes, the home page, the SSE event."""
@@ -82,6 +83,9 @@ class Rendering:
         in_time = self.valid_until is None or at <= self.valid_until
         if self.version == version:
             return in_time
+        if self.version[0] == version[0] and in_time:
+            # Only agent records changed: a burst of them re-renders at most once a second.
+            return at - parse_iso(self.feed["data"]["generatedAt"]) < AGENT_REFRESH
         return max_age is not None and in_time and time.monotonic() - self.made < max_age
 
 
@@ -93,18 +97,24 @@ class Store:
         self.entries = {}
 
 
-VERSION_SQL = "SELECT n FROM feed_version WHERE id = 1"
+# (feed_version.n, agent_pulse.n): the second counts agent records, and only while the
+# feed shows agents (public_agents = summary), so agent records leave the feed alone otherwise.
+VERSION_SQL = """SELECT (SELECT n FROM feed_version WHERE id = 1),
+    (SELECT n FROM agent_pulse WHERE id = 1
+     AND EXISTS (SELECT 1 FROM setting WHERE key = 'public_agents' AND value = '"summary"'))"""
+AGENT_REFRESH = timedelta(seconds=1)
 
 
 def feed_version():
-    """The change counter as this request's transaction sees it (0 before the first change)."""
-    return db.value(VERSION_SQL) or 0
+    """The change counters as this request's transaction sees them ((0, 0) before the first change)."""
+    row = db.query_one(VERSION_SQL)
+    return (row[0] or 0, row[1] or 0)
 
 
 def latest_version():
-    """The change counter as last committed; a rendering is still labelled by feed_version(),
+    """The change counters as last committed; a rendering is still labelled by feed_version(),
     read in the transaction that renders it."""
-    return db.value(VERSION_SQL) or 0
+    return feed_version()
 
 
 def current(limit, max_age=None):
@@ -164,6 +174,13 @@ def valid_until(feed):
         # is >= the cutoff at - window truncated to whole ms: until the next whole ms.
         last = max(to_ms(activity.updated_at), to_ms(activity.ended_at) if activity.ended_at else 0)
         moments.append(from_ms(last + window_ms + 1) - ONE_MICROSECOND)
+    if values.get("public_stats") == "on":
+        # The home page's Today charts start afresh at the next local midnight.
+        local = feed["generatedAt"].astimezone(ZoneInfo(values["timezone"]))
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
+        moments.append(midnight - ONE_MICROSECOND)
+    if feed.get("agents_valid_until") is not None:
+        moments.append(feed["agents_valid_until"])
     return min(moments) if moments else None
 
 

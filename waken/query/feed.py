@@ -87,5 +87,5 @@ def _fingerprint(payload):
     data = payload["data"]
     items = [{**item, "nowPlaying": item["nowPlaying"] and {**item["nowPlaying"], "positionMs": None}}
              for item in data["activeStatuses"] + data["recentActivities"]]
-    return json.dumps([items, data["historyWindowMinutes"], data["processStaleSeconds"]],
+    return json.dumps([items, data["historyWindowMinutes"], data["processStaleSeconds"], data["agents"]],
                       sort_keys=True)

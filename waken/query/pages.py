@@ -4,8 +4,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app, make_response, render_template
 
 from waken.feed import cache
+from waken.feed.today import today_charts
 from waken.query import bp
-from waken.timeutil import parse_iso
+from waken.timeutil import now, parse_iso
 
 # The page's own script and stylesheet satisfy it; covers are plain remote URLs
 # that the visitor's browser loads (the server never fetches them).
@@ -42,7 +43,8 @@ def _page(rendering):
     # Settings bump the feed's change counter, so the page is kept with the rendering.
     values = rendering.settings
     zone = ZoneInfo(values["timezone"])
-    return render_template("home.html", s=values, feed=rendering.feed["data"], **_formatters(zone))
+    today = today_charts(now()) if values["public_stats"] == "on" else None
+    return render_template("home.html", s=values, feed=rendering.feed["data"], today=today, **_formatters(zone))
 
 
 def _formatters(zone):

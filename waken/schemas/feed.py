@@ -67,6 +67,18 @@ class FeedItemSchema(ActivityItemSchema):
 
 
 @always_sent()
+class AgentSummarySchema(Schema):
+    """One agent on the public page (public_agents = summary): never a description or metadata."""
+
+    agent = fields.String()
+    state = fields.String(metadata={"enum": ["working", "waiting", "idle", "error"], "description":
+                                    "From its latest record: waiting (a notification or permission "
+                                    "request), error, working (running, or within 60 s), else idle."})
+    since = IsoTime(metadata={"description": "When the agent entered this state."})
+    toolCalls5m = fields.Integer(metadata={"description": "Its tool_call records of the last 5 minutes."})
+
+
+@always_sent()
 class FeedSchema(Schema):
     activeStatuses = fields.List(fields.Nested(FeedItemSchema), metadata={
         "description": "One item per device with a live activity, newest report first; "
@@ -76,6 +88,9 @@ class FeedSchema(Schema):
     historyWindowMinutes = fields.Integer()
     processStaleSeconds = fields.Integer()
     generatedAt = IsoTime()
+    agents = fields.List(fields.Nested(AgentSummarySchema), metadata={
+        "description": "Agents with a record in the last hour, while the setting public_agents is "
+                       "summary; empty otherwise."})
 
 
 @always_sent()

@@ -113,7 +113,28 @@
     return node;
   }
 
+  // Agents on the page: name, state and a tool-call count only (the feed carries nothing more).
+  function agentCard(a) {
+    var node = el("article", "card agent-card"), head = el("div", "card-head"), line;
+    node.dataset.state = a.state;
+    head.appendChild(el("span", "agent-name", a.agent));
+    if (a.state === "waiting") line = "waiting for you";
+    else if (a.state === "working") line = "working" + (a.toolCalls5m ? " · " + a.toolCalls5m + " tool call" + (a.toolCalls5m === 1 ? "" : "s") + " in 5 min" : "");
+    else line = a.state + " since " + clockFormat.format(new Date(a.since));
+    node.append(head, el("div", "agent-line", line));
+    return node;
+  }
+
+  function renderAgents(agents) {
+    var section = document.getElementById("agents"), list = document.getElementById("agent-list");
+    if (!section || !list) return;
+    agents = agents || [];
+    list.replaceChildren.apply(list, agents.map(agentCard));
+    section.hidden = agents.length === 0;
+  }
+
   function render(data) {
+    renderAgents(data.agents);
     generatedAt = Date.parse(data.generatedAt) || Date.now();
     var current = document.getElementById("current-list"), recent = document.getElementById("recent-list");
     current.replaceChildren.apply(current, data.activeStatuses.length ? data.activeStatuses.map(card)
