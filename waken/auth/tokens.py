@@ -23,11 +23,14 @@ SCOPES = {
     "history:read": "reading device history (GET /api/activity/history and /api/activity/stats)",
 }
 ALL_SCOPES = tuple(SCOPES)
+# A token made without --scope gets these three (SPEC §10); reading device history is
+# asked for by name, so a device's token never reads its owner's history by default.
+DEFAULT_SCOPES = ("report", "agents:write", "agents:read")
 
 
 def check_scopes(scopes):
-    """The scopes as a sorted-by-definition tuple (none given = all), or Invalid."""
-    scopes = set(scopes or ALL_SCOPES)
+    """The scopes as a sorted-by-definition tuple (none given = the default three), or Invalid."""
+    scopes = set(scopes or DEFAULT_SCOPES)
     unknown = scopes - set(SCOPES)
     if unknown:
         raise Invalid(f"'{sorted(unknown)[0]}' is not a token scope; the scopes are {', '.join(SCOPES)}.",
