@@ -19,6 +19,8 @@ SECTIONS = (
                           "report_app_icon", "save_app_records", "media_play_source_blocklist",
                           "cors_report_origins")),
     ("Agent activity", ("agent_ingest_open", "agent_ingest_open_per_minute")),
+    ("Privacy", ("private_mode", "private_schedule", "title_mask_presets", "title_masks", "title_mask_text",
+                 "lock_screen_processes")),
     ("Admin sign-in", ("admin_session_days",)),
     ("Retention and limits", ("agent_retention_days", "activity_retention_days", "media_max_mb",
                               "rate_limit_per_minute", "sse_max_streams", "sse_max_agent_streams")),
@@ -26,7 +28,8 @@ SECTIONS = (
 CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
                                    ("pending", "pending: unknown keys wait for approval"),
                                    ("auto", "auto: unknown keys are added as active"))}
-TEXTAREAS = ("bio", "media_play_source_blocklist", "cors_report_origins")
+TEXTAREAS = ("bio", "media_play_source_blocklist", "cors_report_origins", "title_mask_presets", "title_masks",
+             "lock_screen_processes")
 
 
 def _sections():
