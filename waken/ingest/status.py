@@ -10,7 +10,11 @@ from waken.feed import status
 from waken.ingest import bp
 from waken.openapi.operations import BEARER, answer, documented, errors, json_body
 from waken.payload import parse
-from waken.schemas.status import StatusAnswerSchema, status_answer_schema, status_set_schema
+from waken.schemas.status import (
+    StatusAnswerSchema,
+    status_answer_schema,
+    status_set_schema,
+)
 from waken.timeutil import now
 
 TAGS = ["Owner status"]
