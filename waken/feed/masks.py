@@ -4,10 +4,9 @@ Python's `re` cannot be interrupted, so patterns run on the `regex` library, who
 matching takes a timeout: a title gets TITLE_BUDGET_SECONDS for all patterns together,
 and a title that runs out is masked whole (never shown unmasked). A pattern is also
 refused when it is saved if it backtracks badly on adversarial text (check_patterns).
+`regex` is imported when a mask is first used or checked, like Pillow for images.
 """
 import time
-
-import regex
 
 PRESETS = {
     "email": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
@@ -54,6 +53,8 @@ def _lines(value, sentence):
 
 
 def _probe(pattern):
+    import regex
+
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise ValueError(f"may hold patterns of at most {MAX_PATTERN_LENGTH} characters")
     try:
@@ -77,6 +78,8 @@ class Masks:
 
     def __init__(self, presets, patterns, replacement):
         sources = [PRESETS[name] for name in presets if name in PRESETS] + list(patterns)
+        if sources:
+            import regex
         self.patterns = [regex.compile(source) for source in sources]
         self.replacement = replacement
 
