@@ -71,7 +71,8 @@ def test_status_api_needs_the_report_scope_and_refuses_bad_input(app, client, au
     assert client.put("/api/status", json={"text": "x"}).status_code == 401
     assert client.put("/api/status", headers={"Authorization": f"Bearer {reader}"},
                       json={"text": "x"}).status_code == 403
-    for body, field in (({}, "text"), ({"text": "x", "until": "yesterday"}, "until"),
+    for body, field in (({}, "text"), ({"emoji": "🛌", "text": "  "}, "text"),
+                        ({"text": "x", "until": "yesterday"}, "until"),
                         ({"text": "x", "until": "2020-01-01T00:00:00Z"}, "until"),
                         ({"text": "x", "until": "25:00"}, "until"), ({"text": "x" * 81}, "text")):
         answer = client.put("/api/status", headers=auth, json=body)
@@ -87,7 +88,10 @@ def test_status_commands_set_and_clear(client, runner, clock):
     result = runner.invoke(args=["status", "set", "🛌", "asleep", "--until", "07:30"])
     assert result.exit_code == 0 and "until 2026-05-02 07:30" in result.output, result.output
     assert feed(client)["ownerStatus"]["text"] == "asleep"
-    assert runner.invoke(args=["status", "set", "x", "--until", "soon"]).exit_code != 0
+    assert runner.invoke(args=["status", "set", "x", "y", "--until", "soon"]).exit_code != 0
+    assert runner.invoke(args=["status", "set", "x", "y", "--until", "2026-05-01T22:00:00Z"]).exit_code != 0
+    result = runner.invoke(args=["status", "set", "", "away", "--until", "2026-05-03T10:00:00Z"])
+    assert result.exit_code == 0 and "until 2026-05-03 10:00" in result.output, result.output
     assert "Status cleared." in runner.invoke(args=["status", "clear"]).output
     assert feed(client)["ownerStatus"] is None
 

@@ -32,9 +32,9 @@ def test_status_and_private_mode_follow_live_on_the_home_page(start_server):
             expect(status).to_be_hidden()
             expect(card.locator(".title")).to_have_text("diary.txt")
 
-            tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+            in_two_hours = (datetime.now(UTC) + timedelta(hours=2)).strftime("%H:%M")
             answer = requests.put(server.url + "/api/status", headers=headers, timeout=10,
-                                  json={"emoji": "🛌", "text": "asleep", "until": tomorrow})
+                                  json={"emoji": "🛌", "text": "asleep", "until": in_two_hours})
             assert answer.status_code == 200, answer.text
             expect(status).to_be_visible(timeout=10000)
             expect(status.locator(".status-text")).to_have_text("asleep")

@@ -50,10 +50,10 @@ def parse_until(value, at, zone):
 
 
 def set_status(emoji, text, until, at, zone):
-    """Store the status (the caller commits); Invalid when both parts are empty or too long."""
+    """Store the status (the caller commits); Invalid when the text is empty or a part too long."""
     emoji, text = (emoji or "").strip(), (text or "").strip()
-    if not emoji and not text:
-        raise Invalid("A status needs an emoji or a text.", field="text")
+    if not text:
+        raise Invalid("A status needs a text (the emoji is optional).", field="text")
     if len(emoji) > MAX_EMOJI:
         raise Invalid(f"The emoji may be at most {MAX_EMOJI} characters.", field="emoji")
     if len(text) > MAX_TEXT:

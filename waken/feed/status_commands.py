@@ -13,11 +13,11 @@ status_cli = ShellGroup("status", help="The owner's status shown on the public p
 
 @status_cli.command("set")
 @click.argument("emoji")
-@click.argument("text", default="")
+@click.argument("text")
 @click.option("--until", metavar="WHEN", help="Clear it at WHEN: a clock time such as 07:30 (site time "
                                               "zone) or an ISO 8601 instant.")
 def set_status_command(emoji, text, until):
-    """Show EMOJI and TEXT as your status (either may be empty: "")."""
+    """Show EMOJI and TEXT as your status (EMOJI may be empty: "")."""
     with db.write():
         shown = status.set_status(emoji, text, until, now(), ZoneInfo(settings.get("timezone")))
     ends = f" until {shown['until'].astimezone(ZoneInfo(settings.get('timezone'))):%Y-%m-%d %H:%M}" \
