@@ -140,6 +140,14 @@ def exercise(op, models, spec, key, client, public, admin):
     assert (str(ended.now_playing.status), ended.now_playing.position_ms) == ("stopped", 30000)
     assert str(ended.device_type) == "desktop" and isinstance(ended.battery, models.Battery)
 
+    # The owner's status: set (it shows in the feed, typed), then cleared.
+    shown = call("owner_status", "ingest_set_owner_status_put", body=models.StatusSet.from_dict(
+        {"emoji": "🛌", "text": "asleep", "until": "07:30"}))
+    assert shown.data.text == "asleep" and isinstance(shown.data.until, datetime.datetime)
+    status = call("public_feed", "query_public_feed_get", via=public).data.owner_status
+    assert isinstance(status, models.OwnerStatus) and status.emoji == "🛌"
+    assert call("owner_status", "ingest_clear_owner_status_delete").data is None
+
     # The agent log: create, finish, read, list, stats, export.
     created = call("agent_activity_log", "ingest_create_agent_activity_post", status=201,
                    body=models.ActivityCreate.from_dict({"type": "tool_call", "description": "ran the tests",
