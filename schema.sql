@@ -697,3 +697,22 @@ END;
 CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_delete AFTER DELETE ON app_rule BEGIN
     INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;
+
+-- The owner's status ("🛌 asleep until 07:30"): one row at most, shown on every public
+-- output; it stops showing at until_at (read against the clock, see waken/feed/status.py).
+CREATE TABLE IF NOT EXISTS owner_status (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    emoji    TEXT NOT NULL DEFAULT '',
+    text     TEXT NOT NULL DEFAULT '',
+    until_at INTEGER,                                -- Unix ms (UTC); NULL: until cleared
+    set_at   INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS feed_version_owner_status_insert AFTER INSERT ON owner_status BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_owner_status_update AFTER UPDATE ON owner_status BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_owner_status_delete AFTER DELETE ON owner_status BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;

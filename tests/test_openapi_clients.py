@@ -147,6 +147,13 @@ def exercise(op, models, spec, key, client, public, admin):
     runs = call("device_reporting", "query_device_history_get", limit=10).data
     assert [r.process_name for r in runs.items] == ["Code", "Spotify"]
     assert isinstance(runs.items[1].ended_at, datetime.datetime) and runs.next_before is None
+    # The owner's status: set (it shows in the feed, typed), then cleared.
+    shown = call("owner_status", "ingest_set_owner_status_put", body=models.StatusSet.from_dict(
+        {"emoji": "🛌", "text": "asleep", "until": "07:30"}))
+    assert shown.data.text == "asleep" and isinstance(shown.data.until, datetime.datetime)
+    status = call("public_feed", "query_public_feed_get", via=public).data.owner_status
+    assert isinstance(status, models.OwnerStatus) and status.emoji == "🛌"
+    assert call("owner_status", "ingest_clear_owner_status_delete").data is None
 
     # The agent log: create, finish, read, list, stats, export.
     created = call("agent_activity_log", "ingest_create_agent_activity_post", status=201,

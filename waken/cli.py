@@ -23,6 +23,7 @@ from waken.devices.registry import (
 )
 from waken.devices.rule_commands import app_rule_cli, rule_cli
 from waken.errors import ShellGroup
+from waken.feed.status_commands import status_cli
 from waken.migrate import init_db, make_private
 from waken.models import ApiToken, Device
 from waken.timeutil import iso
@@ -205,5 +206,5 @@ def backup_command(path):
 def init_app(app):
     """Register the commands."""
     for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli,
-                    app_rule_cli, price_cli, alert_cli, *ADMIN_COMMANDS):
+                    app_rule_cli, price_cli, alert_cli, status_cli, *ADMIN_COMMANDS):
         app.cli.add_command(command)

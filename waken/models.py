@@ -78,6 +78,15 @@ class AppRule(orm.Model):
     hide: Mapped[bool] = mapped_column(default=False)
 
 
+class OwnerStatus(orm.Model):
+    __tablename__ = "owner_status"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emoji: Mapped[str] = mapped_column(String, default="")
+    text: Mapped[str] = mapped_column(String, default="")
+    until_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+    set_at: Mapped[datetime] = mapped_column(Millis)
+
+
 class Setting(orm.Model):
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String, primary_key=True)

@@ -15,6 +15,9 @@ from flask import current_app, g, request
 from waken import db
 from waken.db import orm
 from waken.errors import Invalid
+from waken.feed.locks import LOCK_SCREENS, check_lock_screens
+from waken.feed.masks import check_patterns, check_presets
+from waken.feed.schedule import check_schedule
 from waken.models import Setting as SettingRow
 
 
@@ -159,6 +162,12 @@ SETTINGS = {
     "cors_report_origins": Setting([], _origin_list, "Browser report origins"),
     "public_stats": Setting("off", _choice("off", "on"), "Public day statistics"),
     "public_agents": Setting("off", _choice("off", "summary"), "Agents on the public page"),
+    "private_mode": Setting(False, _bool, "Private mode (public side: your status and online dots only)"),
+    "private_schedule": Setting("", check_schedule, "Private mode schedule (local time, e.g. 23:00-07:00)"),
+    "title_mask_presets": Setting([], check_presets, "Masked in titles (email, url, digits)"),
+    "title_masks": Setting([], check_patterns, "Title mask patterns (regular expressions, one a line)"),
+    "title_mask_text": Setting("•••", lambda value: _text(40)(value) or "•••", "Masked text shown instead"),
+    "lock_screen_processes": Setting(LOCK_SCREENS, check_lock_screens, "Lock-screen processes (shown as locked)"),
 }
 
 

@@ -19,6 +19,8 @@ SECTIONS = (
                           "report_app_icon", "save_app_records", "media_play_source_blocklist",
                           "cors_report_origins")),
     ("Agent activity", ("agent_ingest_open", "agent_ingest_open_per_minute")),
+    ("Privacy", ("private_mode", "private_schedule", "title_mask_presets", "title_masks", "title_mask_text",
+                 "lock_screen_processes")),
     ("Admin sign-in", ("admin_session_days",)),
     ("Retention and limits", ("agent_retention_days", "activity_retention_days", "media_max_mb",
                               "rate_limit_per_minute", "sse_max_streams", "sse_max_agent_streams")),
@@ -30,7 +32,8 @@ CHOICES = {"device_registration": (("off", "off: unknown keys get 403"),
                             ("on", "on: the home page's Today charts and /api/activity/stats are public")),
            "public_agents": (("off", "off: agents are not on the public page"),
                              ("summary", "summary: each agent's state and tool-call count, nothing else"))}
-TEXTAREAS = ("bio", "media_play_source_blocklist", "cors_report_origins")
+TEXTAREAS = ("bio", "media_play_source_blocklist", "cors_report_origins", "title_mask_presets", "title_masks",
+             "lock_screen_processes")
 
 
 def _sections():

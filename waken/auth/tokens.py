@@ -17,7 +17,7 @@ from waken.timeutil import from_ms, now
 TOUCH_INTERVAL = timedelta(seconds=60)
 # What a token may do, and which routes each scope opens (for messages and the docs).
 SCOPES = {
-    "report": "device reports (POST /api/activity and /api/activity/verify)",
+    "report": "device reports (POST /api/activity and /api/activity/verify) and the owner's status (PUT and DELETE /api/status)",
     "agents:write": "writing the agent log (POST and PATCH /api/activities, MCP log_activity and finish_activity)",
     "agents:read": "reading the agent log (list, one record, CSV, stats, stream, MCP recent_activities)",
     "history:read": "reading device history (GET /api/activity/history and /api/activity/stats)",

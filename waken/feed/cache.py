@@ -7,7 +7,8 @@ How a cached rendering stays right:
   as any rendering it builds, so a rendering is always labelled with the counter of
   the data it shows. A table that joins the feed gets the same three triggers (see
   feed_version in schema.sql); nothing here needs to change.
-- Time. Liveness and the history window change the output with no write at all, so
+- Time. Liveness, the history window, the private-mode schedule and the end of the
+  owner's status (waken.feed.privacy) change the output with no write at all, so
   each rendering carries the last instant it is right (valid_until): the moment its
   first online activity goes offline or its first recent activity leaves the window.
   The next request after that instant renders anew. Positions of playing tracks are
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 
 from waken import db, settings
+from waken.feed import privacy
 from waken.feed.build import build_feed
 from waken.schemas.feed import feed_response_schema
 from waken.timeutil import from_ms, now, parse_iso, to_ms
@@ -148,8 +150,11 @@ def _render(limit):
         version = feed_version()
         settings.reload()   # settings read earlier in the request may predate the version
         feed = build_feed(limit)
-    payload = feed_response_schema.dump({"data": feed})
-    return Rendering(version, limit, valid_until(feed), payload, dict(settings.load()))
+        view = privacy.view_at(settings.load(), feed["generatedAt"])
+    # Every public output is made from this payload: privacy applies here, once.
+    payload = feed_response_schema.dump({"data": privacy.public_feed(feed, view)})
+    return Rendering(version, limit, privacy.valid_until(valid_until(feed), view), payload,
+                     dict(settings.load()))
 
 
 def valid_until(feed):

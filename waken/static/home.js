@@ -10,6 +10,7 @@
   // the visitor's clock, and a playing track advances from the snapshot's moment.
   var generatedAt = Date.parse(body.dataset.generatedAt) || Date.now();
   var JUST_NOW_S = 5;
+  var privateMode = !document.getElementById("private-note").hidden;
   var clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: zone });
 
   function el(tag, cls, text) {
@@ -89,9 +90,10 @@
     var b = battery(item.battery);
     if (b) head.appendChild(b);
     // An app rule may hide the app: the device still shows as online.
-    node.append(head, item.processName === null ? el("div", "app no-app", "online") : el("div", "app", item.processName));
+    node.append(head, item.locked ? el("div", "app locked", "locked")
+      : item.processName === null ? el("div", "app no-app", "online") : el("div", "app", item.processName));
     if (item.processTitle) node.appendChild(el("div", "title", item.processTitle));
-    if (item.pushMode === "active") {
+    if (item.pushMode === "active" && !privateMode) {
       var updated = el("div", "updated");
       updated.dataset.at = item.lastReportAt;
       node.appendChild(updated);
@@ -104,7 +106,7 @@
     var node = el("li", "entry" + (item.online ? " online" : "")), time = el("time", null, clockFormat.format(new Date(item.startedAt)));
     var main = el("div", "entry-body"), first = el("div");
     time.dateTime = item.startedAt;
-    first.append(el("span", "app", item.processName), " ", el("span", "device", "on " + item.device));
+    first.append(el("span", "app", item.locked ? "locked" : item.processName), " ", el("span", "device", "on " + item.device));
     main.appendChild(first);
     if (item.processTitle) main.appendChild(el("div", "title", item.processTitle));
     if (item.nowPlaying) main.appendChild(music(item.nowPlaying));
@@ -133,14 +135,27 @@
     section.hidden = agents.length === 0;
   }
 
+  // The owner's status and private mode (shown at the top, kept live like the rest).
+  function showStatus(data) {
+    var box = document.getElementById("owner-status"), st = data.ownerStatus;
+    box.hidden = !st;
+    box.querySelector(".status-emoji").textContent = st ? st.emoji : "";
+    box.querySelector(".status-text").textContent = st ? st.text : "";
+    box.querySelector(".status-until").textContent = st && st.until ? "until " + clockFormat.format(new Date(st.until)) : "";
+    document.getElementById("private-note").hidden = !data.private;
+  }
+
   function render(data) {
     renderAgents(data.agents);
     generatedAt = Date.parse(data.generatedAt) || Date.now();
+    privateMode = !!data.private;
+    showStatus(data);
     var current = document.getElementById("current-list"), recent = document.getElementById("recent-list");
     current.replaceChildren.apply(current, data.activeStatuses.length ? data.activeStatuses.map(card)
       : [el("p", "empty", "No device is reporting right now.")]);
     recent.replaceChildren.apply(recent, data.recentActivities.length ? data.recentActivities.map(entry)
-      : [el("li", "empty", "Nothing in the last " + data.historyWindowMinutes + " minutes.")]);
+      : [el("li", "empty", privateMode ? "Hidden in private mode."
+        : "Nothing in the last " + data.historyWindowMinutes + " minutes.")]);
     tick();
   }
 
