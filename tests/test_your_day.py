@@ -57,9 +57,10 @@ def hours(app, day):
 def test_a_run_across_local_midnight_is_split_between_the_days(app, client, auth, device, clock, runner):
     set_setting(runner, "timezone", "Europe/Berlin")
     run_for(client, auth, clock, 20)
-    open_run = client.get("/api/activity/stats?days=7", headers=auth).json["data"]
+    reader = scoped_token(app, "history:read")
+    open_run = client.get("/api/activity/stats?days=7", headers=reader).json["data"]
     end_runs(app, clock)
-    assert client.get("/api/activity/stats?days=7", headers=auth).json["data"] == open_run
+    assert client.get("/api/activity/stats?days=7", headers=reader).json["data"] == open_run
     assert open_run["totalSeconds"] == 1200 and open_run["hours"][23]["seconds"] == 600
     assert days(app) == {"2026-05-01": (600_000, 1), "2026-05-02": (600_000, 0)}
     assert hours(app, "2026-05-01") == {23: 600_000} and hours(app, "2026-05-02") == {0: 600_000}
@@ -183,6 +184,19 @@ def test_the_home_page_shows_today_only_with_public_stats(app, client, auth, dev
     set_setting(runner, "public_stats", "on")
     html = client.get("/").get_data(as_text=True)
     assert 'id="today"' in html and "<svg" in html and "Secret Mail" not in html and ">hidden<" in html
+
+
+def test_private_mode_hides_the_today_charts_and_public_stats(app, client, auth, device, clock, runner):
+    run_for(client, auth, clock, 10, app="Code")
+    set_setting(runner, "public_stats", "on")
+    set_setting(runner, "private_mode", "true")
+    assert 'id="today"' not in client.get("/").get_data(as_text=True)
+    refused = client.get("/api/activity/stats")
+    assert refused.status_code == 401 and "Private mode" in refused.json["error"]
+    owner = client.get("/api/activity/stats", headers=scoped_token(app, "history:read"))
+    assert [a["app"] for a in owner.json["data"]["apps"]] == ["Code"]
+    set_setting(runner, "private_mode", "false")
+    assert 'id="today"' in client.get("/").get_data(as_text=True)
 
 
 def today_section(client):

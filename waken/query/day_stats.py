@@ -8,6 +8,7 @@ from waken.devices import history
 from waken.devices.day_rollup import zone_of
 from waken.devices.day_stats import day_stats
 from waken.errors import ApiError
+from waken.feed.privacy import is_private
 from waken.openapi.operations import BEARER, READER, answer, documented, errors
 from waken.query import bp
 from waken.query.agent_log import query_args
@@ -47,6 +48,9 @@ def owner_reads():
 def device_day_stats():
     """Top apps, per-device totals and an hourly histogram of the last 1, 7 or 30 local days."""
     owner = owner_reads()
+    if not owner and is_private(settings.load(), now()):
+        raise ApiError(401, "Private mode is on, so the statistics are not public right now: send a token "
+                            "with the history:read scope as 'Authorization: Bearer <token>', or sign in as the admin.")
     if not owner and settings.get("public_stats") != "on":
         raise ApiError(401, "These statistics are private (the setting public_stats is off): send a token "
                             "with the history:read scope as 'Authorization: Bearer <token>', or sign in as the admin.")

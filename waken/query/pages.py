@@ -43,7 +43,9 @@ def _page(rendering):
     # Settings bump the feed's change counter, so the page is kept with the rendering.
     values = rendering.settings
     zone = ZoneInfo(values["timezone"])
-    today = today_charts(now()) if values["public_stats"] == "on" else None
+    # Private mode shows the status and the online dots only: no Today charts either.
+    public = values["public_stats"] == "on" and not rendering.feed["data"]["private"]
+    today = today_charts(now()) if public else None
     return render_template("home.html", s=values, feed=rendering.feed["data"], today=today, **_formatters(zone))
 
 
