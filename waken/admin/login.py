@@ -9,6 +9,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 
 from waken import db
 from waken.admin import bp
@@ -47,7 +48,7 @@ def api_login_required(view):
     @functools.wraps(view)
     def guarded(*args, **kwargs):
         if current_admin_id() is None:
-            raise ApiError(401, "Sign in to the admin panel first: this needs an admin session.")
+            raise ApiError(401, "Sign in to the admin panel first: this needs an admin session.", code="auth.admin_session_required")
         return view(*args, **kwargs)
     return guarded
 
@@ -80,7 +81,7 @@ def setup():
         return redirect(url_for("admin.login"))   # someone finished setup a moment ago
     discard_setup_code()
     record_login_success()
-    flash(f"Welcome, {admin.username}. Next: create an API token for your devices.", "success")
+    flash(_("Welcome, %(name)s. Next: create an API token for your devices.", name=admin.username), "success")
     return redirect(url_for("admin.overview"))
 
 
@@ -114,7 +115,7 @@ def logout():
     """Sign out for good: the old cookie no longer opens anything (a POST, so no link can do it)."""
     with db.write():
         end_session()
-    flash("Signed out.", "success")
+    flash(_("Signed out."), "success")
     return redirect(url_for("admin.login"))
 
 
