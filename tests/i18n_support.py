@@ -44,11 +44,11 @@ def _walk(node, out, in_gettext=False):
         _walk(child, out, in_gettext)
 
 
-def untranslated(env, allowed_constants=()):
-    """{template: [text outside a translation call]} for every template."""
+def untranslated(env, folder=TEMPLATES, allowed_constants=()):
+    """{template: [text outside a translation call]} for every template in folder."""
     found = {}
-    for path in sorted(TEMPLATES.rglob("*.html")):
-        name = str(path.relative_to(TEMPLATES))
+    for path in sorted(folder.rglob("*.html")):
+        name = str(path.relative_to(folder))
         parts = []
         _walk(env.parse(path.read_text(encoding="utf-8")), parts)
         html = "".join(text for kind, text in parts if kind == "text")

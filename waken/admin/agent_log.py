@@ -12,6 +12,7 @@ from waken.agent_log.store import latest_id, list_records
 from waken.errors import Invalid
 from waken.i18n.labels import label
 from waken.i18n.mark import N_
+from waken.i18n.messages import error_sentence
 from waken.schemas.agent_log_queries import SORTS, log_query_schema
 from waken.schemas.fields import flat_fields
 from waken.timeutil import now
@@ -74,7 +75,7 @@ def agent_log():
         try:
             page = list_records(args, at)
         except Invalid as err:
-            errors = {"form": err.message}
+            errors = {"form": error_sentence(err.code, err.params, err.message)}
     if page is None:
         return render_template("admin/agent_log.html", errors=errors, values=query,
                                statuses=STATUSES, sorts=SORTS), 400

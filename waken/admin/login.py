@@ -26,6 +26,7 @@ from waken.admin.forms import login_form, read_form, sentence, setup_form
 from waken.auth.sessions import current_admin_id, end_session, start_session
 from waken.edge.limits import count_login_attempt, record_login_success
 from waken.errors import ApiError, Invalid
+from waken.i18n.messages import error_sentence
 
 
 def login_required(view):
@@ -70,11 +71,11 @@ def setup():
         try:
             checked = credentials(values["username"], values["password"])
         except Invalid as err:
-            errors = {err.field: sentence(err.message)}
+            errors = {err.field: sentence(error_sentence(err.code, err.params, err.message))}
     if errors:
         return render_template("admin/setup.html", errors=errors, values=request.form), 400
     with db.write():
-        admin, _ = save_admin(checked, first=True)
+        admin, _created = save_admin(checked, first=True)
         if admin is not None:
             start_session(admin.id)
     if admin is None:

@@ -12,6 +12,7 @@ from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enab
 from waken.db import orm
 from waken.errors import Invalid
 from waken.i18n.mark import N_
+from waken.i18n.messages import error_sentence
 from waken.models import ApiToken, Device
 
 
@@ -47,7 +48,7 @@ def create_api_token():
         with db.write():
             token, plaintext = create_token(values["name"], scopes)
     except Invalid as err:
-        return tokens({err.field: sentence(err.message)}, values, 400)
+        return tokens({err.field: sentence(error_sentence(err.code, err.params, err.message))}, values, 400)
     # The reporter bundle goes to devices: only a report-only token belongs in it.
     bundle = encode(token_bundle(token, plaintext)) if token.scopes == "report" else None
     return render_template("admin/token_created.html", token=token, plaintext=plaintext, bundle=bundle)

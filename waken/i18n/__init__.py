@@ -7,13 +7,16 @@ runs outside requests and stays English.
 import sqlite3
 
 from flask import request
+from babel import Locale
 from flask_babel import Babel, get_locale
 
 from waken.i18n.labels import label
 from waken.i18n.texts import script_texts
 
-# The setting's words, and the catalog (folder under waken/translations) each one reads.
-LOCALES = {"en": "en", "zh-CN": "zh_CN"}
+# The setting's words, and the locale each one reads. Babel knows zh_CN as zh_Hans_CN (its
+# likely script added), so the Simplified Chinese catalog's folder under waken/translations
+# has that name.
+LOCALES = {"en": Locale.parse("en"), "zh-CN": Locale.parse("zh_CN")}
 DEFAULT = "en"
 
 
@@ -43,7 +46,10 @@ def select_timezone():
 
 def page_lang():
     """The BCP 47 tag of the page's language, for <html lang> and the scripts' Intl formats."""
-    return str(get_locale() or DEFAULT).replace("_", "-")
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return "en"
+    return f"{locale.language}-{locale.territory}" if locale.territory else locale.language
 
 
 def vary_on_language(response):
