@@ -6,8 +6,8 @@ runs outside requests and stays English.
 """
 import sqlite3
 
-from flask import request
 from babel import Locale
+from flask import request
 from flask_babel import Babel, get_locale
 
 from waken.i18n.labels import label
