@@ -1,6 +1,8 @@
 """Durations, clock times and the scripts' texts in the page's language (Babel and the catalogs)."""
 from flask_babel import format_datetime, gettext
 
+from waken.i18n.labels import label
+
 # Under this a duration reads "just now" rather than a count of seconds.
 JUST_NOW_SECONDS = 5
 
@@ -35,6 +37,7 @@ def script_texts():
         "nowPrefix": gettext("now · "), "onDevice": gettext("on %(device)s"),
         "album": gettext("Album: %(album)s"), "source": gettext("Source: %(source)s"),
         "charging": gettext("⚡ charging"), "battery": gettext("Battery"), "online": gettext("online"),
+        "device": gettext("device"), "desktop": label("desktop"), "mobile": label("mobile"), "tablet": label("tablet"),
         "noDevice": gettext("No device is reporting right now."),
         "nothingRecent": gettext("Nothing in the last %(n)s minutes."),
         "live": gettext("live"), "reconnecting": gettext("reconnecting…"),

@@ -89,7 +89,7 @@
     node.dataset.mode = item.pushMode;
     icon.className = "type-icon type-" + (["desktop", "tablet", "mobile"].indexOf(item.deviceType) >= 0 ? item.deviceType : "desktop");
     icon.setAttribute("role", "img");
-    icon.setAttribute("aria-label", item.deviceType || "device");
+    icon.setAttribute("aria-label", t(item.deviceType || "device"));
     head.append(icon, el("span", "device", item.device));
     var b = battery(item.battery);
     if (b) head.appendChild(b);
