@@ -64,6 +64,16 @@ def _choice(*options):
     return check
 
 
+LANGUAGES = ("auto", "zh-CN", "en")   # auto: each visitor's Accept-Language (waken.i18n)
+
+
+def _language(value):
+    words = {word.lower(): word for word in LANGUAGES}
+    if not isinstance(value, str) or value.strip().lower() not in words:
+        raise ValueError("must be one of " + ", ".join(LANGUAGES))
+    return words[value.strip().lower()]
+
+
 def _timezone(value):
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be an IANA time zone such as Europe/Berlin")
@@ -160,6 +170,7 @@ SETTINGS = {
     "rate_limit_per_minute": Setting(600, _int(0, 1_000_000), "Writes per token per minute (0 = no limit)"),
     "media_max_mb": Setting(512, _int(1, 1_000_000), "Stored media limit (MB)"),
     "cors_report_origins": Setting([], _origin_list, "Browser report origins"),
+    "language": Setting("auto", _language, "Interface language"),
     "public_stats": Setting("off", _choice("off", "on"), "Public day statistics"),
     "public_agents": Setting("off", _choice("off", "summary"), "Agents on the public page"),
     "private_mode": Setting(False, _bool, "Private mode (public side: your status and online dots only)"),
@@ -174,12 +185,12 @@ SETTINGS = {
 def validate(key, value):
     """The normalised value, or Invalid with a sentence naming the setting (field=key)."""
     if key not in SETTINGS:
-        raise Invalid(f"'{key}' is not a setting; known settings: {', '.join(SETTINGS)}.", field=key)
+        raise Invalid(f"'{key}' is not a setting; known settings: {', '.join(SETTINGS)}.", field=key, code="setting.unknown")
     setting = SETTINGS[key]
     try:
         return setting.check(value)
     except ValueError as err:
-        raise Invalid(f"{setting.label} {err}.", field=key) from None
+        raise Invalid(f"{setting.label} {err}.", field=key, code="setting.invalid") from None
 
 
 SELECT_ALL = "SELECT key, value FROM setting"

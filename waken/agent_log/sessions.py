@@ -147,7 +147,7 @@ def get_session(key, args, at):
     summary = summaries([key]).get(key)
     cutoff = to_ms(retention_cutoff(at))
     if summary is None or to_ms(summary["end"]) < cutoff:
-        raise NotFound(f"There is no agent session '{key[:128]}'.")
+        raise NotFound(f"There is no agent session '{key[:128]}'.", code="agent_session.not_found")
     rows = db.query(f"SELECT {COLUMNS} FROM agent_activity WHERE session = ? AND timestamp >= ? "
                     "ORDER BY timestamp, id LIMIT ? OFFSET ?", (key, cutoff, args["limit"], args["offset"]))
     return {"session": summary, "activities": [record_of(row) for row in rows], "total": summary["records"],

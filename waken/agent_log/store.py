@@ -33,7 +33,7 @@ def get_record(record_id, at):
         row = db.query_one(f"SELECT {COLUMNS} FROM agent_activity WHERE id = ? AND timestamp >= ?",
                            (record_id, to_ms(retention_cutoff(at))))
     if row is None:
-        raise NotFound(f"There is no agent activity with id {record_id}.")
+        raise NotFound(f"There is no agent activity with id {record_id}.", code="agent_activity.not_found", params={"id": record_id})
     return record_of(row)
 
 
@@ -85,11 +85,11 @@ def _check_timestamp(timestamp, at):
     skew = current_app.config["AGENT_CLOCK_SKEW_SECONDS"]
     if timestamp > at + timedelta(seconds=skew):
         raise Invalid(f"timestamp {iso(timestamp)} is in the future (server time {iso(at)}, "
-                      f"allowed clock skew {skew} s).", field="timestamp")
+                      f"allowed clock skew {skew} s).", field="timestamp", code="agent_activity.timestamp_future")
     if timestamp < retention_cutoff(at):
         days = settings.get("agent_retention_days")
         raise Invalid(f"timestamp {iso(timestamp)} is older than the {days}-day retention window, "
-                      "so it would be deleted at the next sweep.", field="timestamp")
+                      "so it would be deleted at the next sweep.", field="timestamp", code="agent_activity.timestamp_too_old", params={"days": days})
 
 
 def update_record(record_id, changes, at):

@@ -78,17 +78,17 @@ def _load_device(key):
 def authorise_device(key, token, *, name=None, device_type=None, allow_reserved=False):
     """(device, open activity) a report may write to, registering unknown keys per the setting."""
     if key == WEB_ADMIN_KEY and not allow_reserved:
-        raise Forbidden(f"The device '{WEB_ADMIN_KEY}' is reserved for the admin panel's Quick Add form.")
+        raise Forbidden(f"The device '{WEB_ADMIN_KEY}' is reserved for the admin panel's Quick Add form.", code="device.reserved")
     device, current = _load_device(key)
     if device is None:
         device = _register(key, token, name, device_type)
     if device["status"] == "revoked":
-        raise Forbidden("This device has been revoked in the admin panel.")
+        raise Forbidden("This device has been revoked in the admin panel.", code="device.revoked")
     if token is not None and device["orphaned"]:
         raise Forbidden("This device was bound to an API token that has been deleted; bind it to a "
-                        "token or unbind it in the admin panel's Device Management first.")
+                        "token or unbind it in the admin panel's Device Management first.", code="device.orphaned")
     if token is not None and device["token_id"] is not None and device["token_id"] != token.id:
-        raise Forbidden("This device is bound to another API token.")
+        raise Forbidden("This device is bound to another API token.", code="device.token_mismatch")
     return device, current
 
 
@@ -99,13 +99,13 @@ def _register(key, token, name, device_type):
     mode = settings.get("device_registration")
     if mode == "off":
         raise Forbidden("Unknown device: add this GeneratedHashKey in the admin panel's "
-                        "Device Management first.")
+                        "Device Management first.", code="device.unknown")
     _check_room(token)
     try:
         return add_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
                           status="pending" if mode == "pending" else "active")
     except Invalid as err:
-        raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey") from None
+        raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey", code="device.key_invalid") from None
 
 
 def _check_room(token):
@@ -114,7 +114,7 @@ def _check_room(token):
     count = db.value("SELECT count(*) FROM device")
     if count >= most:
         raise Forbidden(f"This server already has {count} devices and registers no more by report "
-                        f"(device_max is {most}); remove unused devices in the admin panel or raise device_max.")
+                        f"(device_max is {most}); remove unused devices in the admin panel or raise device_max.", code="device.limit_reached", params={"limit": most})
     per_hour = settings.get("device_registrations_per_hour")
     hour_ago = to_ms(now() - timedelta(hours=1))
     recent = [at for (at,) in db.query("SELECT created_at FROM device WHERE token_id = ? AND created_at > ? "
@@ -122,7 +122,7 @@ def _check_room(token):
     if len(recent) >= per_hour:
         wait = max(1, math.ceil((recent[-1] - hour_ago) / 1000))
         raise TooManyRequests(f"This token has registered {per_hour} new devices within the last hour, the "
-                              f"most device_registrations_per_hour allows. Try again in {wait} s.", retry_after=wait)
+                              f"most device_registrations_per_hour allows. Try again in {wait} s.", retry_after=wait, code="rate_limited", params={"scope": "device_registration", "limit": per_hour, "retryAfter": wait})
 
 
 def verify_device(probe, token):

@@ -38,7 +38,7 @@ def delete_rule_command(source):
     with db.write():
         rule = rules.find_rule(source)
         if rule is None:
-            raise NotFound(f"There is no rule for the play source '{source}'.")
+            raise NotFound(f"There is no rule for the play source '{source}'.", code="media_rule.not_found")
         rules.delete_rule(rule.id)
     click.echo(f"Deleted the rule for {rule.source}")
 

@@ -189,14 +189,15 @@ def valid_until(feed):
     return min(moments) if moments else None
 
 
-def not_modified(rendering):
-    """Whether the request's If-None-Match names this rendering (a 304 then says it all)."""
-    return request.if_none_match.contains_weak(rendering.etag)
+def not_modified(rendering, variant=""):
+    """Whether the request's If-None-Match names this rendering (a 304 then says it all);
+    variant tells apart the renderings of one version (the home page's language)."""
+    return request.if_none_match.contains_weak(rendering.etag + variant)
 
 
-def conditional(response, rendering):
+def conditional(response, rendering, variant=""):
     """Mark a response with the rendering's validator; browsers and proxies must ask again each time."""
-    response.headers["ETag"] = f'W/"{rendering.etag}"'   # the tag has no quotes to escape
+    response.headers["ETag"] = f'W/"{rendering.etag}{variant}"'   # the tag has no quotes to escape
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -37,7 +37,7 @@ def query_args(schema, lists=("type", "status")):
     for key, values in request.args.lists():
         if len(values) > 1 and key not in lists:
             raise ApiError(400, f"Invalid request: {key} is given more than once.",
-                           fields={key: "is given more than once"})
+                           fields={key: "is given more than once"}, code="query.repeated_parameter", params={"field": key})
         args[key] = ",".join(values)
     return load(schema, args)
 
