@@ -8,7 +8,7 @@ export WAKEN_PORT ?= 8000
 # WAKEN_HOST is set in the environment or on the command line.
 DEV_HOST := $(if $(filter environment command line,$(origin WAKEN_HOST)),$(WAKEN_HOST),127.0.0.1)
 
-.PHONY: install run dev test test-quick bench lint clean browser lock proxy desktop
+.PHONY: install run dev test test-quick bench lint clean browser lock proxy desktop i18n
 
 install: $(VENV)/.installed
 
@@ -69,6 +69,17 @@ test: install browser proxy desktop
 # Everything but the tests that start gunicorn (marked `live` in tests/conftest.py).
 test-quick: install
 	$(BIN)/python -m pytest -q -m 'not live'
+
+# Extract every marked text, merge it into the catalogs (new ones empty, changed ones fuzzy),
+# and compile them: then translate the empty and fuzzy entries of
+# waken/translations/zh_CN/LC_MESSAGES/messages.po and run `make i18n` again. The compiled
+# .mo files are committed, so a fresh clone runs without this step. See docs/i18n.md.
+I18N := waken/translations
+i18n: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k Setting:3 --no-location --sort-output --no-wrap \
+	  --project waken --omit-header -o $(I18N)/messages.pot .
+	$(BIN)/pybabel -q update -i $(I18N)/messages.pot -d $(I18N) --no-wrap --ignore-obsolete
+	$(BIN)/pybabel -q compile -d $(I18N) --statistics
 
 bench: install
 	$(BIN)/python -m waken.bench

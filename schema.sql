@@ -50,6 +50,66 @@ CREATE UNIQUE INDEX IF NOT EXISTS device_activity_open ON device_activity (devic
 CREATE INDEX IF NOT EXISTS device_activity_updated ON device_activity (updated_at);
 CREATE INDEX IF NOT EXISTS device_activity_device ON device_activity (device_id, updated_at);
 
+-- Your day: device time per local day (the `timezone` setting's midnight) and app, and per
+-- local hour (day_hour below), kept by the report path in Python (waken/devices/day_rollup.py: a run is cut at
+-- local midnights and hours, which SQL cannot do across DST), so no read scans history.
+-- ms is the time from a run's start to its end (its last report while open); runs count on
+-- the day a run starts.
+CREATE TABLE IF NOT EXISTS device_day (
+    day          TEXT    NOT NULL,                  -- local date, YYYY-MM-DD
+    device_id    INTEGER NOT NULL REFERENCES device (id) ON DELETE CASCADE,
+    process_name TEXT    NOT NULL,
+    ms           INTEGER NOT NULL DEFAULT 0,
+    runs         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, device_id, process_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS device_day_device ON device_day (device_id);
+
+
+-- What the statistics read: device_day summed over devices or apps, kept exact by the triggers
+-- below (device deletion cascades through them), so 30 days of 20 devices are a few hundred
+-- rows rather than thousands; and the time per local hour of all devices (day_hour, written
+-- with device_day: a device's deletion leaves its hours there until retention forgets the day).
+CREATE TABLE IF NOT EXISTS day_app (
+    day          TEXT    NOT NULL,
+    process_name TEXT    NOT NULL,
+    ms           INTEGER NOT NULL DEFAULT 0,
+    runs         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, process_name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_device (
+    day       TEXT    NOT NULL,
+    device_id INTEGER NOT NULL,
+    ms        INTEGER NOT NULL DEFAULT 0,
+    runs      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, device_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_hour (
+    day  TEXT    NOT NULL,                          -- local date, YYYY-MM-DD
+    hour INTEGER NOT NULL,                          -- local hour, 0-23 (a DST fall-back hour counts twice)
+    ms   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, hour)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS device_day_insert AFTER INSERT ON device_day BEGIN
+    INSERT INTO day_app VALUES (NEW.day, NEW.process_name, NEW.ms, NEW.runs)
+    ON CONFLICT DO UPDATE SET ms = ms + excluded.ms, runs = runs + excluded.runs;
+    INSERT INTO day_device VALUES (NEW.day, NEW.device_id, NEW.ms, NEW.runs)
+    ON CONFLICT DO UPDATE SET ms = ms + excluded.ms, runs = runs + excluded.runs;
+END;
+CREATE TRIGGER IF NOT EXISTS device_day_update AFTER UPDATE ON device_day BEGIN
+    UPDATE day_app SET ms = ms + NEW.ms - OLD.ms, runs = runs + NEW.runs - OLD.runs
+    WHERE day = NEW.day AND process_name = NEW.process_name;
+    UPDATE day_device SET ms = ms + NEW.ms - OLD.ms, runs = runs + NEW.runs - OLD.runs
+    WHERE day = NEW.day AND device_id = NEW.device_id;
+END;
+CREATE TRIGGER IF NOT EXISTS device_day_delete AFTER DELETE ON device_day BEGIN
+    UPDATE day_app SET ms = ms - OLD.ms, runs = runs - OLD.runs WHERE day = OLD.day AND process_name = OLD.process_name;
+    DELETE FROM day_app WHERE day = OLD.day AND process_name = OLD.process_name AND ms <= 0 AND runs <= 0;
+    UPDATE day_device SET ms = ms - OLD.ms, runs = runs - OLD.runs WHERE day = OLD.day AND device_id = OLD.device_id;
+    DELETE FROM day_device WHERE day = OLD.day AND device_id = OLD.device_id AND ms <= 0 AND runs <= 0;
+END;
+
 CREATE TABLE IF NOT EXISTS agent_activity (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- monotonic, never reused: the stream's cursor
     type            TEXT    NOT NULL,
@@ -79,6 +139,21 @@ CREATE INDEX IF NOT EXISTS agent_activity_agent ON agent_activity (agent, timest
 -- A session's records in order; rows without a session stay out of it (cheaper ingest).
 CREATE INDEX IF NOT EXISTS agent_activity_session ON agent_activity (session, timestamp)
     WHERE session IS NOT NULL;
+
+-- The agent log's change counter for the public feed's agent cards (public_agents = summary):
+-- bumped by every record written or finished, apart from feed_version so that device reports
+-- and agent records invalidate only what shows them. The feed cache renders agent changes at
+-- most once a second however many records a burst writes (waken/feed/cache.py).
+CREATE TABLE IF NOT EXISTS agent_pulse (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS agent_pulse_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_pulse VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS agent_pulse_update AFTER UPDATE OF status, type, timestamp, agent ON agent_activity BEGIN
+    INSERT INTO agent_pulse VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
 
 -- Statistics read this rollup instead of scanning a million rows: one row per
 -- 15-minute bucket (every real time zone's offset is a multiple of 15 minutes, so
@@ -210,6 +285,8 @@ CREATE TABLE IF NOT EXISTS agent_session_mix (
     records INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (session, status, type, agent)
 ) WITHOUT ROWID;
+-- One type and agent's sessions in key order: the filtered list counts them in one pass.
+CREATE INDEX IF NOT EXISTS agent_session_mix_type ON agent_session_mix (type, agent, session, status);
 
 CREATE TRIGGER IF NOT EXISTS agent_session_mix_insert AFTER INSERT ON agent_activity WHEN NEW.session IS NOT NULL BEGIN
     INSERT INTO agent_session_mix VALUES (NEW.session, NEW.status, NEW.type, coalesce(NEW.agent, ''), 1) ON CONFLICT DO UPDATE SET records = records + 1;
@@ -394,6 +471,57 @@ AFTER UPDATE OF type, status, timestamp, agent, tokens_used, cost_usd, metadata 
         cost_usd = cost_usd + excluded.cost_usd;
 END;
 
+-- Search (q=): what a record is found by, its description and the metadata keys tool, tool_name,
+-- command, path and file_path (each cut at 200 characters). The view is the index's content;
+-- the triggers below repeat its expression for NEW and OLD.
+CREATE VIEW IF NOT EXISTS agent_activity_search_text AS
+SELECT *, agent_activity.description || CASE WHEN json_valid(agent_activity.metadata) THEN
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(agent_activity.metadata ->> '$.file_path', 1, 200), '') ELSE '' END AS text
+FROM agent_activity;
+
+-- An FTS5 index of trigrams (any 3 characters, so Chinese and Japanese text without spaces is
+-- found), external content: the text itself is not stored twice. Positions are kept
+-- (detail=full) so a query matches as one phrase, a substring; no column sizes (nothing ranks).
+CREATE VIRTUAL TABLE IF NOT EXISTS agent_activity_search USING fts5(
+    text, content='agent_activity_search_text', content_rowid='id', tokenize='trigram', columnsize=0);
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_search_insert AFTER INSERT ON agent_activity BEGIN
+    INSERT INTO agent_activity_search (rowid, text) VALUES (NEW.id, NEW.description || CASE WHEN json_valid(NEW.metadata) THEN
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_search_delete AFTER DELETE ON agent_activity BEGIN
+    INSERT INTO agent_activity_search (agent_activity_search, rowid, text) VALUES ('delete', OLD.id, OLD.description || CASE WHEN json_valid(OLD.metadata) THEN
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
+END;
+
+CREATE TRIGGER IF NOT EXISTS agent_activity_search_update AFTER UPDATE OF description, metadata ON agent_activity BEGIN
+    INSERT INTO agent_activity_search (agent_activity_search, rowid, text) VALUES ('delete', OLD.id, OLD.description || CASE WHEN json_valid(OLD.metadata) THEN
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(OLD.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
+    INSERT INTO agent_activity_search (rowid, text) VALUES (NEW.id, NEW.description || CASE WHEN json_valid(NEW.metadata) THEN
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.tool_name', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.command', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.path', 1, 200), '') ||
+        coalesce(' ' || substr(NEW.metadata ->> '$.file_path', 1, 200), '') ELSE '' END);
+END;
+
 -- What the owner pays per million tokens of a model, in micro-dollars; empty by default,
 -- so a GenAI span gets a cost only from a price the owner set.
 CREATE TABLE IF NOT EXISTS model_price (
@@ -402,6 +530,54 @@ CREATE TABLE IF NOT EXISTS model_price (
     input_per_mtok  INTEGER NOT NULL CHECK (input_per_mtok >= 0),
     output_per_mtok INTEGER NOT NULL CHECK (output_per_mtok >= 0)
 );
+
+-- Alerts (waken/alerts/): where they go, when they fire, and what is waiting to be sent.
+-- A channel's url is an Apprise URL and holds its secret: never shown back, logged or answered;
+-- `masked` (scheme and host only) is what the pages show.
+CREATE TABLE IF NOT EXISTS alert_channel (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE,
+    url        TEXT    NOT NULL,
+    masked     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+-- One row per kind of rule the owner has configured (waken/alerts/rules.py lists the kinds).
+CREATE TABLE IF NOT EXISTS alert_rule (
+    kind             TEXT    PRIMARY KEY,
+    enabled          INTEGER NOT NULL DEFAULT 0,
+    channels         TEXT    NOT NULL DEFAULT '[]',     -- JSON list of alert_channel ids
+    cooldown_seconds INTEGER NOT NULL DEFAULT 0,
+    params           TEXT    NOT NULL DEFAULT '{}',     -- JSON: the kind's parameters
+    since            INTEGER                            -- turned on at: time rules look no further back
+);
+-- Per rule and subject (an agent, a session, a device, a day): when it last sent, and the
+-- condition it sent for, so one condition sends one alert and the cool-down holds.
+CREATE TABLE IF NOT EXISTS alert_state (
+    rule     TEXT    NOT NULL,
+    subject  TEXT    NOT NULL,
+    active   INTEGER NOT NULL DEFAULT 1,                -- 1 while the condition holds
+    mark     INTEGER,                                   -- which occurrence: a session's last record, a device's last report
+    fired_at INTEGER NOT NULL,
+    PRIMARY KEY (rule, subject)
+) WITHOUT ROWID;
+-- One row per alert and channel, written in the transaction of the change that fired it; the
+-- elected scheduler worker claims due rows (status 'sending' until claimed_until) and sends them.
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel_id    INTEGER NOT NULL REFERENCES alert_channel (id) ON DELETE CASCADE,
+    rule          TEXT    NOT NULL,
+    title         TEXT    NOT NULL,
+    body          TEXT    NOT NULL,
+    status        TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+    tries         INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    next_at       INTEGER NOT NULL,                     -- due from then (back-off after a failure)
+    claimed_until INTEGER,                              -- a sender's claim; past it, another may retry
+    finished_at   INTEGER,                              -- sent or dead at
+    answer        TEXT                                  -- the channel's last answer, secrets masked
+);
+CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (status, next_at);
+CREATE INDEX IF NOT EXISTS alert_outbox_channel ON alert_outbox (channel_id);
 
 CREATE TABLE IF NOT EXISTS app_record (
     id           INTEGER PRIMARY KEY,
@@ -519,5 +695,24 @@ CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_update AFTER UPDATE ON app_ru
     INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER IF NOT EXISTS feed_version_app_rule_delete AFTER DELETE ON app_rule BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+
+-- The owner's status ("🛌 asleep until 07:30"): one row at most, shown on every public
+-- output; it stops showing at until_at (read against the clock, see waken/feed/status.py).
+CREATE TABLE IF NOT EXISTS owner_status (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    emoji    TEXT NOT NULL DEFAULT '',
+    text     TEXT NOT NULL DEFAULT '',
+    until_at INTEGER,                                -- Unix ms (UTC); NULL: until cleared
+    set_at   INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS feed_version_owner_status_insert AFTER INSERT ON owner_status BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_owner_status_update AFTER UPDATE ON owner_status BEGIN
+    INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS feed_version_owner_status_delete AFTER DELETE ON owner_status BEGIN
     INSERT INTO feed_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;

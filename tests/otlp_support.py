@@ -1,4 +1,4 @@
-"""OTLP exports shaped like Claude Code's events and GenAI-instrumented frameworks' spans, built by the SDK."""
+"""OTLP exports shaped like Claude Code's events and metrics and GenAI-instrumented frameworks' spans, built by the SDK."""
 import json
 import time
 
@@ -8,6 +8,8 @@ from opentelemetry.sdk._logs.export import (
     InMemoryLogRecordExporter,
     SimpleLogRecordProcessor,
 )
+from opentelemetry.sdk.metrics import Counter, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -85,3 +87,26 @@ def genai_spans(service, agent=None):
         outer.end(end_time=run_end)
     provider.shutdown()
     return memory.get_finished_spans()
+
+
+def claude_code_metrics(service, usage, delta=True, extra=True):
+    """The metrics data Claude Code's meter collects once: for each (session, model, input, output,
+    cost) of `usage` its token and cost counters, plus a session count it also sends."""
+    temporality = AggregationTemporality.DELTA if delta else AggregationTemporality.CUMULATIVE
+    reader = InMemoryMetricReader(preferred_temporality={Counter: temporality})
+    provider = MeterProvider(resource=Resource.create({"service.name": service}), metric_readers=[reader])
+    meter = provider.get_meter("com.anthropic.claude_code")
+    tokens = meter.create_counter("claude_code.token.usage", unit="tokens")
+    cost = meter.create_counter("claude_code.cost.usage", unit="USD")
+    sessions = meter.create_counter("claude_code.session.count")
+    for session, model, tokens_in, tokens_out, dollars in usage:
+        common = {"session.id": session, "model": model}
+        tokens.add(tokens_in, {**common, "type": "input"})
+        tokens.add(tokens_out, {**common, "type": "output"})
+        tokens.add(7, {**common, "type": "cacheRead"})
+        cost.add(dollars, common)
+        if extra:
+            sessions.add(1, {"session.id": session})
+    data = reader.get_metrics_data()
+    provider.shutdown()
+    return data

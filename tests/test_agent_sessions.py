@@ -2,7 +2,7 @@
 import csv
 import io
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -257,3 +257,20 @@ def test_admin_price_form(admin, runner):
     assert refused.status_code == 400 and "dollars per million tokens" in refused.get_data(as_text=True)
     assert admin.post("/admin/sessions/prices/delete", {"model": "gpt-x"}).status_code == 303
     assert runner.invoke(args=["price", "list"]).output == ""
+
+
+def test_one_type_and_agent_are_counted_from_the_index_exactly(client, auth, add, clock):
+    # 12 sessions: s-00 past retention but not yet swept, s-01..s-10 other agents, s-11 a match.
+    add((NOW - timedelta(days=29, hours=23)).isoformat(), session="s-00", agent="a", type="tool_call")
+    for n in range(1, 11):
+        add(f"2026-03-31T08:{n:02d}:00Z", session=f"s-{n:02d}", agent="b", type="tool_call")
+    add("2026-03-31T07:00:00Z", session="s-11", agent="a", type="tool_call", status="error")
+    add("2026-03-31T09:00:00Z", session="s-11", agent="a", type="message")
+    clock.advance(hours=2)      # s-00's only record is now past the 30-day window
+    for query, keys in (("agent=a&type=tool_call", ["s-11"]), ("agent=a&type=tool_call&status=error", ["s-11"]),
+                        ("agent=a&type=tool_call&status=success", []), ("agent=b&type=tool_call&limit=3",
+                                                                           ["s-10", "s-09", "s-08"]),
+                        ("status=error", ["s-11"]), ("agent=a&type=message&startDate=2026-03-31", ["s-11"])):
+        page = client.get("/api/agent-sessions?" + query, headers=auth).json
+        assert [s["key"] for s in page["sessions"]] == keys, query
+        assert page["total"] == (10 if "agent=b" in query else len(keys)), query

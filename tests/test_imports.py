@@ -3,10 +3,11 @@ import subprocess
 import sys
 
 # The distributions a worker imports to build the app. Pillow (the first image), apispec (the
-# reference) and protobuf (the first OTLP body) load later, when a request needs them.
+# reference) and protobuf (the first OTLP body) load later, when a request needs them. Flask-Babel
+# (with babel and pytz) is wired in create_app: every page speaks the visitor's language.
 EXPECTED = {
-    "blinker", "click", "flask", "flask_cors", "flask_sqlalchemy", "flask_wtf", "itsdangerous", "jinja2",
-    "markupsafe", "marshmallow", "sqlalchemy", "typing_extensions", "waken", "werkzeug", "wtforms",
+    "babel", "blinker", "click", "flask", "flask_babel", "flask_cors", "flask_sqlalchemy", "flask_wtf", "itsdangerous", "jinja2",
+    "markupsafe", "marshmallow", "pytz", "sqlalchemy", "typing_extensions", "waken", "werkzeug", "wtforms",
 }
 
 LIST_IMPORTS = """

@@ -79,7 +79,8 @@ def test_feed_response_and_query_are_described(spec):
             "endedAt", "metadata", "online", "lastReportAt", "battery", "nowPlaying"} <= set(item["properties"])
     assert "503" in spec["paths"]["/api/activity/stream"]["get"]["responses"]
     error = resolve(spec, spec["components"]["responses"]["Error400"]["content"]["application/json"]["schema"])
-    assert set(error["properties"]) == {"success", "error", "fields"}
+    assert set(error["properties"]) == {"success", "error", "code", "params", "fields", "fieldCodes"}
+    assert "device.pending_approval" in error["properties"]["code"]["enum"]
 
 
 def test_api_reference_page_is_rendered_on_the_server(client, spec):

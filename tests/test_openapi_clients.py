@@ -141,6 +141,21 @@ def exercise(op, models, spec, key, client, public, admin):
     assert (str(ended.now_playing.status), ended.now_playing.position_ms) == ("stopped", 30000)
     assert str(ended.device_type) == "desktop" and isinstance(ended.battery, models.Battery)
 
+    # Your day: the statistics (the open Code run, the ended Spotify run) and the history export.
+    day = call("device_reporting", "query_device_day_stats_get").data
+    assert isinstance(day, models.DayStats) and len(day.hours) == 24
+    assert {a.app for a in day.apps} == {"Spotify", "Code"} and day.devices[0].device == "Desk PC"
+    runs = call("device_reporting", "query_device_history_get", limit=10).data
+    assert [r.process_name for r in runs.items] == ["Code", "Spotify"]
+    assert isinstance(runs.items[1].ended_at, datetime.datetime) and runs.next_before is None
+    # The owner's status: set (it shows in the feed, typed), then cleared.
+    shown = call("owner_status", "ingest_set_owner_status_put", body=models.StatusSet.from_dict(
+        {"emoji": "🛌", "text": "asleep", "until": "07:30"}))
+    assert shown.data.text == "asleep" and isinstance(shown.data.until, datetime.datetime)
+    status = call("public_feed", "query_public_feed_get", via=public).data.owner_status
+    assert isinstance(status, models.OwnerStatus) and status.emoji == "🛌"
+    assert call("owner_status", "ingest_clear_owner_status_delete").data is None
+
     # The agent log: create, finish, read, list, stats, export.
     created = call("agent_activity_log", "ingest_create_agent_activity_post", status=201,
                    body=models.ActivityCreate.from_dict({"type": "tool_call", "description": "ran the tests",
@@ -186,15 +201,21 @@ def exercise(op, models, spec, key, client, public, admin):
         {"resourceLogs": [{"resource": resource, "scopeLogs": [{"logRecords": [
             {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.tool_result"},
              "attributes": [{"key": "tool_name", "value": {"stringValue": "Bash"}}]},
-            {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.user_prompt"}}]}]}]}))
+            {"timeUnixNano": now_ns, "body": {"stringValue": "claude_code.hook_run"}}]}]}]}))
     assert logs.partial_success.rejected_log_records == "1"
-    assert "user_prompt" in logs.partial_success.error_message
+    assert "hook_run" in logs.partial_success.error_message
     spans = call("open_telemetry_otlphttp", "ingest_otlp_traces_post", body=models.ExportTraceServiceRequest.from_dict(
         {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [
             {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat",
              "startTimeUnixNano": now_ns, "endTimeUnixNano": now_ns,
              "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}]}]}]}]}))
     assert isinstance(spans, models.IngestOtlpTracesPostResponse200)
+    metrics = call("open_telemetry_otlphttp", "ingest_otlp_metrics_post",
+                   body=models.ExportMetricsServiceRequest.from_dict({"resourceMetrics": [{
+                       "resource": resource, "scopeMetrics": [{"metrics": [
+                           {"name": "claude_code.session.count", "sum": {"dataPoints": [
+                               {"timeUnixNano": now_ns, "asInt": "1"}]}}]}]}]}))
+    assert metrics.partial_success.rejected_data_points == "1"
     assert {a.type_ for a in call("agent_activity_log", "query_list_agent_activities_get", agent="claude-code",
                                   limit=10).activities} == {"tool_call", "agent_action"}
 

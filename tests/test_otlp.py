@@ -54,9 +54,9 @@ def test_the_sdk_exporters_store_claude_code_events_and_genai_spans(server, toke
     assert log_exporter(server, token).export(claude_code_logs("claude-code-a")) == LogRecordExportResult.SUCCESS
     assert [(r["type"], r["description"]) for r in activities(server, token, agent="claude-code-a")] == [
         ("tool_call", "Bash npm test"), ("tool_call", "Edit src/app.py"),
-        ("api_request", "claude-sonnet-4 request (1500 tokens)")]
+        ("api_request", "claude-sonnet-4 request (1500 tokens)"), ("prompt", "prompt (42 characters)")]
     assert span_exporter(server, token).export(genai_spans("framework-b")) == SpanExportResult.SUCCESS
-    rows = activities(server, token, agent="framework-b-planner") + activities(server, token, agent="framework-b")
+    rows = activities(server, token, agent="framework-b-planner")     # the run's name for all three
     assert {r["description"] for r in rows} == {"invoke_agent framework-b-planner", "chat gpt-4o",
                                                 "search_docs retention days"}
 
@@ -64,10 +64,10 @@ def test_the_sdk_exporters_store_claude_code_events_and_genai_spans(server, toke
 def test_gzip_bodies_work(server, token):
     exporter = log_exporter(server, token, compression=Compression.Gzip)
     assert exporter.export(claude_code_logs("claude-code-gz")) == LogRecordExportResult.SUCCESS
-    assert len(activities(server, token, agent="claude-code-gz")) == 3
+    assert len(activities(server, token, agent="claude-code-gz")) == 4
     spans = span_exporter(server, token, compression=Compression.Gzip)
     assert spans.export(genai_spans("framework-gz")) == SpanExportResult.SUCCESS
-    assert len(activities(server, token, agent="framework-gz")) == 2
+    assert len(activities(server, token, agent="framework-gz-planner")) == 3
 
 
 def test_without_a_token_the_exporter_fails(server):
@@ -126,7 +126,7 @@ def test_otlp_records_appear_in_csv_stats_and_the_stream(server, token):
     assert "Bash npm test" in csv and "claude-sonnet-4 request (1500 tokens)" in csv
     stats = requests.get(server.url + "/api/activities/stats", params={"agent": "claude-code-everywhere"},
                          headers=auth, timeout=10).json()
-    assert stats["byType"] == {"tool_call": 2, "api_request": 1} and stats["tokensUsed"] == 1500
+    assert stats["byType"] == {"tool_call": 2, "api_request": 1, "prompt": 1} and stats["tokensUsed"] == 1500
     first = activities(server, token, agent="claude-code-everywhere")[0]["id"]
     with requests.get(server.url + "/api/activities/stream", params={"lastEventId": first - 1},
                       headers=auth, stream=True, timeout=10) as stream:

@@ -48,6 +48,7 @@ def test_claude_code_events_become_tool_calls_and_api_requests(client, auth):
         ("tool_call", "Bash npm test", "success", 85, None),
         ("tool_call", "Edit src/app.py", "error", 12, None),
         ("api_request", "claude-sonnet-4 request (1500 tokens)", "success", 2400, 1500),
+        ("prompt", "prompt (42 characters)", "success", None, None),
     ]
     assert rows[0]["metadata"] == {"session.id": "sess-1", "prompt.id": "prompt-7", "tool_name": "Bash",
                                    "decision_source": "config", "decision": "accept"}
@@ -57,7 +58,7 @@ def test_claude_code_events_become_tool_calls_and_api_requests(client, auth):
                                    "cost_usd": 0.0123, "input_tokens": 1200, "output_tokens": 300}
     # Timestamps come from the records, not from the time they arrived.
     stamps = [r["timestamp"] for r in rows]
-    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    assert stamps == sorted(stamps) and len(set(stamps)) == 4
 
 
 def test_an_agent_attribute_names_the_agent(client, auth):
@@ -75,11 +76,11 @@ def test_genai_spans_become_tool_calls_and_agent_actions(client, auth):
     partial = ExportTraceServiceResponse.FromString(answer.data).partial_success
     assert partial.rejected_spans == 1
     assert "span 'GET /docs' has no gen_ai.operation.name" in partial.error_message
-    rows = activities(client, auth, agent="framework-b-planner") + activities(client, auth, agent="framework-b")
+    rows = activities(client, auth, agent="framework-b-planner")    # the children take the run's name
     by_description = {r["description"]: r for r in rows}
     assert len(rows) == 3
     tool = by_description["search_docs retention days"]
-    assert (tool["type"], tool["status"], tool["agent"]) == ("tool_call", "error", "framework-b")
+    assert (tool["type"], tool["status"], tool["agent"]) == ("tool_call", "error", "framework-b-planner")
     assert tool["duration_ms"] == 30
     assert tool["metadata"]["error"] == "index unavailable"
     chat = by_description["chat gpt-4o"]
@@ -99,11 +100,11 @@ def test_a_resent_batch_adds_nothing_as_protobuf_or_json(app, client, auth):
     for _ in range(2):
         export(client, auth, "/v1/logs", logs.SerializeToString())
         export(client, auth, "/v1/traces", spans.SerializeToString())
-    assert count(app) == 6      # three log records; the run, the chat and the tool call
+    assert count(app) == 7      # four log records; the run, the chat and the tool call
     # The same batches as JSON (hex ids) are the same content too.
     export(client, auth, "/v1/logs", json.dumps(json_format.MessageToDict(logs)), JSON)
     export(client, auth, "/v1/traces", json.dumps(otlp_json(spans)), JSON)
-    assert count(app) == 6
+    assert count(app) == 7
 
 
 def otlp_json(message):
@@ -169,16 +170,16 @@ def test_what_is_not_stored_is_counted_with_its_reasons(client, auth):
             {**record, "timeUnixNano": str(now)},
             {**record, "timeUnixNano": str(now + 3600 * 10**9)},               # an hour in the future
             {**record, "timeUnixNano": str(now - 40 * 86400 * 10**9)},         # past the 30-day retention
-            {"timeUnixNano": str(now), "body": {"stringValue": "claude_code.user_prompt"}},
-            {"timeUnixNano": str(now), "body": {"stringValue": "claude_code.user_prompt"},
-             "attributes": [{"key": "prompt_length", "value": {"intValue": "3"}}]},
+            {"timeUnixNano": str(now), "body": {"stringValue": "claude_code.hook_run"}},
+            {"timeUnixNano": str(now), "body": {"stringValue": "claude_code.hook_run"},
+             "attributes": [{"key": "hook", "value": {"intValue": "3"}}]},
             {"timeUnixNano": str(now), "body": {"stringValue": "just a line of text"}},
             {"timeUnixNano": str(now)}]}]}]}
     partial = export(client, auth, "/v1/logs", json.dumps(body), JSON).json["partialSuccess"]
     assert partial["rejectedLogRecords"] == "6"
     message = partial["errorMessage"]
     assert message.startswith("6 log records not stored:")
-    assert "2 × event 'claude_code.user_prompt' is not mapped" in message
+    assert "2 × event 'claude_code.hook_run' is not mapped" in message
     assert "'just a line of text' is not mapped" in message
     assert "a log record without an event name is not mapped" in message
     assert "in the future" in message and "retention window" in message
@@ -202,7 +203,7 @@ def test_idempotency_keys_follow_the_content_not_the_encoding():
     logs = encode_logs(claude_code_logs("keys"))
     keys = [fields["idempotency_key"] for fields in mapping.map_records("logs", logs)
             if not isinstance(fields, mapping.Rejected)]
-    assert len(set(keys)) == 3 and all(key.startswith("otlp-log:") for key in keys)
+    assert len(set(keys)) == 4 and all(key.startswith("otlp-log:") for key in keys)
     # Decoded again from protobuf, or from its JSON: the same keys.
     for again in (ExportLogsServiceRequest.FromString(logs.SerializeToString()),
                   json_format.ParseDict(json_format.MessageToDict(logs), ExportLogsServiceRequest())):
@@ -230,7 +231,7 @@ def test_open_agent_ingest_takes_anonymous_exports(client, auth, runner):
     assert client.post("/v1/logs", data=body, headers={"Content-Type": PROTOBUF}).status_code == 401
     set_setting(runner, "agent_ingest_open", "true")
     assert client.post("/v1/logs", data=body, headers={"Content-Type": PROTOBUF}).status_code == 200
-    assert len(activities(client, auth, agent="anonymous-agent")) == 3
+    assert len(activities(client, auth, agent="anonymous-agent")) == 4
     # A token that is sent is still checked.
     wrong = client.post("/v1/logs", data=b"{}", headers={"Content-Type": JSON, "Authorization": "Bearer wrong"})
     assert wrong.status_code == 401

@@ -36,8 +36,8 @@ def test_claude_code_replay_totals_equal_hand_sums_and_a_resend_changes_nothing(
     export(client, auth, "/v1/logs", logs.SerializeToString())
     first = session(client, auth, "cc-1")
     # By hand: two tool results, one api_request of the fixture (1200 + 300 tokens, $0.0123),
-    # five more (1000+n + 10n tokens, $0.00n7); the user_prompt is not stored.
-    assert first["session"]["records"] == 2 + 1 + 5
+    # five more (1000+n + 10n tokens, $0.00n7); the user_prompt (its length only).
+    assert first["session"]["records"] == 2 + 1 + 5 + 1
     assert first["session"]["tokensUsed"] == 1500 + sum(1000 + n + 10 * n for n in range(1, 6))
     assert first["session"]["costUsd"] == round(0.0123 + sum(float(f"0.00{n}7") for n in range(1, 6)), 6)
     assert first["session"]["byStatus"]["error"] == 1 and first["session"]["models"] == ["claude-sonnet-4"]
@@ -53,7 +53,7 @@ def test_claude_code_replay_totals_equal_hand_sums_and_a_resend_changes_nothing(
     assert stats["costUsd"] == first["session"]["costUsd"]
     # The session's timeline renders: one bar per record.
     page = admin.get("/admin/sessions/cc-1")
-    assert page.status_code == 200 and page.get_data(as_text=True).count("<rect ") == 8
+    assert page.status_code == 200 and page.get_data(as_text=True).count("<rect ") == 9
 
 
 def _hex_ids(message):

@@ -424,3 +424,17 @@ def test_an_unreachable_server_backs_off_and_sends_only_the_latest_state():
         reporter.step()
     waits.append(reporter.retry_at - clock.now)
     assert waits == [4.0, 8.0, wr.BACKOFF_CAP_SECONDS]
+
+
+def test_the_reporter_speaks_chinese_where_the_locale_does(monkeypatch):
+    assert wr.chinese({"LANG": "zh_CN.UTF-8"}) and wr.chinese({"WAKEN_LANG": "zh-CN", "LANG": "en_US.UTF-8"})
+    assert not wr.chinese({"LANG": "en_US.UTF-8"}) and not wr.chinese({})
+    assert not wr.chinese({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"})   # LC_ALL wins, as for every program
+    client = wr.Client("http://127.0.0.1:1", "t")
+    body = b'{"success": false, "error": "Invalid API token.", "code": "auth.token_invalid", "params": {}}'
+    monkeypatch.setenv("WAKEN_LANG", "zh_CN")
+    assert "无效的 API Token" in client._answer(401, body, {}).message
+    unknown = b'{"success": false, "error": "Something new.", "code": "brand.new"}'
+    assert "Something new." in client._answer(400, unknown, {}).message
+    monkeypatch.setenv("WAKEN_LANG", "en")
+    assert "Invalid API token." in client._answer(401, body, {}).message

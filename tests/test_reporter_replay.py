@@ -311,6 +311,8 @@ def test_invalid_reports_are_400_with_a_sentence(server, env, body, field):
     assert answer["success"] is False
     assert isinstance(answer["error"], str) and len(answer["error"].split()) >= 3
     assert field in answer["fields"]
+    assert answer["code"] == "activity.validation_failed" and answer["fieldCodes"][field].startswith("field.")
+    assert field in answer["params"]["fields"]
     assert rows(server, "SELECT count(*) AS n, max(updated_at) AS last FROM device_activity") == before
 
 
@@ -353,6 +355,7 @@ def test_replay_13_unknown_device_pending_then_off(server, env):
             assert response.status_code == 202
             body = response.json()
             assert body["success"] is False and body["pending"] is True and body["error"]
+            assert body["code"] == "device.pending_approval" and body["params"] == {"device": "New PC"}
             assert body["approvalUrl"].startswith(server.url + "/admin/devices?key=")
         device = rows(server, "SELECT * FROM device WHERE hash_key = ?", new_key)
         assert len(device) == 1 and device[0]["status"] == "pending" and device[0]["token_id"] is not None
@@ -362,11 +365,13 @@ def test_replay_13_unknown_device_pending_then_off(server, env):
                                              "deviceType": "tablet"}, ua=MANUAL_UA, path="/api/activity/verify")
         assert verify.status_code == 202
         assert verify.json()["pending"] is True and verify.json()["approvalUrl"] == body["approvalUrl"]
+        assert verify.json()["code"] == "device.pending_approval"
     finally:
         server.cli("settings", "set", "device_registration", "off")
     response = post(server, env["token"], client_body(generatedHashKey="wwd-0f0f0f0f-1111-4222-8333-555555555555"))
     assert response.status_code == 403
     assert response.json()["success"] is False and response.json()["error"]
+    assert response.json()["code"] == "device.unknown"
     assert post(server, env["token"], client_body(generatedHashKey=new_key)).status_code == 202
 
 
@@ -378,6 +383,8 @@ def test_replay_14_token_problems_are_401(server, env, case):
     response = post(server, None, client_body(), headers=headers)
     assert response.status_code == 401
     assert response.json()["success"] is False and response.json()["error"]
+    assert response.json()["code"] == {"bad-token": "auth.token_invalid", "no-bearer": "auth.token_missing",
+                                       "disabled-token": "auth.token_disabled"}[case]
 
 
 @pytest.mark.parametrize("key", [REVOKED, BOUND, "waken-web-admin"], ids=["revoked", "bound", "reserved"])
@@ -387,6 +394,8 @@ def test_replay_14_forbidden_devices_are_403(server, env, key):
         response = post(server, env["token"], body, path=path)
         assert response.status_code == 403, path
         assert response.json()["success"] is False and response.json()["error"]
+        assert response.json()["code"] == {REVOKED: "device.revoked", BOUND: "device.token_mismatch",
+                                           "waken-web-admin": "device.reserved"}[key], path
     assert rows(server, "SELECT count(*) AS n FROM device_activity a JOIN device d ON d.id = a.device_id "
                         "WHERE d.hash_key = ?", key) == [{"n": 0}]
 
@@ -402,6 +411,8 @@ def test_replay_15_verify(server, env):
                         "WHERE d.hash_key = ?", IPAD) == [{"n": 0}]
     missing = post(server, env["token"], {"device": "iPad"}, path="/api/activity/verify")
     assert missing.status_code == 400 and "generatedHashKey" in missing.json()["fields"]
+    assert missing.json()["code"] == "activity.validation_failed"
+    assert missing.json()["fieldCodes"]["generatedHashKey"] == "field.required"
 
 
 def lab(server, env, process, **changes):

@@ -65,6 +65,7 @@ def tokens(server):
              "write": token_with(server, "hook", "agents:write"),
              "read": token_with(server, "dashboard", "agents:read"),
              "all": server.token("everything")}
+    create_admin(server)
     assert create_record(server, bearer(found["all"])).status_code == 201
     return found
 
@@ -130,7 +131,6 @@ def test_token_list_shows_the_scopes(server, tokens):
 
 
 def test_an_admin_session_still_reads_the_agent_log(server, tokens):
-    create_admin(server)
     admin = Admin.live(server).login()
     for path in READS:
         status, _ = read(server, path, {"Cookie": admin.cookie()})
@@ -141,7 +141,7 @@ def test_the_token_form_ticks_scopes_and_only_report_tokens_get_a_bundle(server,
     admin = Admin.live(server).login()
     form = admin.get("/admin/tokens").text
     ticked = re.findall(r'name="scope" value="([^"]+)"( checked)?', form)
-    assert ticked == [("report", " checked"), ("agents:write", ""), ("agents:read", "")]
+    assert ticked == [("report", " checked"), ("agents:write", ""), ("agents:read", ""), ("history:read", "")]
 
     page = admin.post("/admin/tokens", data={"name": "grafana", "scope": ["agents:read"]})
     assert page.status_code == 200 and 'id="token-bundle"' not in page.text

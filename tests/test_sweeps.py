@@ -214,7 +214,8 @@ def test_run_all_twice_changes_nothing_more(app, client, auth, device, clock):
     later = clock.now + timedelta(days=100)
     first = run(app, sweeps.run_all, later)
     assert first == {"device activities ended": 1, "agent activities deleted": 0,
-                     "device activities deleted": 1, "media records deleted": 1, "media files deleted": 1}
+                     "device activities deleted": 1, "day rollup rows deleted": 1, "media records deleted": 1,
+                     "media files deleted": 1, "alert deliveries deleted": 0}
     snapshot = db_rows(app, "SELECT * FROM device_activity"), os.listdir(os.path.join(app.config["MEDIA_DIR"], "cover"))
     assert set(run(app, sweeps.run_all, later).values()) == {0}
     assert (db_rows(app, "SELECT * FROM device_activity"), os.listdir(os.path.join(app.config["MEDIA_DIR"], "cover"))) == snapshot
@@ -232,6 +233,7 @@ def test_sweep_command_prints_what_it_did(app, client, auth, device, clock, runn
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "device activities ended: 1", "agent activities deleted: 1", "device activities deleted: 0",
-        "media records deleted: 0", "media files deleted: 0"]
+        "day rollup rows deleted: 0", "media records deleted: 0", "media files deleted: 0",
+        "alert deliveries deleted: 0"]
     again = runner.invoke(args=["sweep"])
-    assert [line.rsplit(": ", 1)[1] for line in again.output.splitlines()] == ["0"] * 5
+    assert [line.rsplit(": ", 1)[1] for line in again.output.splitlines()] == ["0"] * 7

@@ -17,11 +17,13 @@ def test_a_fresh_report_reads_just_now(client, auth, device):
     # The page is kept until its data changes, so its HTML carries clock times; home.js
     # says "just now" for the first five seconds, on the visitor's clock.
     html = client.get("/").text
-    assert re.search(r'class="updated" data-at="[^"]+">updated at \d\d:\d\d<', html) and "0 s" not in html
+    assert re.search(r'class="updated" data-at="[^"]+">updated at \d\d:\d\d<', html)
+    assert not re.search(r">[^<]*\b0 s\b", html)   # no count of seconds in the page's text
     assert re.search(r'<span class="duration">now · since \d\d:\d\d</span>', html)
     with client.get("/static/home.js") as response:
         script = response.text
-    assert "var JUST_NOW_S = 5;" in script and '"just now"' in script
+    assert "var JUST_NOW_S = 5;" in script and 't("justNow")' in script
+    assert '"justNow": "just now"' in html   # its words, in the page's language
 
 
 def test_favicon_is_served_locally_on_every_page(client, admin):

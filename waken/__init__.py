@@ -11,7 +11,7 @@ def create_app(config=None):
     """Build the application: config layers, instance folder, extensions, blueprints."""
     from flask import Flask
 
-    from waken import admin, cli, db, errors, ingest, mcp, query, sweeps
+    from waken import admin, cli, db, errors, i18n, ingest, mcp, query, sweeps
     from waken.admin.commands import announce_setup
     from waken.admin.display import admin_duration, admin_time
     from waken.config import finalize
@@ -33,6 +33,7 @@ def create_app(config=None):
     sweeps.init_app(app)
     security.init_app(app)     # CSRF on forms, headers, session cookie, trusted proxies
     cors.init_app(app)
+    i18n.init_app(app)         # the interface's language: the language setting or Accept-Language
 
     app.before_request(announce_setup)
     app.add_template_filter(admin_time)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from waken import db, settings
 from waken.admin.commands import COMMANDS as ADMIN_COMMANDS
 from waken.agent_log.price_commands import price_cli
+from waken.alerts.commands import alert_cli
 from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enabled
 from waken.db import orm
 from waken.devices.registry import (
@@ -22,6 +23,7 @@ from waken.devices.registry import (
 )
 from waken.devices.rule_commands import app_rule_cli, rule_cli
 from waken.errors import ShellGroup
+from waken.feed.status_commands import status_cli
 from waken.migrate import init_db, make_private
 from waken.models import ApiToken, Device
 from waken.timeutil import iso
@@ -45,7 +47,7 @@ def init_db_command():
 @token_cli.command("create")
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(tuple(SCOPES)),
-              help="What the token may do; repeat for several. Without --scope: all three.")
+              help="What the token may do; repeat for several. Without --scope: all of them.")
 def token_create(name, scopes):
     """Mint a token; prints its id, then the plaintext token as the last line."""
     with db.write():
@@ -204,5 +206,5 @@ def backup_command(path):
 def init_app(app):
     """Register the commands."""
     for command in (init_db_command, token_cli, device_cli, settings_cli, backup_command, rule_cli,
-                    app_rule_cli, price_cli, *ADMIN_COMMANDS):
+                    app_rule_cli, price_cli, alert_cli, status_cli, *ADMIN_COMMANDS):
         app.cli.add_command(command)

@@ -8,13 +8,16 @@ teardown; the ORM session and plain SQL both run on it, in one transaction.
 Each table is written through one style:
 - the ORM (`orm.session` with the classes of models.py), for what the owner edits one row
   at a time from the admin pages and commands: every table models.py maps but the two
-  below (today setting, media_source_rule, app_rule, model_price, admin_user, api_token; a
-  report touches a token's last_used_at through it at most once a minute);
+  below (today setting, owner_status, media_source_rule, app_rule, model_price, admin_user,
+  api_token, alert_channel, alert_rule; a report touches a token's last_used_at through it at
+  most once a minute);
 - plain SQL (the functions below; rows are sqlite3.Row, read by column name), for the tables
   written per report, per visitor or per agent call: device and app_record (models.py maps
   them for the admin pages' reads), device_activity, media_asset,
-  agent_activity, admin_session; their rollups (agent_session, agent_session_part,
-  agent_session_mix and the agent_activity_usage tables among them) and feed_version are
+  agent_activity, admin_session, alert_state and alert_outbox, and your day's device_day and
+  day_hour (written by waken/devices/day_rollup.py as runs end); their rollups (agent_session,
+  agent_session_part, agent_session_mix, the agent_activity_usage tables, day_app and day_device
+  among them), feed_version and agent_pulse are
   kept by schema.sql's triggers,
   and migrate.py's upgrades are SQL like the schema.
 Reads use whichever reads better: SQL on the hot paths and for aggregates, the ORM on the

@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 from waken.db import connect_sqlite
+from waken.devices import day_rollup
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
@@ -78,6 +79,8 @@ BACKFILLS = {
         INSERT INTO agent_session_part
         SELECT session, coalesce(agent, ''), {MODEL}, count(*)
         FROM agent_activity WHERE session IS NOT NULL GROUP BY 1, 2, 3""",
+    # The search index reads its content (agent_activity_search_text) again, all of it.
+    "agent_activity_search": "INSERT INTO agent_activity_search (agent_activity_search) VALUES ('rebuild')",
 }
 
 
@@ -88,7 +91,8 @@ def _upgrade(conn, target):
     for name, sql in target.execute(
             "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"):
         if name not in existing:
-            conn.execute(sql)
+            if not _has_table(conn, name):     # a virtual table's own tables come with it
+                conn.execute(sql)
             continue
         have = {row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')}
         for _cid, col, coltype, notnull, default, _pk in target.execute(f'PRAGMA table_info("{name}")'):
@@ -99,7 +103,7 @@ def _upgrade(conn, target):
                 if notnull:
                     clause += " NOT NULL"
                 conn.execute(clause)
-    for kind in ("index", "trigger"):
+    for kind in ("index", "view", "trigger"):
         have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))}
         for name, sql in target.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)):
@@ -110,7 +114,14 @@ def _upgrade(conn, target):
         for table, backfill in BACKFILLS.items():
             if table not in existing:
                 conn.execute(backfill)
+    if "device_activity" in existing and not {"device_day", "day_app"} <= existing:
+        # Your day's rollup, cut in the zone the owner set (waken/devices/day_rollup.py).
+        day_rollup.rebuild(conn, day_rollup.stored_zone(conn))
     _rename_key_named_devices(conn)
+
+
+def _has_table(conn, name):
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _scope_idempotency_keys(conn, target):

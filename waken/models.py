@@ -78,6 +78,15 @@ class AppRule(orm.Model):
     hide: Mapped[bool] = mapped_column(default=False)
 
 
+class OwnerStatus(orm.Model):
+    __tablename__ = "owner_status"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emoji: Mapped[str] = mapped_column(String, default="")
+    text: Mapped[str] = mapped_column(String, default="")
+    until_at: Mapped[Optional[datetime]] = mapped_column(Millis)
+    set_at: Mapped[datetime] = mapped_column(Millis)
+
+
 class Setting(orm.Model):
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String, primary_key=True)
@@ -98,3 +107,22 @@ class ModelPrice(orm.Model):
     model: Mapped[str] = mapped_column(String, unique=True)
     input_per_mtok: Mapped[int] = mapped_column(Integer)
     output_per_mtok: Mapped[int] = mapped_column(Integer)
+
+
+class AlertChannel(orm.Model):
+    __tablename__ = "alert_channel"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    url: Mapped[str] = mapped_column(String)
+    masked: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(Millis)
+
+
+class AlertRule(orm.Model):
+    __tablename__ = "alert_rule"
+    kind: Mapped[str] = mapped_column(String, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    channels: Mapped[list] = mapped_column(JSON, default=list)
+    cooldown_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    since: Mapped[Optional[datetime]] = mapped_column(Millis)

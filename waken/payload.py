@@ -6,6 +6,7 @@ from flask import current_app, request
 from marshmallow import ValidationError
 
 from waken.db import compact_json
+from waken.error_codes import field_codes
 from waken.errors import Invalid, PayloadTooLarge
 from waken.schemas.fields import errors_sentence, flat_fields
 
@@ -63,10 +64,10 @@ def read_body(limit):
     """The raw request body, or 413 when it is longer than limit bytes (checked before reading)."""
     length = request.content_length
     if length is not None and length > limit:
-        raise PayloadTooLarge(f"The request body is {_kib(length)}; this endpoint accepts at most {_kib(limit)}.")
+        raise PayloadTooLarge(f"The request body is {_kib(length)}; this endpoint accepts at most {_kib(limit)}.", code="body.too_large", params={"limit": limit})
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {_kib(limit)}, the most this endpoint accepts.")
+        raise PayloadTooLarge(f"The request body is larger than {_kib(limit)}, the most this endpoint accepts.", code="body.too_large", params={"limit": limit})
     return raw
 
 
@@ -81,7 +82,7 @@ def json_body(limit=None):
     """
     data = json_value(read_body(limit or current_app.config["MAX_CONTENT_LENGTH"]))
     if not isinstance(data, dict):
-        raise Invalid("The body must be a JSON object.")
+        raise Invalid("The body must be a JSON object.", code="body.not_object")
     return data
 
 
@@ -89,34 +90,34 @@ def json_value(raw):
     """Any JSON value from a body already read within its limit, parsed at a bounded cost; 400/413 otherwise."""
     config = current_app.config
     if not raw.strip():
-        raise Invalid("The request body is empty; send a JSON object.")
+        raise Invalid("The request body is empty; send a JSON object.", code="body.empty")
     most = config["METADATA_MAX_BYTES"] + VALUES_SLACK
     if raw.count(b",") > most:
         raise PayloadTooLarge(f"The JSON body holds more than {most:,} values; metadata is limited "
-                              f"to {config['METADATA_MAX_BYTES'] // 1024} KiB, so it could not be stored.")
+                              f"to {config['METADATA_MAX_BYTES'] // 1024} KiB, so it could not be stored.", code="body.too_many_values", params={"limit": most})
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise Invalid("The body is not UTF-8 text.") from None
+        raise Invalid("The body is not UTF-8 text.", code="body.not_utf8") from None
     escaped_surrogate = _SURROGATE_ESCAPE.search(raw) is not None
     del raw
     try:
         data = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
     except RecursionError:
-        raise Invalid("The JSON body is nested too deeply.") from None
+        raise Invalid("The JSON body is nested too deeply.", code="body.too_deep", params={"limit": MAX_DEPTH}) from None
     except ValueError as err:
-        raise Invalid(f"The body is not valid JSON ({err}).") from None
+        raise Invalid(f"The body is not valid JSON ({err}).", code="body.invalid_json") from None
     if _too_deep(data):
-        raise Invalid(f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
+        raise Invalid(f"The JSON body is nested more than {MAX_DEPTH} levels deep.", code="body.too_deep", params={"limit": MAX_DEPTH})
     # A lone surrogate (an escaped \ud800 without its pair) is no character: it cannot be
     # stored or sent back as UTF-8. Only bodies with such an escape are searched.
     if escaped_surrogate and _has_lone_surrogate(data):
         raise Invalid("The body contains a lone surrogate escape (such as \\ud800): "
-                      "JSON strings must be valid Unicode.")
+                      "JSON strings must be valid Unicode.", code="body.lone_surrogate")
     return data
 
 
-def parse(schema, extra=None, limit=None):
+def parse(schema, extra=None, limit=None, code="validation_failed"):
     """The body validated by schema, or anything with its load (Invalid or PayloadTooLarge otherwise);
     extra fills keys the body left empty.
 
@@ -126,15 +127,17 @@ def parse(schema, extra=None, limit=None):
     for key, value in (extra or {}).items():
         if body.get(key) is None and value is not None:
             body[key] = value
-    return load(schema, body)
+    return load(schema, body, code)
 
 
-def load(schema, data):
-    """Validate data with a marshmallow schema; 400 with per-field messages otherwise."""
+def load(schema, data, code="validation_failed"):
+    """Validate data with a marshmallow schema; 400 with per-field messages (and codes) otherwise."""
     try:
         return schema.load(data)
     except ValidationError as err:
-        raise Invalid(errors_sentence(err.messages), fields=flat_fields(err.messages)) from None
+        fields = flat_fields(err.messages)
+        raise Invalid(errors_sentence(err.messages), fields=fields, code=code,
+                      params={"fields": sorted(fields)}, field_codes=field_codes(fields)) from None
 
 
 def stored_json(value, what="metadata"):
@@ -144,5 +147,5 @@ def stored_json(value, what="metadata"):
     size = len(text.encode())
     if size > limit:
         raise PayloadTooLarge(f"{what} is {size // 1024} KiB (once merged, without images); "
-                              f"the limit is {limit // 1024} KiB.", fields={what: "is too large"})
+                              f"the limit is {limit // 1024} KiB.", fields={what: "is too large"}, code="body.metadata_too_large", params={"limit": limit})
     return text

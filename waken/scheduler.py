@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime
 
 from waken import disk
+from waken.alerts.jobs import run_alerts
 from waken.sweeps import apply_retention, run_expiry
 from waken.timeutil import now as clock_now
 
@@ -79,7 +80,8 @@ class Sweeper:
         scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
         first = datetime.now(UTC)
         for name, sweep, seconds in (("expiry", run_expiry, config["SWEEP_EXPIRY_SECONDS"]),
-                                     ("retention", apply_retention, config["SWEEP_RETENTION_SECONDS"])):
+                                     ("retention", apply_retention, config["SWEEP_RETENTION_SECONDS"]),
+                                     ("alerts", run_alerts, config["ALERT_SECONDS"])):
             scheduler.add_job(self._run, "interval", seconds=seconds, args=(name, sweep), id=name,
                               next_run_time=first, coalesce=True, max_instances=1,
                               misfire_grace_time=max(1, int(seconds)))

@@ -15,6 +15,9 @@ from flask import current_app, g, request
 from waken import db
 from waken.db import orm
 from waken.errors import Invalid
+from waken.feed.locks import LOCK_SCREENS, check_lock_screens
+from waken.feed.masks import check_patterns, check_presets
+from waken.feed.schedule import check_schedule
 from waken.models import Setting as SettingRow
 
 
@@ -59,6 +62,16 @@ def _choice(*options):
             raise ValueError("must be one of " + ", ".join(options))
         return value.strip().lower()
     return check
+
+
+LANGUAGES = ("auto", "zh-CN", "en")   # auto: each visitor's Accept-Language (waken.i18n)
+
+
+def _language(value):
+    words = {word.lower(): word for word in LANGUAGES}
+    if not isinstance(value, str) or value.strip().lower() not in words:
+        raise ValueError("must be one of " + ", ".join(LANGUAGES))
+    return words[value.strip().lower()]
 
 
 def _timezone(value):
@@ -157,18 +170,27 @@ SETTINGS = {
     "rate_limit_per_minute": Setting(600, _int(0, 1_000_000), "Writes per token per minute (0 = no limit)"),
     "media_max_mb": Setting(512, _int(1, 1_000_000), "Stored media limit (MB)"),
     "cors_report_origins": Setting([], _origin_list, "Browser report origins"),
+    "language": Setting("auto", _language, "Interface language"),
+    "public_stats": Setting("off", _choice("off", "on"), "Public day statistics"),
+    "public_agents": Setting("off", _choice("off", "summary"), "Agents on the public page"),
+    "private_mode": Setting(False, _bool, "Private mode (public side: your status and online dots only)"),
+    "private_schedule": Setting("", check_schedule, "Private mode schedule (local time, e.g. 23:00-07:00)"),
+    "title_mask_presets": Setting([], check_presets, "Masked in titles (email, url, digits)"),
+    "title_masks": Setting([], check_patterns, "Title mask patterns (regular expressions, one a line)"),
+    "title_mask_text": Setting("•••", lambda value: _text(40)(value) or "•••", "Masked text shown instead"),
+    "lock_screen_processes": Setting(LOCK_SCREENS, check_lock_screens, "Lock-screen processes (shown as locked)"),
 }
 
 
 def validate(key, value):
     """The normalised value, or Invalid with a sentence naming the setting (field=key)."""
     if key not in SETTINGS:
-        raise Invalid(f"'{key}' is not a setting; known settings: {', '.join(SETTINGS)}.", field=key)
+        raise Invalid(f"'{key}' is not a setting; known settings: {', '.join(SETTINGS)}.", field=key, code="setting.unknown")
     setting = SETTINGS[key]
     try:
         return setting.check(value)
     except ValueError as err:
-        raise Invalid(f"{setting.label} {err}.", field=key) from None
+        raise Invalid(f"{setting.label} {err}.", field=key, code="setting.invalid") from None
 
 
 SELECT_ALL = "SELECT key, value FROM setting"

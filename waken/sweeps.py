@@ -8,6 +8,8 @@ from flask.cli import with_appcontext
 
 from waken import db, settings
 from waken.agent_log.filters import retention_cutoff
+from waken.alerts.jobs import sweep_alerts
+from waken.devices import day_rollup
 from waken.media.files import FILENAME_RE, KINDS
 from waken.timeutil import now as clock_now
 from waken.timeutil import to_ms
@@ -34,9 +36,13 @@ def _liveness_bounds(now):
 def expire_activities(now):
     """End open activities that are no longer live at `now`: ended_at = their last report."""
     with db.write():
-        return db.execute(
-            f"UPDATE device_activity SET ended_at = updated_at WHERE ended_at IS NULL AND ({NOT_LIVE})",
-            _liveness_bounds(now)).rowcount
+        ended = db.query(
+            f"UPDATE device_activity SET ended_at = updated_at WHERE ended_at IS NULL AND ({NOT_LIVE}) "
+            "RETURNING device_id, process_name, started_at, ended_at", _liveness_bounds(now))
+        zone = day_rollup.zone_of(settings.get("timezone"))
+        for run in ended:
+            day_rollup.add_ended(db.execute, zone, *run)
+        return len(ended)
 
 
 def run_expiry(now):
@@ -57,7 +63,7 @@ def _delete_in_batches(table, condition, params):
 
 
 def apply_retention(now):
-    """Delete agent and device activities past their retention, then the media only they used."""
+    """Delete agent and device activities past their retention, then the media only they used, then old alert deliveries."""
     agent_cutoff = {"cutoff": to_ms(retention_cutoff(now))}
     agents = _delete_in_batches("agent_activity", "timestamp < :cutoff", agent_cutoff)
     # An open activity past retention is deleted only when it is no longer live (a
@@ -67,8 +73,11 @@ def apply_retention(now):
     devices = _delete_in_batches(
         "device_activity", f"updated_at < :cutoff AND (ended_at IS NOT NULL OR {NOT_LIVE})",
         {"cutoff": to_ms(cutoff), **_liveness_bounds(now)})
+    with db.write():
+        day = day_rollup.label(to_ms(cutoff), day_rollup.zone_of(settings.get("timezone")))[0]
+        days = day_rollup.prune(db.execute, day)
     return {"agent activities deleted": agents, "device activities deleted": devices,
-            **remove_orphaned_media(now)}
+            "day rollup rows deleted": days, **remove_orphaned_media(now), **sweep_alerts(now)}
 
 
 def referenced_media():

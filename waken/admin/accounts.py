@@ -33,7 +33,7 @@ HASHES_AT_ONCE = 1
 HASH_RETRY_AFTER_SECONDS = 1
 _hashing = Gate(HASHES_AT_ONCE, lambda: TooManyRequests(
     "The server is checking other passwords right now; try again in a moment.",
-    retry_after=HASH_RETRY_AFTER_SECONDS))
+    retry_after=HASH_RETRY_AFTER_SECONDS, code="busy.password_check"))
 
 
 def _code_path():
@@ -80,14 +80,14 @@ def check_username(username):
     """A valid username (trimmed), or Invalid."""
     username = (username or "").strip()
     if not 1 <= len(username) <= 64 or any(ch.isspace() or not ch.isprintable() for ch in username):
-        raise Invalid("The username must be 1 to 64 characters without spaces.", field="username")
+        raise Invalid("The username must be 1 to 64 characters without spaces.", field="username", code="account.username_invalid")
     return username
 
 
 def check_password(password):
     """A password long enough, or Invalid."""
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= 256:
-        raise Invalid(f"The password must be {PASSWORD_MIN} to 256 characters long.", field="password")
+        raise Invalid(f"The password must be {PASSWORD_MIN} to 256 characters long.", field="password", code="account.password_length", params={"min": PASSWORD_MIN, "max": 256})
     return password
 
 

@@ -1,22 +1,27 @@
 """Agent Activities: the filtered, paged log with a CSV link and its statistics as SVG charts."""
 from flask import render_template, request, url_for
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from waken.admin import bp, svg
-from waken.admin.forms import sentence
+from waken.admin.forms import field_errors
 from waken.admin.login import login_required
 from waken.agent_log import stats
 from waken.agent_log.filters import STATUSES
 from waken.agent_log.store import latest_id, list_records
 from waken.errors import Invalid
+from waken.i18n.labels import label
+from waken.i18n.mark import N_
+from waken.i18n.messages import error_sentence
 from waken.schemas.agent_log_queries import SORTS, log_query_schema
 from waken.schemas.fields import flat_fields
 from waken.timeutil import now
 
 LISTS = ("type", "status")      # parameters that may repeat; their values join with commas
-FILTERS = ("type", "status", "agent", "startDate", "endDate", "sort")
-LABELS = {"type": "Type", "status": "Status", "agent": "Agent", "startDate": "The start date",
-          "endDate": "The end date", "sort": "Sort", "limit": "Limit", "offset": "Offset",
+FILTERS = ("q", "type", "status", "agent", "startDate", "endDate", "sort")
+LABELS = {"q": N_("Search"), "type": N_("Type"), "status": N_("Status"), "agent": N_("Agent"),
+          "startDate": N_("The start date"), "endDate": N_("The end date"), "sort": N_("Sort"),
+          "limit": N_("Limit"), "offset": N_("Offset"),
           "format": "format"}
 STATUS_COLORS = {"success": "#1f8a4c", "error": "#c0392b", "pending": "#d08a00", "running": "#2d6cdf"}
 
@@ -37,7 +42,7 @@ def _query():
 
 
 def _sentences(fields):
-    return {field: sentence(f"{LABELS.get(field, field)} {text}") for field, text in fields.items()}
+    return field_errors(fields, LABELS)
 
 
 def _load(query, errors):
@@ -52,17 +57,17 @@ def _load(query, errors):
 
 def _charts(stats):
     return {
-        "heatmap": svg.heatmap(stats["heatmap"], "Agent activity per day"),
-        "hourly": svg.hourly_bars(stats["hourly"], "Agent activity per hour of day, last 30 days"),
-        "by_type": svg.labelled_bars(stats["byType"], "Agent activity by type"),
-        "by_status": svg.labelled_bars(stats["byStatus"], "Agent activity by status", STATUS_COLORS),
+        "heatmap": svg.heatmap(stats["heatmap"], _("Agent activity per day")),
+        "hourly": svg.hourly_bars(stats["hourly"], _("Agent activity per hour of day, last 30 days")),
+        "by_type": svg.labelled_bars(stats["byType"], _("Agent activity by type")),
+        "by_status": svg.labelled_bars(stats["byStatus"], _("Agent activity by status"), STATUS_COLORS, label),
     }
 
 
 @bp.get("/agents")
 @login_required
 def agent_log():
-    """The agent log: filters, a page of records, CSV download and charts."""
+    """The agent log: filters and search, a page of records, CSV download and charts."""
     query, errors = _query()
     args, errors = _load(query, errors)
     at = now()
@@ -71,7 +76,7 @@ def agent_log():
         try:
             page = list_records(args, at)
         except Invalid as err:
-            errors = {"form": err.message}
+            errors = {"form": error_sentence(err.code, err.params, err.message)}
     if page is None:
         return render_template("admin/agent_log.html", errors=errors, values=query,
                                statuses=STATUSES, sorts=SORTS), 400

@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from flask import render_template, request, url_for
+from flask_babel import gettext as _
 from marshmallow import ValidationError, fields
 
 from waken.admin import bp
@@ -60,7 +61,7 @@ def agent_session(key):
     live = (summary["byStatus"]["running"] or summary["byStatus"]["pending"]
             or at - summary["end"] < timedelta(minutes=LIVE_MINUTES))
     return render_template("admin/agent_session.html", found=found, summary=summary,
-                           chart=timeline(found["activities"], f"Timeline of session {key[:64]}"),
+                           chart=timeline(found["activities"], _("Timeline of session %(key)s", key=key[:64])),
                            refresh=REFRESH_SECONDS if live else None)
 
 
@@ -69,7 +70,7 @@ def agent_session(key):
 def save_price():
     """Add or change a model's price."""
     return post_form(price_form, lambda v: prices.set_price(v["model"], v["input_per_mtok"], v["output_per_mtok"]),
-                     page=_page, done=lambda row: f"Price of {row.model} saved.",
+                     page=_page, done=lambda row: _("Price of %(model)s saved.", model=row.model),
                      back=url_for("admin.agent_sessions") + "#prices")
 
 
@@ -78,5 +79,5 @@ def save_price():
 def delete_price():
     """Delete a model's price."""
     return post_action(lambda: prices.delete_price(request.form.get("model")),
-                       done=lambda row: f"Price of {row.model} deleted.",
+                       done=lambda row: _("Price of %(model)s deleted.", model=row.model),
                        back=url_for("admin.agent_sessions") + "#prices")

@@ -1,5 +1,6 @@
 """App Rules: how an app shows on the public side (renamed, title hidden, or hidden)."""
 from flask import render_template, request, url_for
+from flask_babel import gettext as _
 
 from waken.admin import bp
 from waken.admin.forms import app_rule_form, post_action, post_form
@@ -29,7 +30,7 @@ def app_rules_page(errors=None, values=None):
 def save_app_rule():
     """Add the rule for a process, or replace the one it has."""
     return post_form(app_rule_form, lambda values: app_rules.save_app_rule(**values), page=app_rules_page,
-                     done=lambda rule: f"App rule for “{rule.process_name}” saved: {app_rules.describe(rule)}.",
+                     done=lambda rule: _("App rule for “%(name)s” saved: %(rule)s.", name=rule.process_name, rule=app_rules.describe(rule)),
                      back=url_for("admin.app_rules"))
 
 
@@ -38,4 +39,4 @@ def save_app_rule():
 def delete_app_rule():
     """Delete the rule of a process."""
     return post_action(lambda: app_rules.delete_app_rule(request.form.get("process_name")),
-                       done=lambda rule: f"App rule for “{rule.process_name}” deleted.", back=url_for("admin.app_rules"))
+                       done=lambda rule: _("App rule for “%(name)s” deleted.", name=rule.process_name), back=url_for("admin.app_rules"))

@@ -8,6 +8,7 @@ from flask import current_app, render_template
 from waken import settings
 from waken.admin import bp
 from waken.admin.login import login_required
+from waken.i18n.mark import N_
 
 CONFIG = "<integration config>"   # what "Mint token and export" produces, pasted by the owner
 TOKEN = "YOUR_TOKEN"
@@ -46,10 +47,10 @@ def reporter_blocks(base, platform, config=CONFIG):
     else:
         fetch = f"curl -fsSO {shlex.quote(url)} && python3 {REPORTER} setup '{config}'"
         python = "python3"
-    blocks = [Block(f"{platform}-setup", "Fetch the reporter and set it up", fetch),
-              Block(f"{platform}-run", "Report now and keep reporting", f"{python} {REPORTER} run")]
+    blocks = [Block(f"{platform}-setup", N_("Fetch the reporter and set it up"), fetch),
+              Block(f"{platform}-run", N_("Report now and keep reporting"), f"{python} {REPORTER} run")]
     if platform != "windows":
-        blocks.append(Block(f"{platform}-service", "Start it at every login",
+        blocks.append(Block(f"{platform}-service", N_("Start it at every login"),
                             f"python3 {REPORTER} install-service"))
     return blocks
 
@@ -79,7 +80,7 @@ await fetch({endpoint}, {{
     push_mode: 'active',
   }}),
 }})"""
-    return [Block("browser-snippet", "Run on a page of a listed origin", snippet)]
+    return [Block("browser-snippet", N_("Run on a page of a listed origin"), snippet)]
 
 
 def request_text(base, body_text):
@@ -118,10 +119,10 @@ def phone_blocks(base):
     ios = _typed(IOS_BODY, numbers=("battery_level",), booleans=("is_charging",))
     tasker = _typed(TASKER_BODY, numbers=("battery_level",))
     return {
-        "ios": [Block("ios-request", "The request “Get Contents of URL” sends", request_text(base, ios))],
-        "android": [Block("tasker-request", "Tasker: the request its HTTP Request action sends",
+        "ios": [Block("ios-request", N_("The request “Get Contents of URL” sends"), request_text(base, ios))],
+        "android": [Block("tasker-request", N_("Tasker: the request its HTTP Request action sends"),
                           request_text(base, tasker)),
-                    Block("http-shortcuts-request", "HTTP Shortcuts: the request the shortcut sends",
+                    Block("http-shortcuts-request", N_("HTTP Shortcuts: the request the shortcut sends"),
                           request_text(base, _json(HTTP_SHORTCUTS_BODY)))],
     }
 
@@ -133,10 +134,10 @@ def platforms(base):
         ("linux", "Linux", reporter_blocks(base, "linux")),
         ("macos", "macOS", reporter_blocks(base, "macos")),
         ("windows", "Windows", reporter_blocks(base, "windows")),
-        ("browser", "Browser snippet", browser_block(base)),
+        ("browser", N_("Browser snippet"), browser_block(base)),
         ("ios", "iOS Shortcuts", phones["ios"]),
         ("android", "Android", phones["android"]),
-        ("curl", "curl", [Block("curl-request", "One report from any shell", curl_text(base, CURL_BODY))]),
+        ("curl", "curl", [Block("curl-request", N_("One report from any shell"), curl_text(base, CURL_BODY))]),
     ]
 
 

@@ -1,5 +1,6 @@
 """Device Management: list, add (custom or random key), approve/revoke, bind, rename, delete."""
 from flask import render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import case, select
 
 from waken.admin import bp
@@ -23,6 +24,8 @@ from waken.devices.registry import (
     set_device_status,
     set_device_token,
 )
+from waken.i18n.labels import label
+from waken.i18n.mark import N_
 from waken.models import ApiToken, Device
 
 
@@ -36,8 +39,8 @@ def devices(errors=None, values=None):
     tokens = orm.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
     values = values if values is not None else {"key": request.args.get("new_key", "")}
     return render_template("admin/devices.html", devices=devices, tokens=tokens,
-                           token_options=[("", "any enabled token")] + [(t.id, t.name) for t in tokens],
-                           type_options=[("", "not set")] + [(t, t) for t in DEVICE_TYPES],
+                           token_options=[("", _("any enabled token"))] + [(t.id, t.name) for t in tokens],
+                           type_options=[("", _("not set"))] + [(t, label(t)) for t in DEVICE_TYPES],
                            highlight=request.args.get("key"),
                            reserved=WEB_ADMIN_KEY, errors=errors or {}, values=values,
                            suggested_key=random_key())
@@ -52,7 +55,7 @@ def add_device():
         lambda values: create_device(values["name"], key=values["key"], token_id=values["token_id"],
                                      device_type=values["device_type"]),
         page=devices,
-        done=lambda device: f"Device “{device.name}” added. Its GeneratedHashKey is {device.hash_key}",
+        done=lambda device: _("Device “%(name)s” added. Its GeneratedHashKey is %(key)s", name=device.name, key=device.hash_key),
         back=_back)
 
 
@@ -60,21 +63,21 @@ def add_device():
 @login_required
 def approve_device(device_id):
     """Let a pending or revoked device report."""
-    return _on_device(device_id, lambda device: set_device_status(device, "active"), "approved")
+    return _on_device(device_id, lambda device: set_device_status(device, "active"), N_("Device “%(name)s” approved."))
 
 
 @bp.post("/devices/<int:device_id>/revoke")
 @login_required
 def revoke_device(device_id):
     """Refuse the device's reports (403) until it is approved again."""
-    return _on_device(device_id, lambda device: set_device_status(device, "revoked"), "revoked")
+    return _on_device(device_id, lambda device: set_device_status(device, "revoked"), N_("Device “%(name)s” revoked."))
 
 
 @bp.post("/devices/<int:device_id>/rename")
 @login_required
 def rename_device(device_id):
     """Change the display name."""
-    return _on_device(device_id, lambda device, values: set_device_name(device, values["name"]), "renamed",
+    return _on_device(device_id, lambda device, values: set_device_name(device, values["name"]), N_("Device “%(name)s” renamed."),
                       form=rename_form)
 
 
@@ -82,7 +85,7 @@ def rename_device(device_id):
 @login_required
 def bind_device(device_id):
     """Bind the device to one token (only it may report for the device), or unbind it."""
-    verb = "bound" if request.form.get("token_id", "").strip() else "unbound"
+    verb = N_("Device “%(name)s” bound.") if request.form.get("token_id", "").strip() else N_("Device “%(name)s” unbound.")
     return _on_device(device_id, lambda device, values: set_device_token(device, values["token_id"]), verb,
                       form=bind_form)
 
@@ -92,7 +95,7 @@ def bind_device(device_id):
 def remove_device(device_id):
     """Delete a device and its activity history."""
     return post_action(lambda: delete_device(device_with_id(device_id)),
-                       done=lambda device: f"Device “{device.name}” deleted.",
+                       done=lambda device: _("Device “%(name)s” deleted.", name=device.name),
                        back=url_for("admin.devices"))
 
 
@@ -100,7 +103,7 @@ def _on_device(device_id, change, verb, form=None):
     """post_action on one device: change(device[, values]), then “Device … verb.” and back to its row."""
     def run(*values):
         return change(device_with_id(device_id), *values)
-    return post_action(run, form=form, done=lambda device: f"Device “{device.name}” {verb}.", back=_back)
+    return post_action(run, form=form, done=lambda device: _(verb, name=device.name), back=_back)
 
 
 def _back(device=None):

@@ -1,5 +1,6 @@
 """Schemas of the admin forms: posted text in, clean values or per-field sentences out."""
 from flask import flash, redirect, request
+from flask_babel import gettext
 from marshmallow import (
     EXCLUDE,
     Schema,
@@ -13,7 +14,10 @@ from marshmallow.validate import Length, OneOf, Range
 from waken import db
 from waken.admin.accounts import PASSWORD_MIN
 from waken.devices.registry import DEVICE_TYPES
+from waken.error_codes import field_code
 from waken.errors import DomainError
+from waken.i18n.mark import N_
+from waken.i18n.messages import error_sentence, field_sentence
 from waken.schemas.fields import flat_fields
 
 REQUIRED = {"required": "is required"}
@@ -110,13 +114,13 @@ class AppRuleForm(FormSchema):
 
 
 # How the forms name their fields in messages.
-LABELS = {"code": "The setup code", "username": "The username", "password": "The password",
-          "confirm": "The repeated password", "name": "The name", "key": "The GeneratedHashKey",
-          "token_id": "The token", "device_type": "The device type", "device": "The device name",
-          "process_name": "The process name", "process_title": "The process title",
-          "push_mode": "The push mode", "persist_minutes": "Persist minutes",
-          "media_title": "The media title", "media_singer": "The media singer",
-          "source": "The play source", "action": "The action", "label": "The label"}
+LABELS = {"code": N_("The setup code"), "username": N_("The username"), "password": N_("The password"),
+          "confirm": N_("The repeated password"), "name": N_("The name"), "key": N_("The GeneratedHashKey"),
+          "token_id": N_("The token"), "device_type": N_("The device type"), "device": N_("The device name"),
+          "process_name": N_("The process name"), "process_title": N_("The process title"),
+          "push_mode": N_("The push mode"), "persist_minutes": N_("Persist minutes"),
+          "media_title": N_("The media title"), "media_singer": N_("The media singer"),
+          "source": N_("The play source"), "action": N_("The action"), "label": N_("The label")}
 
 
 def sentence(text):
@@ -125,9 +129,10 @@ def sentence(text):
     return text[:1].upper() + text[1:] + "."
 
 
-def field_errors(messages):
-    """marshmallow's messages as {field: "The field is …."}."""
-    return {field: sentence(f"{LABELS.get(field, field)} {text}")
+def field_errors(messages, labels=LABELS):
+    """marshmallow's messages as {field: "The field is …."} (in the page's language)."""
+    return {field: field_sentence(labels.get(field, field), field_code(text),
+                                  sentence(f"{labels.get(field, field)} {text}"))
             for field, text in flat_fields(messages).items()}
 
 
@@ -161,13 +166,13 @@ def post_action(change, *, done, back, form=None):
         with db.write():
             result = change(*args)
     except DomainError as err:
-        return _refused(sentence(err.message), back)
+        return _refused(sentence(error_sentence(err.code, err.params, err.message)), back)
     flash(_of(done, result), "success")
     return redirect(_of(back, result), 303)
 
 
 def _refused(sentences, back):
-    flash(f"Nothing changed. {sentences}", "error")
+    flash(gettext("Nothing changed. %(reasons)s", reasons=sentences), "error")
     return redirect(_of(back, None), 303)
 
 
@@ -183,7 +188,7 @@ def post_form(schema, change, *, page, done, back):
             with db.write():
                 result = change(values)
         except DomainError as err:
-            errors = {err.field or "form": sentence(err.message)}
+            errors = {err.field or "form": sentence(error_sentence(err.code, err.params, err.message))}
         else:
             flash(_of(done, result), "success")
             return redirect(_of(back, result), 303)

@@ -9,6 +9,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 
 from waken import db
 from waken.admin import bp
@@ -25,6 +26,7 @@ from waken.admin.forms import login_form, read_form, sentence, setup_form
 from waken.auth.sessions import current_admin_id, end_session, start_session
 from waken.edge.limits import count_login_attempt, record_login_success
 from waken.errors import ApiError, Invalid
+from waken.i18n.messages import error_sentence
 
 
 def login_required(view):
@@ -47,7 +49,7 @@ def api_login_required(view):
     @functools.wraps(view)
     def guarded(*args, **kwargs):
         if current_admin_id() is None:
-            raise ApiError(401, "Sign in to the admin panel first: this needs an admin session.")
+            raise ApiError(401, "Sign in to the admin panel first: this needs an admin session.", code="auth.admin_session_required")
         return view(*args, **kwargs)
     return guarded
 
@@ -69,18 +71,18 @@ def setup():
         try:
             checked = credentials(values["username"], values["password"])
         except Invalid as err:
-            errors = {err.field: sentence(err.message)}
+            errors = {err.field: sentence(error_sentence(err.code, err.params, err.message))}
     if errors:
         return render_template("admin/setup.html", errors=errors, values=request.form), 400
     with db.write():
-        admin, _ = save_admin(checked, first=True)
+        admin, _created = save_admin(checked, first=True)
         if admin is not None:
             start_session(admin.id)
     if admin is None:
         return redirect(url_for("admin.login"))   # someone finished setup a moment ago
     discard_setup_code()
     record_login_success()
-    flash(f"Welcome, {admin.username}. Next: create an API token for your devices.", "success")
+    flash(_("Welcome, %(name)s. Next: create an API token for your devices.", name=admin.username), "success")
     return redirect(url_for("admin.overview"))
 
 
@@ -114,7 +116,7 @@ def logout():
     """Sign out for good: the old cookie no longer opens anything (a POST, so no link can do it)."""
     with db.write():
         end_session()
-    flash("Signed out.", "success")
+    flash(_("Signed out."), "success")
     return redirect(url_for("admin.login"))
 
 

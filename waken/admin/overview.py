@@ -7,6 +7,7 @@ from waken.admin.login import login_required
 from waken.agent_log import stats, store
 from waken.db import orm
 from waken.feed.build import build_feed
+from waken.feed.today import today_charts
 from waken.models import ApiToken, Device
 from waken.timeutil import now
 
@@ -25,4 +26,5 @@ def overview():
     agent_today = stats.stats({}, at)["today"]
     agent_recent = store.list_records({"sort": "newest", "limit": AGENT_RECENT, "offset": 0}, at)
     return render_template("admin/overview.html", feed=feed, counts=counts, tokens=tokens,
-                           agent_today=agent_today, agent_recent=agent_recent["activities"])
+                           agent_today=agent_today, agent_recent=agent_recent["activities"],
+                           today=today_charts(at, public=False))

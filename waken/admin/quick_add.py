@@ -1,5 +1,6 @@
 """Quick Add Activity: report by hand through the same code path as POST /api/activity."""
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from waken import db
@@ -14,6 +15,7 @@ from waken.devices.registry import (
     random_key,
 )
 from waken.errors import DomainError, Invalid
+from waken.i18n.messages import error_sentence
 from waken.media.report_images import prepare_images
 from waken.schemas.reports import report_schema
 
@@ -52,8 +54,9 @@ def submit_quick_add():
             outcome = reports.submit_report(report, None, images, allow_reserved=True)
     except DomainError as err:
         field = "key" if getattr(err, "field", None) == "key" else "form"
-        return quick_add({field: err.message}, request.form, err.status if err.status < 500 else 400)
-    flash(f"Stored: {outcome.device['name']} is now in {outcome.activity.process_name}.", "success")
+        return quick_add({field: error_sentence(err.code, err.params, err.message)}, request.form, err.status if err.status < 500 else 400)
+    flash(_("Stored: %(device)s is now in %(app)s.", device=outcome.device["name"], app=outcome.activity.process_name),
+          "success")
     return redirect(url_for("admin.quick_add"), 303)
 
 
@@ -65,7 +68,7 @@ def _check_key(key):
     if device is None or device.status != "active":
         problem = "is not a device" if device is None else f"belongs to a {device.status} device"
         raise Invalid(f"This key {problem}: use the key of an active device from Device Management, "
-                      "or leave it empty.", field="key")
+                      "or leave it empty.", field="key", code="device.key_unusable")
 
 
 def _as_report(values):

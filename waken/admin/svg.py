@@ -1,6 +1,8 @@
 """Charts as server-rendered SVG: a calendar heatmap, hourly bars and labelled bars."""
 from datetime import date
 
+from babel.dates import get_day_names
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 SHADES = ("#ebedf0", "#c6dbf7", "#8db8ef", "#4a8ae0", "#1f5fbf")
@@ -47,8 +49,9 @@ def heatmap(days, label="Activity per day"):
         parts.append(f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="2" class="shade{level}" '
                      f'fill="{SHADES[level]}"><title>{escape(entry["day"])}: '
                      f'{entry["count"]}</title></rect>')
-    for row, name in ((0, "Mon"), (2, "Wed"), (4, "Fri")):
-        parts.append(f'<text x="0" y="{top + row * (CELL + GAP) + 11}">{name}</text>')
+    names = get_day_names("abbreviated", locale=get_locale())   # Babel's: Mon, 周一, ...
+    for row in (0, 2, 4):
+        parts.append(f'<text x="0" y="{top + row * (CELL + GAP) + 11}">{escape(names[row])}</text>')
     weeks = (len(days) + offset + 6) // 7
     for week in range(0, weeks, 4):
         day = days[max(0, week * 7 - offset)]["day"]
@@ -72,8 +75,8 @@ def hourly_bars(hours, label="Activity per hour of day"):
     return _svg(width, height, "".join(parts), label)
 
 
-def labelled_bars(counts, label, colors=None):
-    """Horizontal bars for a {name: count} mapping, largest first."""
+def labelled_bars(counts, label, colors=None, shown=str):
+    """Horizontal bars for a {name: count} mapping, largest first; shown(name) is the name as displayed."""
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     peak = max((c for _, c in items), default=0) or 1
     row, label_w, bar_w = 22, 130, 220
@@ -82,8 +85,8 @@ def labelled_bars(counts, label, colors=None):
         y = i * row
         w = max(1, round(count / peak * bar_w))
         fill = (colors or {}).get(name, "#4a8ae0")
-        parts.append(f'<text x="0" y="{y + 15}">{escape(str(name)[:16])}</text>'
+        parts.append(f'<text x="0" y="{y + 15}">{escape(shown(name)[:16])}</text>'
                      f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="14" rx="2" fill="{fill}">'
-                     f'<title>{escape(name)}: {count}</title></rect>'
+                     f'<title>{escape(shown(name))}: {count}</title></rect>'
                      f'<text x="{label_w + w + 4}" y="{y + 15}">{count}</text>')
     return _svg(label_w + bar_w + 50, max(row, len(items) * row), "".join(parts), label)

@@ -1,5 +1,6 @@
 """The API Token page: list, create (the plaintext shown once), enable/disable, delete."""
 from flask import render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from waken import db
@@ -10,6 +11,8 @@ from waken.admin.login import login_required
 from waken.auth.tokens import SCOPES, create_token, delete_token, set_token_enabled
 from waken.db import orm
 from waken.errors import Invalid
+from waken.i18n.mark import N_
+from waken.i18n.messages import error_sentence
 from waken.models import ApiToken, Device
 
 
@@ -45,7 +48,7 @@ def create_api_token():
         with db.write():
             token, plaintext = create_token(values["name"], scopes)
     except Invalid as err:
-        return tokens({err.field: sentence(err.message)}, values, 400)
+        return tokens({err.field: sentence(error_sentence(err.code, err.params, err.message))}, values, 400)
     # The reporter bundle goes to devices: only a report-only token belongs in it.
     bundle = encode(token_bundle(token, plaintext)) if token.scopes == "report" else None
     return render_template("admin/token_created.html", token=token, plaintext=plaintext, bundle=bundle)
@@ -55,23 +58,23 @@ def create_api_token():
 @login_required
 def enable_token(token_id):
     """Accept reports with this token again."""
-    return _on_token(lambda: set_token_enabled(token_id, True), "Token enabled.")
+    return _on_token(lambda: set_token_enabled(token_id, True), N_("Token enabled."))
 
 
 @bp.post("/tokens/<int:token_id>/disable")
 @login_required
 def disable_token(token_id):
     """Refuse reports with this token (401) until it is enabled again."""
-    return _on_token(lambda: set_token_enabled(token_id, False), "Token disabled: its reports now get 401.")
+    return _on_token(lambda: set_token_enabled(token_id, False), N_("Token disabled: its reports now get 401."))
 
 
 @bp.post("/tokens/<int:token_id>/delete")
 @login_required
 def remove_token(token_id):
     """Delete a token; devices bound to it get 403 until they are bound again or unbound."""
-    return _on_token(lambda: delete_token(token_id), "Token deleted. Devices bound to it now get 403 "
-                                                     "until you bind them to another token or unbind them.")
+    return _on_token(lambda: delete_token(token_id), N_("Token deleted. Devices bound to it now get 403 "
+                                                        "until you bind them to another token or unbind them."))
 
 
 def _on_token(change, done):
-    return post_action(change, done=done, back=url_for("admin.tokens"))
+    return post_action(change, done=lambda _result: gettext(done), back=url_for("admin.tokens"))

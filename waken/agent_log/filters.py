@@ -34,7 +34,7 @@ def bounds(args, at):
     if end is not None:
         upper = to_ms(_local_midnight(end + timedelta(days=1), zone)) if type(end) is date else to_ms(end) + 1
         if start_ms is not None and start_ms >= upper:
-            raise Invalid("startDate must not be after endDate.", field="startDate")
+            raise Invalid("startDate must not be after endDate.", field="startDate", code="query.date_range_invalid")
     lower = to_ms(retention_cutoff(at))
     return (lower if start_ms is None else max(lower, start_ms)), upper
 

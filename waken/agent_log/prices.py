@@ -31,9 +31,9 @@ def parse_price(text, field):
         price = Decimal(cleaned)
     except InvalidOperation:
         raise Invalid(f"{field} must be a number of dollars per million tokens, e.g. 3 or 0.25, "
-                      f"not '{cleaned[:40]}'.", field=field) from None
+                      f"not '{cleaned[:40]}'.", field=field, code="price.invalid") from None
     if not price.is_finite() or price < 0 or price > MAX_PRICE:
-        raise Invalid(f"{field} must be from 0 to {MAX_PRICE} dollars per million tokens.", field=field)
+        raise Invalid(f"{field} must be from 0 to {MAX_PRICE} dollars per million tokens.", field=field, code="price.invalid", params={"max": MAX_PRICE})
     return micro_usd(price)
 
 
@@ -41,9 +41,9 @@ def clean_model(model):
     """The model name as stored: trimmed, 1-200 characters; Invalid otherwise."""
     name = (model or "").strip()
     if not name:
-        raise Invalid("A model name is required, e.g. gpt-4o or claude-sonnet-4-5.", field="model")
+        raise Invalid("A model name is required, e.g. gpt-4o or claude-sonnet-4-5.", field="model", code="price.model_required")
     if len(name) > MAX_MODEL:
-        raise Invalid(f"A model name must be at most {MAX_MODEL} characters.", field="model")
+        raise Invalid(f"A model name must be at most {MAX_MODEL} characters.", field="model", code="price.model_too_long", params={"max": MAX_MODEL})
     return name
 
 
@@ -70,7 +70,7 @@ def delete_price(model):
     name = (model or "").strip()
     row = orm.session.scalars(select(ModelPrice).where(ModelPrice.model == name)).first()
     if row is None:
-        raise NotFound(f"There is no price for the model '{name[:MAX_MODEL]}'.")
+        raise NotFound(f"There is no price for the model '{name[:MAX_MODEL]}'.", code="price.not_found")
     orm.session.delete(row)
     orm.session.flush()
     return row

@@ -5,9 +5,10 @@ from datetime import timedelta
 from flask import current_app
 
 from waken import db, settings
-from waken.agent_log import totals
+from waken.agent_log import search, totals
 from waken.agent_log.filters import bounds, retention_cutoff, where
 from waken.agent_log.prices import micro_usd, usd
+from waken.alerts import events as alerts
 from waken.errors import Invalid, NotFound
 from waken.payload import stored_json
 from waken.schemas.fields import SQL_INT_MAX
@@ -32,7 +33,7 @@ def get_record(record_id, at):
         row = db.query_one(f"SELECT {COLUMNS} FROM agent_activity WHERE id = ? AND timestamp >= ?",
                            (record_id, to_ms(retention_cutoff(at))))
     if row is None:
-        raise NotFound(f"There is no agent activity with id {record_id}.")
+        raise NotFound(f"There is no agent activity with id {record_id}.", code="agent_activity.not_found", params={"id": record_id})
     return record_of(row)
 
 
@@ -66,7 +67,9 @@ def create_record(data, at, caller):
         (record["type"], record["description"], record["status"], to_ms(timestamp), record["duration_ms"],
          record["tokens_used"], record["agent"], _stored_metadata(record), key, caller, to_ms(at),
          record["session"], cost))
-    return {"id": cursor.lastrowid, **record}, True
+    record = {"id": cursor.lastrowid, **record}
+    alerts.agent_record(record, at)     # in this transaction: REST, MCP and OTLP all store here
+    return record, True
 
 
 def caller_of(token):
@@ -82,16 +85,17 @@ def _check_timestamp(timestamp, at):
     skew = current_app.config["AGENT_CLOCK_SKEW_SECONDS"]
     if timestamp > at + timedelta(seconds=skew):
         raise Invalid(f"timestamp {iso(timestamp)} is in the future (server time {iso(at)}, "
-                      f"allowed clock skew {skew} s).", field="timestamp")
+                      f"allowed clock skew {skew} s).", field="timestamp", code="agent_activity.timestamp_future")
     if timestamp < retention_cutoff(at):
         days = settings.get("agent_retention_days")
         raise Invalid(f"timestamp {iso(timestamp)} is older than the {days}-day retention window, "
-                      "so it would be deleted at the next sweep.", field="timestamp")
+                      "so it would be deleted at the next sweep.", field="timestamp", code="agent_activity.timestamp_too_old", params={"days": days})
 
 
 def update_record(record_id, changes, at):
     """Finish a record: new status, duration and tokens; metadata merged one level."""
     record = get_record(record_id, at)
+    was = record["status"]
     for key in ("status", "duration_ms", "tokens_used"):
         if changes.get(key) is not None:
             record[key] = changes[key]
@@ -100,25 +104,38 @@ def update_record(record_id, changes, at):
     db.execute("UPDATE agent_activity SET status = ?, duration_ms = ?, tokens_used = ?, metadata = ? WHERE id = ?",
                (record["status"], record["duration_ms"], record["tokens_used"], _stored_metadata(record),
                 record_id))
+    if record["status"] == "error" != was:
+        alerts.agent_record(record, at, new=False)
     return record
 
 
-def matching_rows(args, lower, upper):
-    """A cursor over the rows (COLUMNS) the list args select in [lower, upper): sorted, one page."""
-    clause, params = where(args, lower, upper)
+def matching_rows(args, lower, upper, found=None):
+    """A cursor over the rows (COLUMNS) the list args select in [lower, upper): sorted, one page.
+
+    With q, `found` is search.find's answer for the same args (taken here when not given).
+    """
     order = "DESC" if args["sort"] == "newest" else "ASC"
+    if args.get("q"):
+        rows, _partial = found or search.find(args, lower, upper)
+        return db.execute(f"SELECT {COLUMNS} FROM agent_activity WHERE id IN (SELECT value FROM json_each(?)) "
+                          f"ORDER BY timestamp {order}, id {order}", (json.dumps(search.page(rows, args)),))
+    clause, params = where(args, lower, upper)
     return db.execute(f"SELECT {COLUMNS} FROM agent_activity WHERE {clause} "
                       f"ORDER BY timestamp {order}, id {order} LIMIT ? OFFSET ?",
                       (*params, args["limit"], args["offset"]))
 
 
 def list_records(args, at):
-    """{activities, total, limit, offset, hasMore} for validated query args."""
+    """{activities, total, limit, offset, hasMore} for validated query args (and `partial` with q)."""
     lower, upper = bounds(args, at)
-    rows = matching_rows(args, lower, upper).fetchall()
-    total = totals.count(args, lower, upper)
-    return {"activities": [record_of(r) for r in rows], "total": total, "limit": args["limit"],
+    found = search.find(args, lower, upper) if args.get("q") else None
+    rows = matching_rows(args, lower, upper, found).fetchall()
+    total = len(found[0]) if found else totals.count(args, lower, upper)
+    page = {"activities": [record_of(r) for r in rows], "total": total, "limit": args["limit"],
             "offset": args["offset"], "hasMore": args["offset"] + len(rows) < total}
+    if found:
+        page["partial"] = found[1]
+    return page
 
 
 def records_after(last_id, at, limit, session=None):

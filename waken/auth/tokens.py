@@ -10,6 +10,7 @@ from flask import request
 from waken import db
 from waken.db import orm
 from waken.errors import ApiError, Invalid, NotFound
+from waken.i18n.mark import N_
 from waken.models import ApiToken
 from waken.timeutil import from_ms, now
 
@@ -17,20 +18,24 @@ from waken.timeutil import from_ms, now
 TOUCH_INTERVAL = timedelta(seconds=60)
 # What a token may do, and which routes each scope opens (for messages and the docs).
 SCOPES = {
-    "report": "device reports (POST /api/activity and /api/activity/verify)",
-    "agents:write": "writing the agent log (POST and PATCH /api/activities, MCP log_activity and finish_activity)",
-    "agents:read": "reading the agent log (list, one record, CSV, stats, stream, MCP recent_activities)",
+    "report": N_("device reports (POST /api/activity and /api/activity/verify) and the owner's status (PUT and DELETE /api/status)"),
+    "agents:write": N_("writing the agent log (POST and PATCH /api/activities, MCP log_activity and finish_activity)"),
+    "agents:read": N_("reading the agent log (list, one record, CSV, stats, stream, MCP recent_activities)"),
+    "history:read": N_("reading device history (GET /api/activity/history and /api/activity/stats)"),
 }
 ALL_SCOPES = tuple(SCOPES)
+# A token made without --scope gets these three (SPEC §10); reading device history is
+# asked for by name, so a device's token never reads its owner's history by default.
+DEFAULT_SCOPES = ("report", "agents:write", "agents:read")
 
 
 def check_scopes(scopes):
-    """The scopes as a sorted-by-definition tuple (none given = all three), or Invalid."""
-    scopes = set(scopes or ALL_SCOPES)
+    """The scopes as a sorted-by-definition tuple (none given = the default three), or Invalid."""
+    scopes = set(scopes or DEFAULT_SCOPES)
     unknown = scopes - set(SCOPES)
     if unknown:
         raise Invalid(f"'{sorted(unknown)[0]}' is not a token scope; the scopes are {', '.join(SCOPES)}.",
-                      field="scope")
+                      field="scope", code="token.scope_unknown", params={"scope": sorted(unknown)[0]})
     return tuple(s for s in SCOPES if s in scopes)
 
 
@@ -40,13 +45,13 @@ def hash_token(plaintext):
 
 
 def create_token(name, scopes=None):
-    """Add a token with these scopes (None = all three; the caller commits); returns (row, plaintext).
+    """Add a token with these scopes (None = all; the caller commits); returns (row, plaintext).
 
     The plaintext is not kept. Invalid for a bad name or an unknown scope.
     """
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise Invalid("A token name is required (at most 80 characters).", field="name")
+        raise Invalid("A token name is required (at most 80 characters).", field="name", code="token.name_required")
     scopes = check_scopes(scopes)
     plaintext = secrets.token_hex(32)
     token = ApiToken(name=name, token_hash=hash_token(plaintext), prefix=plaintext[:8],
@@ -60,7 +65,7 @@ def find_token(token_id):
     """The token with this id, or NotFound."""
     token = orm.session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"There is no token with id {token_id}.", field="token_id")
+        raise NotFound(f"There is no token with id {token_id}.", field="token_id", code="token.not_found", params={"id": token_id})
     return token
 
 
@@ -104,7 +109,7 @@ def authenticate():
     """The enabled token of this request, whatever its scopes; else a 401 (no, unknown or disabled token)."""
     plaintext = bearer_plaintext()
     if plaintext is None:
-        raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.")
+        raise ApiError(401, "Missing API token: send it as 'Authorization: Bearer <token>'.", code="auth.token_missing")
     digest = hash_token(plaintext)
     # A plain statement of its own: no transaction is held while the body is read.
     rows = db.query("SELECT id, name, enabled, last_used_at, token_hash, scopes FROM api_token "
@@ -112,9 +117,9 @@ def authenticate():
     token_id, name, enabled, last_used_at, token_hash, scopes = rows[0] if rows else (None,) * 6
     # compare_digest keeps the check constant-time even though the lookup is by hash.
     if token_hash is None or not hmac.compare_digest(token_hash, digest):
-        raise ApiError(401, "Invalid API token.")
+        raise ApiError(401, "Invalid API token.", code="auth.token_invalid")
     if not enabled:
-        raise ApiError(401, "This API token is disabled.")
+        raise ApiError(401, "This API token is disabled.", code="auth.token_disabled")
     return TokenRef(token_id, name, None if last_used_at is None else from_ms(last_used_at), tuple(scopes.split()))
 
 
@@ -122,7 +127,7 @@ def require_scope(token, scope):
     """token itself if it has `scope`; else a 403 that names the scope and the token's own."""
     if scope not in token.scopes:
         raise ApiError(403, f"This API token lacks the '{scope}' scope needed for {SCOPES[scope]}; "
-                            f"it has {', '.join(token.scopes) or 'none'}. Use a token with that scope.")
+                            f"it has {', '.join(token.scopes) or 'none'}. Use a token with that scope.", code="auth.scope_missing", params={"scope": scope})
     return token
 
 

@@ -4,6 +4,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from waken.bench.alerts import alert_ingest
 from waken.bench.client import get, latency
 from waken.bench.load import (
     CLIENTS,
@@ -56,6 +57,10 @@ def measure(server, reference, token, keys, now_ms, res):
     res["streams"] = measure_streams(port, token, keys, max(20, round(res["throughput"]["device"]["rps"] * 0.4)))
     res["memory_after"] = server.memory()
     res["rss_mb"] = {str(pid): memory_mb(pid)["hwm"] for pid in server.pids()}
+    # Last: the worker that sends alerts loads Apprise here, after the memory figures above.
+    res["alerts"] = alert_ingest(server, token, keys)
+    res["memory_alerts"] = server.memory()
+    print("measured ingest with a hanging alert channel", flush=True)
 
 
 def main():

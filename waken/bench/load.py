@@ -147,7 +147,7 @@ def throughput(server, reference, token, keys):
 
 
 def query_latencies(port, auth, now_ms):
-    """GET /api/activities with filters and /api/activities/stats on the seeded million rows."""
+    """GET /api/activities with filters and searches, /api/agent-sessions and /stats on the seeded million rows."""
     today = datetime.fromtimestamp(now_ms / 1000, UTC).date()
     week_ago = today - timedelta(days=7)
     lists = {
@@ -156,7 +156,22 @@ def query_latencies(port, auth, now_ms):
         "agent+dates": f"/api/activities?agent=planner&startDate={week_ago}&endDate={today}&limit=50",
         "types, oldest, offset": "/api/activities?type=file_read,file_write&sort=oldest&offset=1000&limit=50",
     }
-    out = {"list": {name: latency(port, get(path, auth), 60) for name, path in lists.items()}}
+    searches = {
+        "q=日本語": "/api/activities?q=%E6%97%A5%E6%9C%AC%E8%AA%9E",
+        "q=错误 (short: scan)": "/api/activities?q=%E9%94%99%E8%AF%AF",
+        "q=🎉 (short: scan)": "/api/activities?q=%F0%9F%8E%89",
+        "q=module_42.py (common trigrams)": "/api/activities?q=module_42.py",
+        "q=登录+agent+type": "/api/activities?q=%E7%99%BB%E5%BD%95&agent=coder&type=tool_call",
+    }
+    sessions = {
+        "newest": "/api/agent-sessions",
+        "agent+type": "/api/agent-sessions?agent=coder&type=tool_call",
+        "type": "/api/agent-sessions?type=tool_call",
+        "status": "/api/agent-sessions?status=error",
+        "q=日本語": "/api/agent-sessions?q=%E6%97%A5%E6%9C%AC%E8%AA%9E",
+    }
+    out = {group: {name: latency(port, get(path, auth), 60) for name, path in paths.items()}
+           for group, paths in (("list", lists), ("search", searches), ("sessions", sessions))}
     out["stats"] = {"all": latency(port, get("/api/activities/stats", auth), 20, max_seconds=15),
                     "agent": latency(port, get("/api/activities/stats?agent=coder", auth), 10, max_seconds=10)}
     return out

@@ -18,11 +18,14 @@ TARGETS = (  # (label, summary key, comparison, limit)
     ("agent ingest / healthz", "agent_ratio", ">=", 0.60),
     ("stats p50 on 1M rows (ms)", "stats_p50_ms", "<=", 250),
     ("every list query p50 on 1M rows (ms)", "list_p50_ms", "<=", 20),
+    ("every search (q=) p50 on 1M rows (ms)", "search_p50_ms", "<=", 50),
+    ("every session list p50 on 1M rows (ms)", "sessions_p50_ms", "<=", 20),
     ("ingest p99 with 32 streams (ms)", "streams_ingest_p99_ms", "<=", 50),
     ("peak RSS per server process (MB)", "rss_max_mb", "<=", 85),
     ("gunicorn master peak RSS (MB)", "master_hwm_mb", "<=", 30),
     ("worker RSS at idle (MB)", "worker_idle_mb", "<=", 64),
     ("worker RSS after the run (MB)", "worker_after_mb", "<=", 85),
+    ("agent ingest p99 change, a hanging alert channel vs none (%)", "alert_hang_p99_change_pct", "<=", 5),
 )
 HEAD = ("measurement", "throughput", "p50 / p99 ms", "server CPU ms/req", "statuses")
 # waken's ingest kinds and the reference app's slices of the same requests.
@@ -81,7 +84,11 @@ def summarise(res):
                "otlp_vs_agent_records": round(t["otlp"]["rps"] * OTLP_BATCH / t["agent"]["rps"], 1),
                "stats_p50_ms": q["stats"]["all"]["p50_ms"],
                "list_p50_ms": max(v["p50_ms"] for v in q["list"].values()),
-               "streams_ingest_p99_ms": s["with"]["p99_ms"]}
+               "search_p50_ms": max(v["p50_ms"] for v in q["search"].values()),
+               "sessions_p50_ms": max(v["p50_ms"] for v in q["sessions"].values()),
+               "streams_ingest_p99_ms": s["with"]["p99_ms"],
+               "alert_hang_p99_change_pct": res["alerts"]["p99_change_pct"],
+               "alert_sender_rss_mb": max(w["rss"] for w in res["memory_alerts"]["workers"])}
     summary["targets"] = judge(summary)
     return summary
 
@@ -115,7 +122,8 @@ def rows(res):
     for name, r in res["feed"].items():
         path = "GET /" if name == "home" else f"GET /api/activity {name}"
         out.append((f"{path} (20 devices, one client)", "", _timing(r), "", _codes(r["statuses"])))
-    for group, label in (("list", "GET /api/activities"), ("stats", "GET /api/activities/stats")):
+    for group, label in (("list", "GET /api/activities"), ("search", "GET /api/activities"),
+                         ("sessions", "GET /api/agent-sessions"), ("stats", "GET /api/activities/stats")):
         for name, r in res["agents_query"][group].items():
             out.append((f"{label} [{name}] on 1M", "", _timing(r), "", _codes(r["statuses"])))
     s = res["streams"]
@@ -129,6 +137,12 @@ def rows(res):
         out.append((f"VmRSS / VmHWM {label} (MB)", "master " + _mem(m["master"]),
                     "workers " + ", ".join(_mem(w) for w in m["workers"]), "",
                     "threads / SQLite connections " + ", ".join(f"{w['threads']} / {w['sqlite']}" for w in m["workers"])))
+    a = res["alerts"]
+    for key, label in (("none", "no alert channel"), ("hanging", f"every rule on, channel hangs ({a['tries_hung']} tries)")):
+        r = a[key]
+        out.append((f"POST /api/activities, {label}", f"{r['rps']:.0f} req/s", _timing(r), "", ""))
+    out.append(("VmRSS workers after alerts (MB), Apprise in the sender", "",
+                ", ".join(_mem(w) for w in res["memory_alerts"]["workers"]), "", ""))
     seed = res["seed"]
     out.append(("database size per million rows (MB)",
                 f"agent {seed['agent_mb_per_million']:.0f}, device {seed['device_activity_mb_per_million']:.0f}", "", "", ""))

@@ -61,24 +61,29 @@ def seed_devices(db_path, now_ms, ingest_devices):
 
 
 def seed_agents(db_path, now_ms):
-    """AGENT_ROWS agent activities over AGENT_DAYS days, in one transaction."""
+    """AGENT_ROWS agent activities over AGENT_DAYS days in 10,000 sessions, in one transaction."""
     rng, n = random.Random(1), AGENT_ROWS
     span = AGENT_DAYS * 86_400_000 - 3_600_000
     stamps = sorted(now_ms - rng.randrange(span) for _ in range(n))
     kinds = rng.choices(TYPES, k=n)
     # Drawn in bulk: per-row random calls would make seeding slower than the whole benchmark.
     files = [f"src/module_{i}.py" for i in range(500)]
-    rows = zip(kinds, (f"{k} on {f}: {i:x}" for k, f, i in zip(kinds, rng.choices(files, k=n), range(n))),
+    # Some records in Chinese and Japanese and with an emoji, for the searches (q=) to find.
+    words = ("edit", "read", "run", "修复登录错误", "日本語のテキストを読む", "部署完成 🎉")
+    rows = zip(kinds, (f"{k} {w} on {f}: {i:x}" for k, w, f, i in
+                       zip(kinds, rng.choices(words, k=n), rng.choices(files, k=n), range(n))),
                rng.choices(("success", "error", "pending", "running"), weights=(16, 2, 1, 1), k=n), stamps,
                rng.choices(range(20, 30_000), k=n), rng.choices(range(4000), k=n), rng.choices(AGENTS, k=n),
-               ['{"tool":"bench","tries":1}'] * n, stamps)
+               ['{"tool":"bench","tries":1}'] * n, stamps,
+               # Sessions of 100 consecutive records (the stamps are sorted): 10,000 sessions.
+               (f"bench-{i // 100:05d}" for i in range(n)))
 
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-262144")   # 256 MiB: the indexes stay in memory while loading
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO agent_activity (type, description, status, timestamp, duration_ms, "
-                     "tokens_used, agent, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+                     "tokens_used, agent, metadata, created_at, session) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()

@@ -56,12 +56,12 @@ def clean(process_name, label=None, hide_title=False, hide=False):
     """(process_name, label or None, hide_title, hide), or Invalid with a readable reason."""
     process_name = (process_name or "").strip()
     if not process_name or len(process_name) > MAX_PROCESS:
-        raise Invalid(f"A process name is required (at most {MAX_PROCESS} characters).", field="process_name")
+        raise Invalid(f"A process name is required (at most {MAX_PROCESS} characters).", field="process_name", code="app_rule.process_required", params={"max": MAX_PROCESS})
     label = (label or "").strip() or None
     if label is not None and len(label) > MAX_LABEL:
-        raise Invalid(f"The label may be at most {MAX_LABEL} characters.", field="label")
+        raise Invalid(f"The label may be at most {MAX_LABEL} characters.", field="label", code="app_rule.label_too_long", params={"max": MAX_LABEL})
     if label is None and not hide_title and not hide:
-        raise Invalid("A rule needs a label to show, hide the title, or hide the app.")
+        raise Invalid("A rule needs a label to show, hide the title, or hide the app.", code="app_rule.empty")
     return process_name, label, bool(hide_title), bool(hide)
 
 
@@ -91,7 +91,7 @@ def delete_app_rule(process_name):
     """Delete the rule for a process (the caller commits); NotFound when there is none."""
     rule = find(process_name)
     if rule is None:
-        raise NotFound(f"There is no app rule for '{(process_name or '').strip()}'.")
+        raise NotFound(f"There is no app rule for '{(process_name or '').strip()}'.", code="app_rule.not_found")
     orm.session.delete(rule)
     return rule
 

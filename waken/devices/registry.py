@@ -43,9 +43,9 @@ def check_key(key):
     """A valid GeneratedHashKey (trimmed), or Invalid with a sentence."""
     key = (key or "").strip()
     if not 8 <= len(key) <= 128:
-        raise Invalid("A GeneratedHashKey must be 8 to 128 characters long.", field="key")
+        raise Invalid("A GeneratedHashKey must be 8 to 128 characters long.", field="key", code="device.key_invalid")
     if any(ch.isspace() or not ch.isprintable() for ch in key):
-        raise Invalid("A GeneratedHashKey may not contain spaces or control characters.", field="key")
+        raise Invalid("A GeneratedHashKey may not contain spaces or control characters.", field="key", code="device.key_invalid")
     return key
 
 
@@ -58,7 +58,7 @@ def get_device(key):
     """The device with this key, or NotFound."""
     device = find_device(key)
     if device is None:
-        raise NotFound(f"There is no device with the key '{key}'.", field="key")
+        raise NotFound(f"There is no device with the key '{key}'.", field="key", code="device.not_found")
     return device
 
 
@@ -66,7 +66,7 @@ def device_with_id(device_id):
     """The device with this id, or NotFound."""
     device = orm.session.get(Device, device_id)
     if device is None:
-        raise NotFound(f"There is no device with id {device_id}.")
+        raise NotFound(f"There is no device with id {device_id}.", code="device.not_found", params={"id": device_id})
     return device
 
 
@@ -78,9 +78,9 @@ def add_device(name, key=None, token_id=None, status="active", device_type=None)
     key = check_key(key) if key else random_key()
     name = (name or "").strip()[:128] or neutral_name(device_type)
     if db.value("SELECT 1 FROM device WHERE hash_key = ?", (key,)) is not None:
-        raise Conflict(f"A device with the key '{key}' already exists.", field="key")
+        raise Conflict(f"A device with the key '{key}' already exists.", field="key", code="device.key_taken")
     if token_id is not None and db.value("SELECT 1 FROM api_token WHERE id = ?", (token_id,)) is None:
-        raise NotFound(f"There is no token with id {token_id}.", field="token_id")
+        raise NotFound(f"There is no token with id {token_id}.", field="token_id", code="token.not_found", params={"id": token_id})
     cursor = db.execute("INSERT INTO device (name, hash_key, status, token_id, device_type, created_at) "
                         "VALUES (?, ?, ?, ?, ?, ?)", (name, key, status, token_id, device_type, to_ms(now())))
     return {"id": cursor.lastrowid, "name": name, "hash_key": key, "status": status, "token_id": token_id,

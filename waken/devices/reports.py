@@ -7,7 +7,9 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from waken import db, settings
+from waken.alerts import events as alerts
 from waken.auth.tokens import touch_token
+from waken.devices import day_rollup
 from waken.devices.app_records import record_app
 from waken.devices.registry import (
     WEB_ADMIN_KEY,
@@ -76,17 +78,17 @@ def _load_device(key):
 def authorise_device(key, token, *, name=None, device_type=None, allow_reserved=False):
     """(device, open activity) a report may write to, registering unknown keys per the setting."""
     if key == WEB_ADMIN_KEY and not allow_reserved:
-        raise Forbidden(f"The device '{WEB_ADMIN_KEY}' is reserved for the admin panel's Quick Add form.")
+        raise Forbidden(f"The device '{WEB_ADMIN_KEY}' is reserved for the admin panel's Quick Add form.", code="device.reserved")
     device, current = _load_device(key)
     if device is None:
         device = _register(key, token, name, device_type)
     if device["status"] == "revoked":
-        raise Forbidden("This device has been revoked in the admin panel.")
+        raise Forbidden("This device has been revoked in the admin panel.", code="device.revoked")
     if token is not None and device["orphaned"]:
         raise Forbidden("This device was bound to an API token that has been deleted; bind it to a "
-                        "token or unbind it in the admin panel's Device Management first.")
+                        "token or unbind it in the admin panel's Device Management first.", code="device.orphaned")
     if token is not None and device["token_id"] is not None and device["token_id"] != token.id:
-        raise Forbidden("This device is bound to another API token.")
+        raise Forbidden("This device is bound to another API token.", code="device.token_mismatch")
     return device, current
 
 
@@ -97,13 +99,13 @@ def _register(key, token, name, device_type):
     mode = settings.get("device_registration")
     if mode == "off":
         raise Forbidden("Unknown device: add this GeneratedHashKey in the admin panel's "
-                        "Device Management first.")
+                        "Device Management first.", code="device.unknown")
     _check_room(token)
     try:
         return add_device(usable_name(name), key=key, token_id=token.id, device_type=device_type,
                           status="pending" if mode == "pending" else "active")
     except Invalid as err:
-        raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey") from None
+        raise Invalid(f"Invalid generatedHashKey: {err.message}", field="generatedHashKey", code="device.key_invalid") from None
 
 
 def _check_room(token):
@@ -112,7 +114,7 @@ def _check_room(token):
     count = db.value("SELECT count(*) FROM device")
     if count >= most:
         raise Forbidden(f"This server already has {count} devices and registers no more by report "
-                        f"(device_max is {most}); remove unused devices in the admin panel or raise device_max.")
+                        f"(device_max is {most}); remove unused devices in the admin panel or raise device_max.", code="device.limit_reached", params={"limit": most})
     per_hour = settings.get("device_registrations_per_hour")
     hour_ago = to_ms(now() - timedelta(hours=1))
     recent = [at for (at,) in db.query("SELECT created_at FROM device WHERE token_id = ? AND created_at > ? "
@@ -120,7 +122,7 @@ def _check_room(token):
     if len(recent) >= per_hour:
         wait = max(1, math.ceil((recent[-1] - hour_ago) / 1000))
         raise TooManyRequests(f"This token has registered {per_hour} new devices within the last hour, the "
-                              f"most device_registrations_per_hour allows. Try again in {wait} s.", retry_after=wait)
+                              f"most device_registrations_per_hour allows. Try again in {wait} s.", retry_after=wait, code="rate_limited", params={"scope": "device_registration", "limit": per_hour, "retryAfter": wait})
 
 
 def verify_device(probe, token):
@@ -157,6 +159,7 @@ def submit_report(report, token, images, *, allow_reserved=False):
     device["name"] = usable_name(report.get("device")) or device["name"]
     device["device_type"] = report.get("device_type") or device["device_type"]
     activity = merge_or_start(device, current, report, incoming, at)
+    alerts.device_report(device, activity.meta, at)     # battery, in this transaction
     db.execute("UPDATE device SET name = ?, device_type = ?, last_seen_at = ? WHERE id = ?",
                (device["name"], device["device_type"], to_ms(at), device["id"]))
     if token is not None:
@@ -187,8 +190,12 @@ def merge_or_start(device, current, report, incoming, at):
         return current
 
     if current is not None:
+        zone = day_rollup.zone_of(settings.get("timezone"))
         ended = at if is_live(current, at, stale) else current.updated_at
         db.execute("UPDATE device_activity SET ended_at = ? WHERE id = ?", (to_ms(ended), current.id))
+        # The run enters your day's rollup as it ends (an open run is added on read: merges cost nothing).
+        day_rollup.add_ended(db.execute, zone, device["id"], current.process_name,
+                             to_ms(current.started_at), to_ms(ended))
         # Battery state belongs to the device: a report that omits it keeps the last one.
         for key in ("deviceBatteryPercent", "deviceBatteryCharging"):
             if key not in incoming and key in current.meta:

@@ -46,15 +46,15 @@ def active_rules():
 def _clean(source, action, label):
     source = (source or "").strip()
     if not source or len(source) > MAX_SOURCE:
-        raise Invalid(f"A play source is required (at most {MAX_SOURCE} characters).", field="source")
+        raise Invalid(f"A play source is required (at most {MAX_SOURCE} characters).", field="source", code="media_rule.source_required", params={"max": MAX_SOURCE})
     action = (action or "").strip().lower()
     if action not in ACTIONS:
-        raise Invalid("The action must be block or rename.", field="action")
+        raise Invalid("The action must be block or rename.", field="action", code="media_rule.action_invalid")
     label = (label or "").strip()
     if action == "rename" and not label:
-        raise Invalid("A rename rule needs the label to show instead.", field="label")
+        raise Invalid("A rename rule needs the label to show instead.", field="label", code="media_rule.label_required")
     if len(label) > MAX_LABEL:
-        raise Invalid(f"The label may be at most {MAX_LABEL} characters.", field="label")
+        raise Invalid(f"The label may be at most {MAX_LABEL} characters.", field="label", code="media_rule.label_too_long", params={"max": MAX_LABEL})
     return source, action, (label if action == "rename" else None)
 
 
@@ -66,7 +66,7 @@ def find_rule(source):
 def _refuse_taken(source, rule_id=None):
     rule = find_rule(source)
     if rule is not None and rule.id != rule_id:
-        raise Invalid(f"The play source '{source}' already has a rule.", field="source")
+        raise Invalid(f"The play source '{source}' already has a rule.", field="source", code="media_rule.duplicate")
 
 
 def list_rules():
@@ -78,7 +78,7 @@ def get_rule(rule_id):
     """The rule with this id, or NotFound."""
     rule = orm.session.get(MediaSourceRule, rule_id)
     if rule is None:
-        raise NotFound(f"There is no media source rule with id {rule_id}.")
+        raise NotFound(f"There is no media source rule with id {rule_id}.", code="media_rule.not_found", params={"id": rule_id})
     return rule
 
 
@@ -113,7 +113,7 @@ def delete_source_rule(source):
     """Delete the rule for a play source (the caller commits); NotFound when there is none."""
     rule = find_rule(source)
     if rule is None:
-        raise NotFound(f"There is no rule for the play source '{(source or '').strip()}'.")
+        raise NotFound(f"There is no rule for the play source '{(source or '').strip()}'.", code="media_rule.not_found")
     return delete_rule(rule.id)
 
 

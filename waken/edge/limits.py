@@ -165,7 +165,7 @@ def charge_token(token_id, cost=1):
     if wait:
         what = f"{cost:,} writes" if cost > 1 else "a write"
         raise ApiError(429, f"Too many writes with this token: at most {per_minute:,} a minute, and {what} "
-                            f"would go past that. Try again in {wait} s.", headers={"Retry-After": str(wait)})
+                            f"would go past that. Try again in {wait} s.", headers={"Retry-After": str(wait)}, code="rate_limited", params={"scope": "token", "limit": per_minute, "retryAfter": wait})
 
 
 @_uncounted_if_the_disk_fails
@@ -174,7 +174,7 @@ def charge_address(per_minute, cost=1):
     wait = _drip("address_bucket", "address", address_key(client_address()), per_minute, cost, forget=True)
     if wait:
         raise ApiError(429, f"Too many writes without a token from your address: at most {per_minute:,} "
-                            f"a minute. Try again in {wait} s.", headers={"Retry-After": str(wait)})
+                            f"a minute. Try again in {wait} s.", headers={"Retry-After": str(wait)}, code="rate_limited", params={"scope": "address", "limit": per_minute, "retryAfter": wait})
 
 
 def _drip(table, column, key, per_minute, cost, forget=False):
@@ -227,7 +227,7 @@ def count_login_attempt():
             return
     wait = max(1, math.ceil(times[-1] + window - at))
     raise ApiError(429, f"Too many sign-in attempts from your address; try again in {math.ceil(wait / 60)} min.",
-                   headers={"Retry-After": str(wait)})
+                   headers={"Retry-After": str(wait)}, code="rate_limited", params={"scope": "sign_in", "limit": limit, "retryAfter": wait})
 
 
 def record_login_success():

@@ -9,6 +9,7 @@ from waken import db, settings
 from waken.devices.app_rules import AppRules, active_app_rules
 from waken.devices.reports import is_live
 from waken.devices.rules import active_rules
+from waken.feed.agents import agent_states
 from waken.feed.now_playing import battery_of, frozen, now_playing
 from waken.timeutil import from_ms, now, to_ms
 
@@ -85,7 +86,10 @@ def build_feed(limit=DEFAULT_LIMIT, public=True):
         return public_item(activity, at, stale, rules, values, apps)
 
     live = (a for a in map(_activity, open_rows) if is_live(a, at, stale))
+    agents, agents_until = agent_states(at) if values.get("public_agents") == "summary" else ([], None)
     return {
+        "agents": agents,
+        "agents_valid_until": agents_until,
         "activeStatuses": [item(a) for a in islice(live, ACTIVE_LIMIT if public else None)],
         "recentActivities": [item(a) for a in map(_activity, recent_rows)],
         "historyWindowMinutes": window,

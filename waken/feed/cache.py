@@ -7,7 +7,8 @@ How a cached rendering stays right:
   as any rendering it builds, so a rendering is always labelled with the counter of
   the data it shows. A table that joins the feed gets the same three triggers (see
   feed_version in schema.sql); nothing here needs to change.
-- Time. Liveness and the history window change the output with no write at all, so
+- Time. Liveness, the history window, the private-mode schedule and the end of the
+  owner's status (waken.feed.privacy) change the output with no write at all, so
   each rendering carries the last instant it is right (valid_until): the moment its
   first online activity goes offline or its first recent activity leaves the window.
   The next request after that instant renders anew. Positions of playing tracks are
@@ -23,13 +24,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
 from waken import db, settings
+from waken.feed import privacy
 from waken.feed.build import build_feed
 from waken.schemas.feed import feed_response_schema
-from waken.timeutil import from_ms, now, to_ms
+from waken.timeutil import from_ms, now, parse_iso, to_ms
 
 ONE_MICROSECOND = timedelta(microseconds=1)
 
@@ -67,7 +70,7 @@ class Rendering:
     @cached_property
     def etag(self):
         until = "-" if self.valid_until is None else str(to_ms(self.valid_until))
-        return f"{BUILD_TAG}.{self.version}.{until}.{self.limit}"
+        return f"{BUILD_TAG}.{self.version[0]}-{self.version[1]}.{until}.{self.limit}"
 
     def part(self, name, make):
         """make(rendering) once per rendering: the JSON bytes, the home page, the SSE event."""
@@ -82,6 +85,9 @@ class Rendering:
         in_time = self.valid_until is None or at <= self.valid_until
         if self.version == version:
             return in_time
+        if self.version[0] == version[0] and in_time:
+            # Only agent records changed: a burst of them re-renders at most once a second.
+            return at - parse_iso(self.feed["data"]["generatedAt"]) < AGENT_REFRESH
         return max_age is not None and in_time and time.monotonic() - self.made < max_age
 
 
@@ -93,18 +99,24 @@ class Store:
         self.entries = {}
 
 
-VERSION_SQL = "SELECT n FROM feed_version WHERE id = 1"
+# (feed_version.n, agent_pulse.n): the second counts agent records, and only while the
+# feed shows agents (public_agents = summary), so agent records leave the feed alone otherwise.
+VERSION_SQL = """SELECT (SELECT n FROM feed_version WHERE id = 1),
+    (SELECT n FROM agent_pulse WHERE id = 1
+     AND EXISTS (SELECT 1 FROM setting WHERE key = 'public_agents' AND value = '"summary"'))"""
+AGENT_REFRESH = timedelta(seconds=1)
 
 
 def feed_version():
-    """The change counter as this request's transaction sees it (0 before the first change)."""
-    return db.value(VERSION_SQL) or 0
+    """The change counters as this request's transaction sees them ((0, 0) before the first change)."""
+    row = db.query_one(VERSION_SQL)
+    return (row[0] or 0, row[1] or 0)
 
 
 def latest_version():
-    """The change counter as last committed; a rendering is still labelled by feed_version(),
+    """The change counters as last committed; a rendering is still labelled by feed_version(),
     read in the transaction that renders it."""
-    return db.value(VERSION_SQL) or 0
+    return feed_version()
 
 
 def current(limit, max_age=None):
@@ -138,8 +150,11 @@ def _render(limit):
         version = feed_version()
         settings.reload()   # settings read earlier in the request may predate the version
         feed = build_feed(limit)
-    payload = feed_response_schema.dump({"data": feed})
-    return Rendering(version, limit, valid_until(feed), payload, dict(settings.load()))
+        view = privacy.view_at(settings.load(), feed["generatedAt"])
+    # Every public output is made from this payload: privacy applies here, once.
+    payload = feed_response_schema.dump({"data": privacy.public_feed(feed, view)})
+    return Rendering(version, limit, privacy.valid_until(valid_until(feed), view), payload,
+                     dict(settings.load()))
 
 
 def valid_until(feed):
@@ -164,17 +179,25 @@ def valid_until(feed):
         # is >= the cutoff at - window truncated to whole ms: until the next whole ms.
         last = max(to_ms(activity.updated_at), to_ms(activity.ended_at) if activity.ended_at else 0)
         moments.append(from_ms(last + window_ms + 1) - ONE_MICROSECOND)
+    if values.get("public_stats") == "on":
+        # The home page's Today charts start afresh at the next local midnight.
+        local = feed["generatedAt"].astimezone(ZoneInfo(values["timezone"]))
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
+        moments.append(midnight - ONE_MICROSECOND)
+    if feed.get("agents_valid_until") is not None:
+        moments.append(feed["agents_valid_until"])
     return min(moments) if moments else None
 
 
-def not_modified(rendering):
-    """Whether the request's If-None-Match names this rendering (a 304 then says it all)."""
-    return request.if_none_match.contains_weak(rendering.etag)
+def not_modified(rendering, variant=""):
+    """Whether the request's If-None-Match names this rendering (a 304 then says it all);
+    variant tells apart the renderings of one version (the home page's language)."""
+    return request.if_none_match.contains_weak(rendering.etag + variant)
 
 
-def conditional(response, rendering):
+def conditional(response, rendering, variant=""):
     """Mark a response with the rendering's validator; browsers and proxies must ask again each time."""
-    response.headers["ETag"] = f'W/"{rendering.etag}"'   # the tag has no quotes to escape
+    response.headers["ETag"] = f'W/"{rendering.etag}{variant}"'   # the tag has no quotes to escape
     response.headers["Cache-Control"] = "no-cache"
     return response
 

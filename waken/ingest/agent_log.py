@@ -51,7 +51,8 @@ def authorise_write(charge=True):
 
 
 def _body(schema, extra=None):
-    return parse(schema, extra, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
+    return parse(schema, extra, limit=current_app.config["SMALL_BODY_MAX_BYTES"],
+                 code="agent_activity.validation_failed")
 
 
 @documented({

@@ -13,8 +13,8 @@ from waken.schemas.reports import dump_activity_item, report_loader, verify_sche
 
 
 def _pending(device):
-    body = error_body("This device is waiting for approval in the admin panel.",
-                      pending=True, approvalUrl=reports.approval_url(device))
+    body = error_body("This device is waiting for approval in the admin panel.", "device.pending_approval",
+                      {"device": device["name"]}, pending=True, approvalUrl=reports.approval_url(device))
     return jsonify(body), 202
 
 
@@ -24,7 +24,7 @@ def report_activity():
     token = require_token("report")   # before the body is read: no token, no parsing
     limits.charge_token(token.id)
     with image_report_slot():   # before the body is read: a large one may carry images
-        report = parse(report_loader)
+        report = parse(report_loader, code="activity.validation_failed")
         images = prepare_images(report)
         # images.metadata replaces the report's own, whose data URLs are freed before the write lock.
         report.pop("metadata", None)
@@ -43,7 +43,8 @@ def verify_device():
     """Check a token and device key for a reporter's onboarding; stores no activity."""
     token = require_token("report")
     limits.charge_token(token.id)
-    probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
+    probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"],
+                  code="activity.validation_failed")
     with db.write():
         device = reports.verify_device(probe, token)
     if device["status"] == "pending":

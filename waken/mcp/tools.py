@@ -38,7 +38,7 @@ def _finish_activity(arguments, token):
     record_id = arguments.get("id")
     if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
         raise ApiError(400, "id is required: the id log_activity answered, a whole number of at least 1.",
-                       fields={"id": "must be a whole number of at least 1"})
+                       fields={"id": "must be a whole number of at least 1"}, code="invalid")
     limits.charge_token(token.id)           # PATCH over REST is not counted; a tool call is a write all the same
     return finish_record(token, record_id, load(record_update_schema, {k: v for k, v in arguments.items() if k != "id"}))
 
@@ -47,7 +47,7 @@ def _recent_activities(arguments, token):
     unknown = sorted(set(arguments) - set(LIST_ARGUMENTS))
     if unknown:
         raise ApiError(400, f"{unknown[0][:40]} is not an argument of recent_activities; it takes "
-                            f"{', '.join(LIST_ARGUMENTS)}.", fields={unknown[0][:40]: "is not a known argument"})
+                            f"{', '.join(LIST_ARGUMENTS)}.", fields={unknown[0][:40]: "is not a known argument"}, code="invalid")
     page = record_list_schema.dump(agent_log.list_records(load(log_query_schema, arguments), now()))
     return {key: page[key] for key in ("activities", "total", "hasMore")}
 

@@ -44,7 +44,7 @@ def image_report_slot():
 
 def _busy():
     return Busy("The server is busy storing other reports with images; send this one again in a moment.",
-                retry_after=1)
+                retry_after=1, code="busy.images")
 
 
 def prepare_images(report):

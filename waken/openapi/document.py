@@ -5,6 +5,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from marshmallow import Schema, fields
 
+from waken.error_codes import CODES, FIELD_CODES
 from waken.openapi.operations import operations
 from waken.openapi.rules import tighten
 from waken.otlp import spec as otlp_spec
@@ -45,14 +46,24 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying aga
                                "schema": {"type": "integer", "minimum": 0}}}
 
 
-@always_sent("fields_")
+@always_sent("fields_", "field_codes")
 class ErrorSchema(Schema):
-    """Every failure: a sentence for a person and, for bad input, one per field."""
+    """Every failure: a sentence for a person, its stable code and values, and, for bad input, one per field."""
 
     success = fields.Boolean(metadata={"enum": [False]})
-    error = fields.String(metadata={"description": "What went wrong, as a sentence."})
+    error = fields.String(metadata={"description": "What went wrong, as an English sentence (for logs)."})
+    code = fields.String(metadata={
+        "enum": sorted(CODES),
+        "description": "Stable code of the error, for clients to translate; never changes meaning "
+                       "(the table with statuses: docs/errors.md and x-codes).",
+        "x-codes": {code: {"status": status, "meaning": meaning} for code, (status, meaning) in CODES.items()}})
+    params = fields.Dict(keys=fields.String(), metadata={
+        "description": "The values the code's message needs (field, scope, limit, retryAfter, ...)."})
     fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.String(),
                           metadata={"description": "Per-field messages for invalid input."})
+    field_codes = fields.Dict(data_key="fieldCodes", keys=fields.String(),
+                              values=fields.String(metadata={"enum": sorted(FIELD_CODES)}),
+                              metadata={"description": "A stable code per invalid field (with `fields`)."})
 
 
 def build_spec(app):

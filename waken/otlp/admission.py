@@ -9,7 +9,7 @@ RETRY_AFTER = 2       # seconds; a full batch takes well under that on a Pi
 
 
 def _busy():
-    return Busy("The server is busy with other OTLP exports; try again in a moment.", retry_after=RETRY_AFTER)
+    return Busy("The server is busy with other OTLP exports; try again in a moment.", retry_after=RETRY_AFTER, code="busy.otlp")
 
 
 def gate():

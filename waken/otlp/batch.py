@@ -10,11 +10,12 @@ from waken.agent_log import store
 from waken.agent_log.prices import price_book
 from waken.auth.tokens import touch_token
 from waken.errors import Invalid, PayloadTooLarge
-from waken.otlp import mapping
+from waken.otlp import lineage, mapping, metrics
 from waken.otlp.pricing import priced
 from waken.schemas.agent_log import record_create_schema
 from waken.timeutil import now
 
+PRIVATE = ("timestamp", "_lineage")   # set by the mapping, not by the request schema
 REASONS_CHARS = 1000     # the answer's error_message lists the reasons up to about this length
 
 
@@ -53,12 +54,14 @@ def _validated(chunk, reasons):
         if isinstance(fields, mapping.Rejected):
             reasons.append(str(fields))
             continue
+        if fields is mapping.MERGED:
+            continue
         try:
-            data = record_create_schema.load({k: v for k, v in fields.items() if k != "timestamp"})
+            data = record_create_schema.load({k: v for k, v in fields.items() if k not in PRIVATE})
         except ValidationError as err:
             reasons.append("; ".join(f"{name} {_words(problem)}" for name, problem in err.messages.items()))
             continue
-        valid.append({**data, "timestamp": fields["timestamp"]})
+        valid.append({**data, **{k: fields[k] for k in PRIVATE if k in fields}})
     return valid
 
 
@@ -68,12 +71,18 @@ def _words(problem):
 
 def _store(records, at, caller):
     """Create each record in the open transaction; reasons for those the log refuses (timestamps, size)."""
-    reasons = []
+    reasons, priced_sessions = [], set()
     for data in records:
         try:
+            if "_lineage" in data and lineage.settle(data, caller) is mapping.MERGED:
+                continue
             store.create_record(data, at, caller)   # a known idempotency key adds nothing
         except (Invalid, PayloadTooLarge) as err:
             reasons.append(err.message.rstrip("."))
+            continue
+        if data["type"] == "api_request" and data.get("session"):
+            priced_sessions.add(data["session"])
+    metrics.logs_arrived(priced_sessions, caller)
     return reasons
 
 

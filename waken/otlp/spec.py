@@ -1,4 +1,4 @@
-"""The OpenAPI description of POST /v1/logs and /v1/traces (plain dicts: no protobuf is loaded)."""
+"""The OpenAPI description of POST /v1/logs, /v1/traces and /v1/metrics (plain dicts: no protobuf is loaded)."""
 from marshmallow import Schema, fields
 
 REF = "#/components/schemas/"
@@ -50,6 +50,22 @@ SCHEMAS = {
         "startTimeUnixNano": NANOS, "endTimeUnixNano": NANOS, "attributes": _list("OtlpKeyValue"),
         "status": _object({"code": {"type": "integer", "minimum": 0, "maximum": 2, "description": ENUM},
                            "message": {"type": "string"}})}),
+    "OtlpNumberDataPoint": _object({
+        "attributes": _list("OtlpKeyValue"), "startTimeUnixNano": NANOS, "timeUnixNano": NANOS,
+        "asDouble": {"type": "number", "minimum": -1e300, "maximum": 1e300},
+        "asInt": {"type": "string", "pattern": "^-?[0-9]{1,18}$"}}),
+    "OtlpMetric": {**_object({
+        "name": {"type": "string"}, "description": {"type": "string"}, "unit": {"type": "string"},
+        "sum": _object({"dataPoints": _list("OtlpNumberDataPoint"),
+                        "aggregationTemporality": {"type": "integer", "minimum": 0, "maximum": 2,
+                                                   "description": "1 delta, 2 cumulative."},
+                        "isMonotonic": {"type": "boolean"}})}),
+        "description": "A metric; only the sums claude_code.cost.usage and claude_code.token.usage are "
+                       "used (gauges, histograms and the other kinds are read and counted as rejected)."},
+    "ExportMetricsServiceRequest": _object({"resourceMetrics": {"type": "array", "items": _object({
+        "resource": {"$ref": REF + "OtlpResource"},
+        "scopeMetrics": {"type": "array", "items": _object({
+            "scope": {"$ref": REF + "OtlpScope"}, "metrics": _list("OtlpMetric")})}})}}),
     "ExportLogsServiceRequest": _object({"resourceLogs": {"type": "array", "items": _object({
         "resource": {"$ref": REF + "OtlpResource"},
         "scopeLogs": {"type": "array", "items": _object({
@@ -61,12 +77,18 @@ SCHEMAS = {
 }
 SIGNALS = (
     ("logs", "ExportLogsServiceRequest", "rejectedLogRecords",
-     "Claude Code's `claude_code.tool_result` (-> tool_call) and `claude_code.api_request` (-> api_request) "
-     "events, named by the body, the event name or the `event.name` attribute. Each log record is stored "
-     "once per hash of its content."),
+     "Claude Code's events `tool_result` (-> tool_call), `tool_decision` (-> permission), `api_request` "
+     "and `api_error` (-> api_request) and `user_prompt` (-> prompt, its length only), named by the body, "
+     "the event name or the `event.name` attribute. Each log record is stored once per hash of its content."),
     ("traces", "ExportTraceServiceRequest", "rejectedSpans",
-     "Spans with `gen_ai.operation.name` `execute_tool` (-> tool_call) or `chat`, `invoke_agent`, "
-     "`create_agent` (-> agent_action). Each span is stored once per (trace id, span id)."),
+     "Spans with `gen_ai.operation.name` `execute_tool` (-> tool_call) or `chat`, `generate_content`, "
+     "`text_completion`, `invoke_agent`, `invoke_workflow`, `create_agent` (-> agent_action); a span takes "
+     "the agent name of its agent run (`invoke_agent` ancestor). Each span is stored once per (trace id, "
+     "span id); a run's second span of the same agent is part of its row."),
+    ("metrics", "ExportMetricsServiceRequest", "rejectedDataPoints",
+     "Claude Code's `claude_code.cost.usage` and `claude_code.token.usage` sums (delta or cumulative) "
+     "become `usage` records that give a session its cost and tokens when its logs carry no "
+     "`api_request`; a resend changes nothing. Each data point counts as one record."),
 )
 BINARY = {"type": "string", "format": "binary"}
 

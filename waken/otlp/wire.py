@@ -10,6 +10,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -25,7 +29,9 @@ READ_CHUNK = 64 * 1024
 SIGNALS = {
     "logs": (ExportLogsServiceRequest, ExportLogsServiceResponse, "rejected_log_records"),
     "traces": (ExportTraceServiceRequest, ExportTraceServiceResponse, "rejected_spans"),
+    "metrics": (ExportMetricsServiceRequest, ExportMetricsServiceResponse, "rejected_data_points"),
 }
+NOUNS = {"logs": "log records", "traces": "spans", "metrics": "data points"}
 # OTLP/JSON writes these ids as hex, where protobuf's JSON mapping expects base64.
 HEX_IDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 INFLATE_STEP = 256 * 1024
@@ -37,7 +43,10 @@ JSON_VALUES_PER_RECORD = 64
 JSON_PATHS = {
     "logs": (("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs"), ("logRecords", "log_records")),
     "traces": (("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans"), ("spans",)),
+    "metrics": (("resourceMetrics", "resource_metrics"), ("scopeMetrics", "scope_metrics"), ("metrics",)),
 }
+# A metric holds its data points one level down, under its kind.
+METRIC_KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary")
 # gRPC status codes for the Status message an OTLP error answer carries.
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
 
@@ -160,13 +169,16 @@ def _json(raw, most_values):
 
 def _check_count(signal, count, max_records):
     if count > max_records:
-        noun = "log records" if signal == "logs" else "spans"
+        noun = NOUNS[signal]
         raise WireError(413, f"The export holds {count:,} {noun}; this server takes at most {max_records:,} "
                              "in one request. Send smaller batches (the SDKs' batch processors send 512 "
                              "by default; see OTEL_BLRP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE).")
 
 
 def _count(signal, message):
+    if signal == "metrics":
+        return sum(len(getattr(metric, kind).data_points) for part in message.resource_metrics
+                   for scope in part.scope_metrics for metric in scope.metrics if (kind := metric.WhichOneof("data")))
     if signal == "logs":
         return sum(len(scope.log_records) for part in message.resource_logs for scope in part.scope_logs)
     return sum(len(scope.spans) for part in message.resource_spans for scope in part.scope_spans)
@@ -175,8 +187,16 @@ def _count(signal, message):
 def _json_count(signal, data):
     """The records OTLP/JSON holds, before it becomes protobuf (under either spelling of each field)."""
     outer, middle, inner = JSON_PATHS[signal]
+    if signal == "metrics":
+        return sum(len(points) for part in _items(data, outer) for scope in _items(part, middle)
+                   for metric in _items(scope, inner) for kind in _items_of(metric, METRIC_KINDS)
+                   for points in _lists(kind, ("dataPoints", "data_points")))
     return sum(len(records) for part in _items(data, outer) for scope in _items(part, middle)
                for records in _lists(scope, inner))
+
+
+def _items_of(node, names):
+    return [node[name] for name in names if isinstance(node.get(name), dict)]
 
 
 def _items(node, names):

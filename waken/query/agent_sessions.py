@@ -20,7 +20,7 @@ from waken.timeutil import now
 @documented({
     "tags": ["Agent activity log"], "summary": "Agent sessions, newest first",
     "description": "One item per session (the records' `session` field) with a record in the date "
-                   "range, ordered by its latest record. type, status and agent list the sessions "
+                   "range, ordered by its latest record. type, status, agent and q list the sessions "
                    "that have a matching record; each summary covers all the session's records "
                    "within the retention window.",
     "security": READER,

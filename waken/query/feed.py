@@ -87,5 +87,7 @@ def _fingerprint(payload):
     data = payload["data"]
     items = [{**item, "nowPlaying": item["nowPlaying"] and {**item["nowPlaying"], "positionMs": None}}
              for item in data["activeStatuses"] + data["recentActivities"]]
-    return json.dumps([items, data["historyWindowMinutes"], data["processStaleSeconds"]],
-                      sort_keys=True)
+    # Everything else counts (the owner's status, private mode, whatever joins the feed).
+    rest = {key: value for key, value in data.items()
+            if key not in ("generatedAt", "activeStatuses", "recentActivities")}
+    return json.dumps([items, rest], sort_keys=True, default=str)

@@ -2,10 +2,16 @@
 from zoneinfo import ZoneInfo
 
 from flask import current_app, make_response, render_template
+from flask_babel import gettext
 
+from waken import settings
 from waken.feed import cache
+from waken.feed.today import today_charts
+from waken.i18n import page_lang
+from waken.i18n.mark import N_
+from waken.i18n.texts import clock_time, duration
 from waken.query import bp
-from waken.timeutil import parse_iso
+from waken.timeutil import now, parse_iso
 
 # The page's own script and stylesheet satisfy it; covers are plain remote URLs
 # that the visitor's browser loads (the server never fetches them).
@@ -13,10 +19,9 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; "
             "img-src 'self' https: http: data:; connect-src 'self'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'")
 
-# Under this a duration reads "just now" rather than a count of seconds.
-JUST_NOW_SECONDS = 5
-JUST_NOW = "just now"
 HOME_LIMIT = 50
+# The headings' defaults are shown in the visitor's language; an owner's own words as written.
+DEFAULT_HEADINGS = {"currently_text": N_("Current Status"), "recent_text": N_("Recent Activity")}
 
 
 def with_page_headers(response):
@@ -31,18 +36,22 @@ def with_page_headers(response):
 def home():
     """Profile, current status of every device and the recent activity (rendered once per change)."""
     rendering = cache.current(HOME_LIMIT)
-    if cache.not_modified(rendering):
+    if cache.not_modified(rendering, page_lang()):
         response = current_app.response_class(status=304)
     else:
-        response = make_response(rendering.part("html", _page))
-    return with_page_headers(cache.conditional(response, rendering))
+        response = make_response(rendering.part(("html", page_lang()), _page))
+    return with_page_headers(cache.conditional(response, rendering, page_lang()))
 
 
 def _page(rendering):
     # Settings bump the feed's change counter, so the page is kept with the rendering.
-    values = rendering.settings
+    values = {key: gettext(DEFAULT_HEADINGS[key]) if key in DEFAULT_HEADINGS and value == settings.SETTINGS[key].default
+              else value for key, value in rendering.settings.items()}
     zone = ZoneInfo(values["timezone"])
-    return render_template("home.html", s=values, feed=rendering.feed["data"], **_formatters(zone))
+    # Private mode shows the status and the online dots only: no Today charts either.
+    public = values["public_stats"] == "on" and not rendering.feed["data"]["private"]
+    today = today_charts(now()) if public else None
+    return render_template("home.html", s=values, feed=rendering.feed["data"], today=today, **_formatters(zone))
 
 
 def _formatters(zone):
@@ -54,14 +63,14 @@ def _formatters(zone):
     """
 
     def clock(text):
-        return parse_iso(text).astimezone(zone).strftime("%H:%M") if text else ""
+        return clock_time(parse_iso(text), zone) if text else ""
 
     def ago(text):
-        return "updated at " + clock(text)
+        return gettext("updated at %(time)s", time=clock(text))
 
     def lasted(item):
         if item["online"] and not item["endedAt"]:
-            return "since " + clock(item["startedAt"])
+            return gettext("since %(time)s", time=clock(item["startedAt"]))
         end = item["endedAt"] or item["updatedAt"]
         return span(parse_iso(end) - parse_iso(item["startedAt"]))
 
@@ -73,17 +82,6 @@ def _formatters(zone):
 
 
 def span(delta):
-    """'just now', '45 s', '12 min', '2 h 5 min', '3 d' — a duration as a person reads it."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < JUST_NOW_SECONDS:
-        return JUST_NOW
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} d"
+    """'just now', '45 s', '12 min', '2 h 5 min', '3 d' — a duration as a person reads it, in the page's language."""
+    return duration(delta.total_seconds(), just_now=True)
 

@@ -28,7 +28,7 @@ def _take(kind, cap, client, per_client):
     slot, reason = StreamSlot.acquire(os.path.join(current_app.instance_path, "sse-slots"),
                                       kind, cap, client, per_client)
     if slot is None:
-        raise ApiError(503, reason, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        raise ApiError(503, reason, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, code="stream.limit_reached", params={"kind": kind})
     slot.watch(request.environ.get("gunicorn.socket"))
     return slot
 

@@ -794,6 +794,9 @@ class Client:
         body = _json_object(raw.decode("utf-8", "replace")) or {}
         error = body.get("error") or body.get("message") or ""
         code = f" [code {body['code']}]" if body.get("code") else ""
+        if chinese():
+            return Answer(status, body, _chinese_answer(status, body, error, code, headers),
+                          _seconds(headers.get("Retry-After")) if status == 429 else None)
         if 300 <= status < 400:
             message = (f"the server redirected to {headers.get('Location')}; run setup again with "
                        "that address.")
@@ -811,6 +814,60 @@ class Client:
         else:
             message = error
         return Answer(status, body, message, _seconds(headers.get("Retry-After")) if status == 429 else None)
+
+
+# ----------------------------------------------------------------------------- messages in Chinese
+
+# The server's error codes (docs/errors.md on the server) in Chinese. The reporter is one file
+# without dependencies, so its translations are this table rather than a gettext catalog; a
+# code it does not know shows the server's English sentence.
+ZH_MESSAGES = {
+    "auth.token_missing": "缺少 API Token",
+    "auth.token_invalid": "无效的 API Token",
+    "auth.token_disabled": "此 API Token 已停用",
+    "auth.scope_missing": "此 API Token 没有上报（report）权限",
+    "device.pending_approval": "设备待后台审核后可用",
+    "device.revoked": "此设备已在后台被吊销",
+    "device.unknown": "未知设备：请先在后台设备管理中添加此 GeneratedHashKey",
+    "device.reserved": "此设备密钥保留给后台的快速添加",
+    "device.orphaned": "此设备绑定的 Token 已被删除，请在后台重新绑定或解除绑定",
+    "device.token_mismatch": "此设备绑定了另一个 API Token",
+    "device.limit_reached": "服务器已不再通过上报注册新设备",
+    "device.key_invalid": "GeneratedHashKey 必须是 8 到 128 个不含空格的可打印字符",
+    "activity.validation_failed": "缺少必要字段或字段无效",
+    "rate_limited": "请求过于频繁",
+    "body.too_large": "请求体过大",
+    "busy.images": "服务器正忙于保存其他带图片的上报",
+    "disk.full": "服务器磁盘已满",
+    "disk.read_only": "服务器数据目录为只读",
+    "disk.io_error": "服务器磁盘写入失败",
+}
+
+
+def chinese(environ=None):
+    """Whether to speak Chinese: WAKEN_LANG, else the locale (LC_ALL, LC_MESSAGES, LANG) names zh."""
+    environ = os.environ if environ is None else environ
+    for name in ("WAKEN_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        if environ.get(name):
+            return environ[name].lower().startswith("zh")
+    return False
+
+
+def _chinese_answer(status, body, error, code, headers):
+    """The line the reporter logs for a server's answer, in Chinese."""
+    error = ZH_MESSAGES.get(body.get("code"), error)
+    if 300 <= status < 400:
+        return f"服务器重定向到 {headers.get('Location')}；请用该地址重新运行 setup。"
+    if status == 401:
+        return f"服务器拒绝了令牌（401{code}）：{error}。请在管理后台生成新令牌并重新运行 setup。"
+    if status == 403:
+        return f"服务器拒绝了此设备（403{code}）：{error}。请在管理后台“设备”中添加或批准本上报器显示的密钥。"
+    if status == 429:
+        return f"上报过于频繁（429）；等待 {headers.get('Retry-After', '?')} 秒。"
+    if status >= 400:
+        fields = body.get("fields")
+        return f"服务器返回 {status}{code}：{error}" + (f" {fields}" if fields else "")
+    return error
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -897,7 +954,9 @@ class Reporter:
             self.failures += 1
             delay = min(BACKOFF_CAP_SECONDS, self.interval * 2 ** self.failures)
             self.retry_at = now + max(delay, answer.retry_after or 0)
-            self.say(f"{answer.message} Retrying in {int(self.retry_at - now)} s with the latest state.")
+            wait = int(self.retry_at - now)
+            self.say(f"{answer.message} {wait} 秒后用最新状态重试。" if chinese()
+                     else f"{answer.message} Retrying in {wait} s with the latest state.")
         return answer
 
     def _sent(self, body, track, now, data):
@@ -912,7 +971,9 @@ class Reporter:
 
     def wait_for_approval(self, answer):
         """Print where to approve this device, then ask the server until it is approved."""
-        log(f"this device waits for approval: {answer.body.get('approvalUrl') or 'see Devices in the admin panel'}")
+        where = answer.body.get('approvalUrl') or 'see Devices in the admin panel'
+        log(f"{ZH_MESSAGES['device.pending_approval']}：{where}" if chinese()
+            else f"this device waits for approval: {where}")
         probe = {"generatedHashKey": self.config["key"], "device": self.config.get("device") or socket.gethostname(),
                  "deviceType": self.config.get("deviceType", "desktop")}
         while True:

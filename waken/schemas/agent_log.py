@@ -113,6 +113,10 @@ class AgentRecordSchema(Schema):
     cost_usd = fields.Float(allow_none=True, metadata={"description": "What it cost in US dollars, if known."})
 
 
+PARTIAL = ("Sent with q only: true when the search stopped at its bound (see q), so `total` counts "
+           "only what it found within it.")
+
+
 @always_sent()
 class PageSchema(Schema):
     """What every paged answer carries beside its items (the log, the sessions, one session)."""
@@ -123,11 +127,12 @@ class PageSchema(Schema):
     hasMore = fields.Boolean(metadata={"description": "Whether a later page has more items."})
 
 
-@always_sent()
+@always_sent("partial")
 class AgentRecordListSchema(PageSchema):
     """One page of the log; total counts the rows matching the filters."""
 
     activities = fields.List(fields.Nested(AgentRecordSchema))
+    partial = fields.Boolean(metadata={"description": PARTIAL})
 
 
 @always_sent("ts", "activity")

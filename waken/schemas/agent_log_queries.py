@@ -3,6 +3,7 @@ from marshmallow import RAISE, Schema, fields, pre_load
 from marshmallow.validate import Length
 
 from waken.agent_log.filters import STATUSES
+from waken.agent_log.search import MAX_MATCHES, MAX_QUERY_CHARS, SCAN_RECORDS
 from waken.schemas.fields import (
     DATE_OR_TIME_PATTERN,
     NON_NEGATIVE,
@@ -25,6 +26,13 @@ _SPACE = r"[ \t\n\r\f\v]"
 WORDS = rf"^{_SPACE}*[^,\s\x1c-\x1f\x85][^,]{{0,63}}(,[^,]{{0,64}})*$"
 _STATUS = "(" + "|".join(STATUSES) + ")"
 STATUS_WORDS = rf"^{_SPACE}*{_STATUS}{_SPACE}*(,{_SPACE}*{_STATUS}{_SPACE}*)*$"
+
+
+
+def _no_nul(text):
+    # SQLite's FTS5 reads a query as C text, which a NUL would end.
+    if "\0" in text:
+        raise ValidationError("must not contain the NUL character")
 
 
 class AgentLogFiltersSchema(Schema):
@@ -60,9 +68,19 @@ class AgentLogQuerySchema(AgentLogFiltersSchema):
                        "time zone. Not before startDate (400 otherwise)."})
     session = Text(non_empty=True, validate=Length(max=128, error="must be at most 128 characters"),
                    metadata={"description": "Only the records of this session."})
+    q = Text(non_empty=True, validate=[Length(max=MAX_QUERY_CHARS, error=f"must be at most {MAX_QUERY_CHARS} characters"),
+                                       _no_nul],
+             metadata={"description":
+                       "Only records whose description or metadata tool, tool_name, command, path or file_path "
+                       "contains this text (case-insensitive, any language; quotes and operators are plain "
+                       f"text). A search collects at most the {MAX_MATCHES} most recently stored matches and "
+                       "stops after a few milliseconds of database work; a text of one or two characters is "
+                       f"looked for in the {SCAN_RECORDS} most recently stored records only. The JSON "
+                       "answer's `partial` is true when one of these bounds cut the search short."})
     format = Choice(("json",), load_default="json", metadata={
-        "description": "json, the only format of this list. CSV is GET /api/activities/export, with the "
-                       "same filters (format=csv here is 400, saying so)."})
+        "description": "json, the format of this list. The CSV download is GET /api/activities/export, with "
+                       "the same filters; format=csv here answers that same download (kept for clients of "
+                       "the original API)."})
 
 
 class AgentLogExportQuerySchema(AgentLogQuerySchema):

@@ -2,7 +2,7 @@
 from marshmallow import RAISE, Schema, fields
 
 from waken.agent_log.filters import STATUSES
-from waken.schemas.agent_log import AgentRecordSchema, PageSchema
+from waken.schemas.agent_log import PARTIAL, AgentRecordSchema, PageSchema
 from waken.schemas.agent_log_queries import AgentLogQuerySchema
 from waken.schemas.fields import IsoTime, always_sent, page_limit, page_offset
 
@@ -57,11 +57,12 @@ class AgentSessionSchema(Schema):
     costUsd = fields.Float(metadata={"description": "Sum of its records' cost_usd, exact to the micro-dollar."})
 
 
-@always_sent()
+@always_sent("partial")
 class AgentSessionListSchema(PageSchema):
     """One page of sessions, newest (latest record) first; total counts the sessions matching."""
 
     sessions = fields.List(fields.Nested(AgentSessionSchema))
+    partial = fields.Boolean(metadata={"description": PARTIAL})
 
 
 @always_sent()

@@ -64,6 +64,30 @@ class FeedItemSchema(ActivityItemSchema):
     lastReportAt = IsoTime(attribute="last_report_at", metadata={"description": "The last report (updatedAt)."})
     battery = fields.Nested(BatterySchema)
     nowPlaying = fields.Nested(NowPlayingSchema, attribute="now_playing", allow_none=True)
+    locked = fields.Boolean(dump_default=False, metadata={
+        "description": "The device shows a lock screen (a process of the lock_screen_processes setting); "
+                       "processName and processTitle are then null."})
+
+
+@always_sent()
+class OwnerStatusSchema(Schema):
+    """The status the owner set (admin panel, `flask status set`, PUT /api/status)."""
+
+    emoji = fields.String(metadata={"description": "Empty when none was given."})
+    text = fields.String(metadata={"description": "Empty when none was given."})
+    until = IsoTime(allow_none=True, metadata={"description": "When it clears itself; null: until cleared."})
+
+
+@always_sent()
+class AgentSummarySchema(Schema):
+    """One agent on the public page (public_agents = summary): never a description or metadata."""
+
+    agent = fields.String()
+    state = fields.String(metadata={"enum": ["working", "waiting", "idle", "error"], "description":
+                                    "From its latest record: waiting (a notification or permission "
+                                    "request), error, working (running, or within 60 s), else idle."})
+    since = IsoTime(metadata={"description": "When the agent entered this state."})
+    toolCalls5m = fields.Integer(metadata={"description": "Its tool_call records of the last 5 minutes."})
 
 
 @always_sent()
@@ -76,6 +100,15 @@ class FeedSchema(Schema):
     historyWindowMinutes = fields.Integer()
     processStaleSeconds = fields.Integer()
     generatedAt = IsoTime()
+    agents = fields.List(fields.Nested(AgentSummarySchema), metadata={
+        "description": "Agents with a record in the last hour, while the setting public_agents is "
+                       "summary; empty otherwise."})
+    ownerStatus = fields.Nested(OwnerStatusSchema, allow_none=True, metadata={
+        "description": "The owner's status, or null when none is set or its end has passed."})
+    private = fields.Boolean(metadata={
+        "description": "Private mode is on: activeStatuses only say which devices are online (no app, "
+                       "title, track, battery or times: ids are 0 and times 1970-01-01T00:00:00Z), "
+                       "and recentActivities is empty."})
 
 
 @always_sent()

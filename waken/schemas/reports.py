@@ -116,6 +116,9 @@ class PendingSchema(Schema):
     success = fields.Boolean(dump_default=False, metadata={"enum": [False]})
     pending = fields.Boolean(dump_default=True, metadata={"enum": [True]})
     error = fields.String()
+    code = fields.String(metadata={"enum": ["device.pending_approval"],
+                                   "description": "Stable error code (docs/errors.md)."})
+    params = fields.Dict(metadata={"description": "The code's values: the device's name."})
     approvalUrl = fields.String()
 
 

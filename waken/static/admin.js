@@ -27,6 +27,7 @@ async function copyText(el) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const TEXT = JSON.parse(document.getElementById("ui-text").textContent);   // waken/i18n/texts.py
   for (const button of document.querySelectorAll("button[data-copy]")) {
     button.hidden = false;
     const label = button.textContent;
@@ -34,9 +35,9 @@ document.addEventListener("DOMContentLoaded", () => {
       const target = document.getElementById(button.dataset.copy);
       try {
         await copyText(target);
-        button.textContent = "Copied";
+        button.textContent = TEXT.copied;
       } catch (err) {
-        button.textContent = "Copy failed: select the text";
+        button.textContent = TEXT.copyFailed;
       }
       setTimeout(() => { button.textContent = label; }, 1500);
     });

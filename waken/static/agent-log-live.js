@@ -6,10 +6,10 @@
   if (!notice) return;
   var text = document.getElementById("new-records-text");
   var lastId = Number(notice.dataset.latestId) || 0, arrived = 0;
+  var TEXT = JSON.parse(document.getElementById("ui-text").textContent);   // waken/i18n/texts.py
 
   function announce() {
-    text.textContent = arrived === 1 ? "1 new record since this page was drawn."
-      : arrived + " new records since this page was drawn.";
+    text.textContent = arrived === 1 ? TEXT.newRecord : TEXT.newRecords.replace("%(n)s", arrived);
     notice.hidden = false;
   }
 

@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var FIRST_DELAY_MS = 2000, MAX_DELAY_MS = 60000, POLL_MS = 30000;
+  var TEXT = JSON.parse((document.getElementById("ui-text") || {}).textContent || "{}");   // waken/i18n/texts.py
 
   // options: url (a string, or a function giving the address for each attempt), events ({name: handler(event)}), poll (a function called while refused),
   // indicator (an element whose text and data-state show "live" or "reconnecting").
@@ -15,9 +16,8 @@
       if (!node) return;
       node.hidden = false;
       node.dataset.state = state;
-      node.textContent = state === "live" ? "live" : "reconnecting…";
-      node.title = state === "live" ? "Updates arrive as they happen."
-        : "The live connection is down; the page refreshes every 30 s until it is back.";
+      node.textContent = state === "live" ? TEXT.live : TEXT.reconnecting;
+      node.title = state === "live" ? TEXT.liveTitle : TEXT.reconnectingTitle;
     }
 
     function delay() {
