@@ -6,7 +6,9 @@ import time
 
 from google.protobuf import json_format
 from opentelemetry._logs import LogRecord
-from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import encode_metrics
+from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import (
+    encode_metrics,
+)
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (

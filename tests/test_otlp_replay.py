@@ -9,7 +9,9 @@ import pytest
 import requests
 from google.protobuf import json_format
 from opentelemetry._logs import LogRecord
-from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import encode_metrics
+from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import (
+    encode_metrics,
+)
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
@@ -20,7 +22,12 @@ from opentelemetry.sdk.metrics.export import MetricExportResult
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.admin_support import Admin, create_admin
-from tests.otlp_support import claude_code_logs, claude_code_metrics, genai_spans, sdk_logs
+from tests.otlp_support import (
+    claude_code_logs,
+    claude_code_metrics,
+    genai_spans,
+    sdk_logs,
+)
 
 JSON = "application/json"
 

@@ -7,6 +7,7 @@ from waken import db, settings
 from waken.agent_log import store
 from waken.auth.tokens import bearer_plaintext, require_token, touch_token
 from waken.edge import limits
+from waken.errors import ApiError
 from waken.ingest import bp
 from waken.openapi.operations import (
     AGENT_WRITER,
@@ -25,7 +26,6 @@ from waken.schemas.agent_log import (
     record_schema,
     record_update_schema,
 )
-from waken.errors import ApiError
 from waken.timeutil import now
 
 # HTTP carries header values as bytes that servers read as Latin-1, so a non-ASCII key would not

@@ -3,7 +3,15 @@ API requests and errors, prompts)."""
 import hashlib
 
 from waken.otlp.fields import SESSION_CHARS, Rejected, compact, summary
-from waken.otlp.values import as_bool, as_int, as_number, as_text, attributes, timestamp, value
+from waken.otlp.values import (
+    as_bool,
+    as_int,
+    as_number,
+    as_text,
+    attributes,
+    timestamp,
+    value,
+)
 
 CLAUDE_PREFIX = "claude_code."
 LOG_EVENTS = ("tool_result", "api_request", "api_error", "tool_decision", "user_prompt")

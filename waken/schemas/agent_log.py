@@ -1,5 +1,12 @@
 """Schemas of agent records: a record as sent (create, finish) and as shown, alone, paged, streamed, summed."""
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validates_schema,
+)
 from marshmallow.validate import Length, Range
 
 from waken.agent_log.filters import STATUSES

@@ -1,5 +1,5 @@
 """Schemas of the agent log's query parameters: the list and its CSV export, the stats, the stream."""
-from marshmallow import RAISE, Schema, fields, pre_load
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 from marshmallow.validate import Length
 
 from waken.agent_log.filters import STATUSES
