@@ -1,7 +1,7 @@
 """GET /: the public home page, server-rendered from the same feed as the API."""
 from zoneinfo import ZoneInfo
 
-from flask import current_app, make_response, render_template
+from flask import current_app, render_template
 
 from waken.feed import cache
 from waken.query import bp
@@ -19,11 +19,14 @@ JUST_NOW = "just now"
 HOME_LIMIT = 50
 
 
+PAGE_HEADERS = (("Content-Security-Policy", PAGE_CSP), ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "no-referrer"))
+
+
 def with_page_headers(response):
     """Attach the public pages' Content-Security-Policy and friends."""
-    response.headers["Content-Security-Policy"] = PAGE_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    for name, value in PAGE_HEADERS:
+        response.headers[name] = value
     return response
 
 
@@ -31,11 +34,17 @@ def with_page_headers(response):
 def home():
     """Profile, current status of every device and the recent activity (rendered once per change)."""
     rendering = cache.current(HOME_LIMIT)
+    # The page's headers go in as the answer is made, and its bytes are encoded once per rendering.
     if cache.not_modified(rendering):
-        response = current_app.response_class(status=304)
+        response = current_app.response_class(status=304, headers=PAGE_HEADERS)
     else:
-        response = make_response(rendering.part("html", _page))
-    return with_page_headers(cache.conditional(response, rendering))
+        response = current_app.response_class(rendering.part("html", _page_bytes), headers=PAGE_HEADERS,
+                                              mimetype="text/html")
+    return cache.conditional(response, rendering)
+
+
+def _page_bytes(rendering):
+    return _page(rendering).encode()
 
 
 def _page(rendering):
