@@ -172,11 +172,13 @@ def not_modified(rendering):
     return request.if_none_match.contains_weak(rendering.etag)
 
 
-def conditional(response, rendering):
-    """Mark a response with the rendering's validator; browsers and proxies must ask again each time."""
-    response.headers["ETag"] = f'W/"{rendering.etag}"'   # the tag has no quotes to escape
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def answer(rendering, body=None, mimetype=None, headers=()):
+    """The response for a rendering: `body`, or 304 without one, marked with the rendering's
+    validator (browsers and proxies must ask again each time) and `headers`, all set as it is made."""
+    validators = (("ETag", f'W/"{rendering.etag}"'), ("Cache-Control", "no-cache"))   # the tag has no quotes to escape
+    if body is None:
+        return current_app.response_class(status=304, headers=(*headers, *validators))
+    return current_app.response_class(body, mimetype=mimetype, headers=(*headers, *validators))
 
 
 def json_bytes(rendering):

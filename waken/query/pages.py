@@ -1,7 +1,7 @@
 """GET /: the public home page, server-rendered from the same feed as the API."""
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template
+from flask import render_template
 
 from waken.feed import cache
 from waken.query import bp
@@ -34,13 +34,10 @@ def with_page_headers(response):
 def home():
     """Profile, current status of every device and the recent activity (rendered once per change)."""
     rendering = cache.current(HOME_LIMIT)
-    # The page's headers go in as the answer is made, and its bytes are encoded once per rendering.
     if cache.not_modified(rendering):
-        response = current_app.response_class(status=304, headers=PAGE_HEADERS)
-    else:
-        response = current_app.response_class(rendering.part("html", _page_bytes), headers=PAGE_HEADERS,
-                                              mimetype="text/html")
-    return cache.conditional(response, rendering)
+        return cache.answer(rendering, headers=PAGE_HEADERS)
+    # Encoded once per rendering, not per visitor.
+    return cache.answer(rendering, rendering.part("html", _page_bytes), "text/html", PAGE_HEADERS)
 
 
 def _page_bytes(rendering):
