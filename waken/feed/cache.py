@@ -69,6 +69,11 @@ class Rendering:
         until = "-" if self.valid_until is None else str(to_ms(self.valid_until))
         return f"{BUILD_TAG}.{self.version}.{until}.{self.limit}"
 
+    @cached_property
+    def validator(self):
+        """The ETag header's value."""
+        return f'W/"{self.etag}"'   # the tag has no quotes to escape
+
     def part(self, name, make):
         """make(rendering) once per rendering: the JSON bytes, the home page, the SSE event."""
         with self.lock:
@@ -169,13 +174,17 @@ def valid_until(feed):
 
 def not_modified(rendering):
     """Whether the request's If-None-Match names this rendering (a 304 then says it all)."""
-    return request.if_none_match.contains_weak(rendering.etag)
+    sent = request.environ.get("HTTP_IF_NONE_MATCH")
+    if sent is None:
+        return False
+    # What a browser sends back most of the time is the tag itself: no need to parse a list.
+    return sent == rendering.validator or request.if_none_match.contains_weak(rendering.etag)
 
 
 def answer(rendering, body=None, mimetype=None, headers=()):
     """The response for a rendering: `body`, or 304 without one, marked with the rendering's
     validator (browsers and proxies must ask again each time) and `headers`, all set as it is made."""
-    validators = (("ETag", f'W/"{rendering.etag}"'), ("Cache-Control", "no-cache"))   # the tag has no quotes to escape
+    validators = (("ETag", rendering.validator), ("Cache-Control", "no-cache"))
     if body is None:
         return current_app.response_class(status=304, headers=(*headers, *validators))
     return current_app.response_class(body, mimetype=mimetype, headers=(*headers, *validators))
