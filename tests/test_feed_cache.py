@@ -66,6 +66,9 @@ def test_conditional_get_is_answered_304_until_the_data_changes(client, auth, pa
     assert again.status_code == 304 and again.data == b""
     assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "no-cache"
     assert client.get(path, headers={"If-None-Match": 'W/"something-else"'}).status_code == 200
+    # Other forms a cache may send: a list holding the tag, the tag without W/ (compared weakly), *.
+    for sent in (f'W/"something-else", {etag}', etag.removeprefix("W/"), "*"):
+        assert client.get(path, headers={"If-None-Match": sent}).status_code == 304, sent
 
     report(client, auth, process_title="a new window")
     changed = client.get(path, headers={"If-None-Match": etag})

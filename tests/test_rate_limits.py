@@ -12,7 +12,7 @@ from tests.limits_support import (
     worker_pids,
 )
 from tests.support import DEVICE_KEY, wait_for
-from waken.edge.limits import Counters
+from waken.edge.limits import RECORD, Counters
 
 
 def test_two_workers_share_one_rate_budget_per_token(start_server):
@@ -141,7 +141,7 @@ def _first_count(path, start, outcomes):
     start.wait()
     try:
         with Counters(path).transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO token_bucket (token_id, level, at) VALUES (1, 1, 0)")
+            conn.execute("INSERT OR REPLACE INTO address_bucket (address, level, at) VALUES ('127.0.0.1', 1, 0)")
         outcomes.put("counted")
     except Exception as exc:   # what a worker's first request would have answered with a 500
         outcomes.put(repr(exc))
@@ -161,3 +161,19 @@ def test_workers_opening_a_new_counters_file_at_once_all_count(tmp_path):
             worker.join()
     failed = [outcome for outcome in (outcomes.get(timeout=10) for _ in range(60 * 6)) if outcome != "counted"]
     assert failed == []
+
+
+def test_a_token_bucket_is_a_record_of_its_own_and_a_damaged_one_starts_empty(app, client, runner, token, device):
+    assert runner.invoke(args=["settings", "set", "rate_limit_per_minute", "2"]).exit_code == 0
+    other = client.application.test_cli_runner().invoke(args=["token", "create", "other"]).output.split()[-1]
+    tokens = os.path.join(app.instance_path, "limits.sqlite-tokens")
+
+    def send(plaintext):
+        return client.post("/api/activity", headers={"Authorization": f"Bearer {plaintext}"},
+                           json={"generatedHashKey": device, "process_name": "Editor"}).status_code
+
+    assert [send(token) for _ in range(3)] == [200, 200, 429]
+    assert send(other) == 200          # its own record, its own budget
+    with open(tokens, "r+b") as f:    # every record overwritten with a level no write could reach
+        f.write(RECORD.pack(float("inf"), 0.0) * (os.path.getsize(tokens) // RECORD.size))
+    assert [send(token) for _ in range(3)] == [200, 200, 429]

@@ -40,7 +40,8 @@ def init_db_command():
     init_db(current_app.config["DATABASE"])
     instance = current_app.instance_path
     make_private(*(os.path.join(instance, name) for name in (
-        "secret_key", "setup_code", "limits.sqlite", "limits.sqlite-wal", "limits.sqlite-shm")))
+        "secret_key", "setup_code", "limits.sqlite", "limits.sqlite-wal", "limits.sqlite-shm",
+        "limits.sqlite-tokens")))
     click.echo(f"Database ready at {current_app.config['DATABASE']}")
 
 

@@ -9,6 +9,7 @@ from waken.bench.client import get, latency
 from waken.bench.load import (
     CLIENTS,
     QUICK,
+    RATE_LIMIT,
     measure_streams,
     query_latencies,
     throughput,
@@ -71,7 +72,7 @@ def main():
         server.cli("init-db")
         token = server.cli("token", "create", "bench").strip().splitlines()[-1]
         # Every write still passes the rate limiter (its cost is measured), which never refuses here.
-        server.cli("settings", "set", "rate_limit_per_minute", "1000000")
+        server.cli("settings", "set", "rate_limit_per_minute", RATE_LIMIT)
         keys, now_ms = seed(server, res)
         reference = ReferenceServer(Path(tmp) / "reference", token)
         try:

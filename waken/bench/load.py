@@ -18,6 +18,11 @@ ROUNDS = 1 if QUICK else 3   # healthz/read/ingest slices are interleaved agains
 SLICE_SECONDS = 2.0 if QUICK else 3.0
 PACED_SECONDS = 3.0 if QUICK else 6.0
 STREAMS = 32
+# The rate limit the bench runs with: every write is charged (its cost is measured), none refused.
+RATE_LIMIT = "1000000"
+# Slices run with a setting changed for their length: the same reports with the rate limit off,
+# so the limit's own cost per report shows as the difference.
+SLICE_SETTINGS = {"device_unlimited": ("rate_limit_per_minute", "0", RATE_LIMIT)}   # (key, during, after)
 
 
 def _next_request(kind, rng, auth, n, reporter):
@@ -125,6 +130,7 @@ def throughput(server, reference, token, keys):
     # (name, server, kind): the reference's slices follow waken's of the same kind, from the same clients.
     blocks = ([("healthz_reads", server, "healthz"), *((kind, server, kind) for kind in READS)],
               [("healthz", server, "healthz"), ("device", server, "device"),
+               ("device_unlimited", server, "device"),
                ("reference_device", reference, "device"), ("agent", server, "agent"),
                ("reference_agent", reference, "agent"), ("otlp", server, "otlp")])
     slices = {name: [] for block in blocks for name, _, _ in block}
@@ -132,8 +138,15 @@ def throughput(server, reference, token, keys):
         for _ in range(ROUNDS):
             for name, target, kind in block:
                 raw = READS[kind](target.port) if kind in READS else None
-                slices[name].append(run_load(kind, target.port, token, keys, SLICE_SECONDS, clients=CLIENTS,
-                                             raw_get=raw, pids=target.pids()))
+                setting = SLICE_SETTINGS.get(name)
+                if setting:
+                    target.cli("settings", "set", setting[0], setting[1])
+                try:
+                    slices[name].append(run_load(kind, target.port, token, keys, SLICE_SECONDS, clients=CLIENTS,
+                                                 raw_get=raw, pids=target.pids()))
+                finally:
+                    if setting:
+                        target.cli("settings", "set", setting[0], setting[2])
     out = {}
     for name, parts in slices.items():
         times = [t for part in parts for t in part["latencies"]]

@@ -34,7 +34,8 @@ THROUGHPUT_ROWS = (
     ("healthz_reads", "GET /healthz (beside the reads)"), ("feed", "GET /api/activity (20 devices)"),
     ("home", "GET / (20 devices)"), ("feed304", "GET /api/activity, If-None-Match: 304"),
     ("healthz", "GET /healthz (beside the ingest)"),
-    ("device", "POST /api/activity (reporter mix)"), ("reference_device", "reference: the same reports"),
+    ("device", "POST /api/activity (reporter mix)"), ("device_unlimited", "the same reports, rate limit off"),
+    ("reference_device", "reference: the same reports"),
     ("agent", "POST /api/activities"), ("reference_agent", "reference: the same agent records"),
 )
 
@@ -80,6 +81,8 @@ def summarise(res):
                "worker_idle_mb": max(w["rss"] for w in res["memory_idle"]["workers"]),
                "worker_after_mb": max(w["rss"] for w in res["memory_after"]["workers"]),
                "agent_ratio": round(t["agent"]["rps"] / h, 2),
+               # What charging the token's rate limit adds to a report, in server CPU.
+               "rate_limit_cpu_ms": round(t["device"]["cpu_ms"] - t["device_unlimited"]["cpu_ms"], 3),
                "otlp_records_per_s": round(t["otlp"]["rps"] * OTLP_BATCH),
                "otlp_vs_agent_records": round(t["otlp"]["rps"] * OTLP_BATCH / t["agent"]["rps"], 1),
                "stats_p50_ms": q["stats"]["all"]["p50_ms"],
@@ -166,3 +169,5 @@ def print_table(res):
         print(f"{kind} ingest: {summary[f'{kind}_vs_reference']}x the reference's requests/s, "
               f"{summary[f'{kind}_cpu_vs_reference']}x by server CPU ({summary[f'{kind}_cpu_ms']:.2f} ms per {noun}, "
               f"the reference {summary[f'reference_{kind}_cpu_ms']:.2f} ms)")
+    print(f"the token rate limit: {summary['rate_limit_cpu_ms']:.2f} ms of server CPU per report "
+          "(reports with it on, less the same reports with it off)")

@@ -17,7 +17,13 @@ import re
 
 from flask import current_app, request
 from flask_cors import CORS
-from flask_cors.core import get_cors_options, set_cors_headers
+from flask_cors.core import (
+    ACL_REQUEST_HEADER_PRIVATE_NETWORK,
+    get_cors_headers,
+    get_cors_options,
+    set_cors_headers,
+)
+from werkzeug.datastructures import Headers
 
 from waken import settings
 
@@ -41,6 +47,11 @@ class ReportRules:
     def __init__(self, app):
         self.app = app
         self.public = get_cors_options(app, PUBLIC)
+        # What Flask-CORS adds to a GET of the feed that sends no Origin (most of them: the
+        # home page's own fetches, readers that are not browsers): the same every time, so
+        # worked out once. Requests with an Origin, a private-network ask or a preflight go
+        # through Flask-CORS each time.
+        self.public_plain = tuple(get_cors_headers(self.public, Headers(), "GET").items(multi=True))
         self._built = ((), None)   # (origins, options), replaced as one value: threads share it
 
     def options(self, origins):
@@ -64,7 +75,12 @@ def _report_paths(response):
         if origins:
             set_cors_headers(response, rules.options(origins))
     elif request.path == "/api/activity":   # the feed shares the report's path: `*` like the other reads
-        set_cors_headers(response, rules.public)
+        headers = request.headers
+        if method == "OPTIONS" or "Origin" in headers or ACL_REQUEST_HEADER_PRIVATE_NETWORK in headers:
+            set_cors_headers(response, rules.public)
+        else:
+            for name, value in rules.public_plain:
+                response.headers.add(name, value)
     return response
 
 

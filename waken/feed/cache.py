@@ -72,6 +72,15 @@ class Rendering:
         until = "-" if self.valid_until is None else str(to_ms(self.valid_until))
         return f"{BUILD_TAG}.{self.version[0]}-{self.version[1]}.{until}.{self.limit}"
 
+    @cached_property
+    def validator(self):
+        """The ETag header's value."""
+        return f'W/"{self.etag}"'   # the tag has no quotes to escape
+
+    def validator_of(self, variant):
+        """The ETag header's value for one variant of the rendering (the home page's language)."""
+        return self.validator if not variant else f'W/"{self.etag}{variant}"'
+
     def part(self, name, make):
         """make(rendering) once per rendering: the JSON bytes, the home page, the SSE event."""
         with self.lock:
@@ -192,14 +201,20 @@ def valid_until(feed):
 def not_modified(rendering, variant=""):
     """Whether the request's If-None-Match names this rendering (a 304 then says it all);
     variant tells apart the renderings of one version (the home page's language)."""
-    return request.if_none_match.contains_weak(rendering.etag + variant)
+    sent = request.environ.get("HTTP_IF_NONE_MATCH")
+    if sent is None:
+        return False
+    # What a browser sends back most of the time is the tag itself: no need to parse a list.
+    return sent == rendering.validator_of(variant) or request.if_none_match.contains_weak(rendering.etag + variant)
 
 
-def conditional(response, rendering, variant=""):
-    """Mark a response with the rendering's validator; browsers and proxies must ask again each time."""
-    response.headers["ETag"] = f'W/"{rendering.etag}{variant}"'   # the tag has no quotes to escape
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def answer(rendering, body=None, mimetype=None, headers=(), variant=""):
+    """The response for a rendering: `body`, or 304 without one, marked with the rendering's
+    validator (browsers and proxies must ask again each time) and `headers`, all set as it is made."""
+    validators = (("ETag", rendering.validator_of(variant)), ("Cache-Control", "no-cache"))
+    if body is None:
+        return current_app.response_class(status=304, headers=(*headers, *validators))
+    return current_app.response_class(body, mimetype=mimetype, headers=(*headers, *validators))
 
 
 def json_bytes(rendering):

@@ -26,9 +26,8 @@ def public_feed():
     limit = load(feed_query_schema, request.args.to_dict())["limit"] if request.args else DEFAULT_LIMIT
     rendering = cache.current(limit)
     if cache.not_modified(rendering):
-        return cache.conditional(current_app.response_class(status=304), rendering)
-    body = rendering.part("json", cache.json_bytes)
-    return cache.conditional(current_app.response_class(body, mimetype="application/json"), rendering)
+        return cache.answer(rendering)
+    return cache.answer(rendering, rendering.part("json", cache.json_bytes), "application/json")
 
 
 @bp.get("/api/activity/stream")

@@ -1,7 +1,7 @@
 """GET /: the public home page, server-rendered from the same feed as the API."""
 from zoneinfo import ZoneInfo
 
-from flask import current_app, make_response, render_template
+from flask import render_template
 from flask_babel import gettext
 
 from waken import settings
@@ -24,11 +24,14 @@ HOME_LIMIT = 50
 DEFAULT_HEADINGS = {"currently_text": N_("Current Status"), "recent_text": N_("Recent Activity")}
 
 
+PAGE_HEADERS = (("Content-Security-Policy", PAGE_CSP), ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "no-referrer"))
+
+
 def with_page_headers(response):
     """Attach the public pages' Content-Security-Policy and friends."""
-    response.headers["Content-Security-Policy"] = PAGE_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    for name, value in PAGE_HEADERS:
+        response.headers[name] = value
     return response
 
 
@@ -36,11 +39,11 @@ def with_page_headers(response):
 def home():
     """Profile, current status of every device and the recent activity (rendered once per change)."""
     rendering = cache.current(HOME_LIMIT)
-    if cache.not_modified(rendering, page_lang()):
-        response = current_app.response_class(status=304)
-    else:
-        response = make_response(rendering.part(("html", page_lang()), _page))
-    return with_page_headers(cache.conditional(response, rendering, page_lang()))
+    lang = page_lang()
+    if cache.not_modified(rendering, lang):
+        return cache.answer(rendering, headers=PAGE_HEADERS, variant=lang)
+    # Encoded once per rendering and language, not per visitor.
+    return cache.answer(rendering, rendering.part(("html", lang), _page_bytes), "text/html", PAGE_HEADERS, lang)
 
 
 def _page(rendering):
