@@ -46,6 +46,10 @@ def home():
     return cache.answer(rendering, rendering.part(("html", lang), _page_bytes), "text/html", PAGE_HEADERS, lang)
 
 
+def _page_bytes(rendering):
+    return _page(rendering).encode()
+
+
 def _page(rendering):
     # Settings bump the feed's change counter, so the page is kept with the rendering.
     values = {key: gettext(DEFAULT_HEADINGS[key]) if key in DEFAULT_HEADINGS and value == settings.SETTINGS[key].default
