@@ -43,7 +43,7 @@ KINDS = {
     OFFLINE: Kind(N_("Device offline"), N_("A device sends no report this long; and, when on, when it is back."), 0, {
         "minutes": Param(N_("Offline after (minutes)"), 10, 1, 10080), "back_online": Param(N_("Tell when back online"), True, None)}),
     BATTERY: Kind(N_("Battery low"), N_("A device's battery drops below this level and it is not charging."), 3600, {
-        "percent": Param(N_("Below (%)"), 15, 1, 100)}),
+        "percent": Param(N_("Below (percent)"), 15, 1, 100)}),
 }
 
 
