@@ -40,11 +40,12 @@ dev: install
 	$(BIN)/flask --app waken init-db
 	$(BIN)/flask --app waken run --debug --host $(DEV_HOST) --port $(WAKEN_PORT)
 
-# Browser tests drive Debian's Chromium; install it when it is missing.
+# Browser tests drive Debian's Chromium, with a CJK font so the Chinese pages are drawn as
+# text, not boxes; install them when missing.
 browser:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-noto-cjk; }
 
 # The reverse-proxy test runs Debian's nginx with the site config of docs/deployment.md and an
 # openssl certificate; install them when missing.

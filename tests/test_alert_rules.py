@@ -179,3 +179,15 @@ def test_a_rule_turned_on_does_not_alert_for_what_came_before(alerts, add, clock
     alerts.rule("finished", quiet_seconds=60)
     assert alerts.tick() == []
     assert sink.received == []
+
+
+def test_alerts_are_written_in_the_sites_language_not_the_senders(alerts, client, auth, device, runner):
+    # No visitor reads an alert: `auto` writes English even for a sender asking for Chinese.
+    alerts.rule("battery", percent=20)
+    report(client, {**auth, "Accept-Language": "zh-CN,zh;q=0.9"}, battery_level=12, is_charging=False)
+    assert alerts.tick()[0].startswith("Desk battery at 12 %\n")
+    assert runner.invoke(args=["settings", "set", "language", "zh-CN"]).exit_code == 0
+    alerts.rule("needs_you", types="notification")
+    client.post("/api/activities", headers={**auth, "Accept-Language": "en-US"}, json=record(
+        type="notification", description="Waiting for input", agent="claude-code", session="s-7"))
+    assert alerts.tick()[1].startswith("claude-code 需要你\nWaiting for input\n(notification; 智能体 claude-code，会话 s-7)\n")

@@ -32,6 +32,15 @@ SNAPSHOT = {
     "price.model_required": 400, "price.model_too_long": 400, "price.not_found": 404, "busy.otlp": 503,
     "stream.limit_reached": 503, "health.database_unreadable": 503, "health.writes_failing": 503,
     "disk.full": 507, "disk.read_only": 503, "disk.io_error": 503,
+    "otlp.metric_invalid": 400, "status.validation_failed": 400, "status.text_required": 400,
+    "status.text_too_long": 400, "status.emoji_too_long": 400, "status.until_invalid": 400,
+    "status.until_past": 400, "status.until_too_far": 400, "embed.theme_invalid": 400,
+    "embed.hide_invalid": 400, "embed.width_invalid": 400, "stats.private_mode": 401, "stats.not_public": 401,
+    "history.token_required": 401, "alert_channel.name_required": 400, "alert_channel.name_too_long": 400,
+    "alert_channel.url_invalid": 400, "alert_channel.name_taken": 409, "alert_channel.not_found": 404,
+    "alert_rule.unknown": 400, "alert_rule.channel_unknown": 400, "alert_rule.channel_required": 400,
+    "alert_rule.cooldown_invalid": 400, "alert_rule.param_not_number": 400,
+    "alert_rule.param_out_of_range": 400, "alert_rule.param_empty": 400, "alert_rule.param_unknown": 400,
 }
 FIELD_SNAPSHOT = (
     "field.required", "field.null", "field.unknown", "field.empty", "field.repeated", "field.not_number",

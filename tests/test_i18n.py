@@ -10,6 +10,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from tests.i18n_support import untranslated
+from tests.support import record
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "waken" / "translations"
@@ -134,3 +135,22 @@ def test_admin_form_refusals_speak_the_pages_language(admin):
 def test_the_cli_stays_english(runner):
     result = runner.invoke(args=["settings", "set", "timezone", "Nowhere/City"], env={"LANG": "zh_CN.UTF-8"})
     assert "is not a known IANA time zone" in result.output
+
+
+def test_embeds_follow_the_language_setting_not_the_visitor(client, runner):
+    # An embed is shown on other sites, through image proxies: the site's language, `auto` read as English.
+    assert client.get("/embed/now.json", headers={"Accept-Language": "zh-CN"}).json["message"] == "offline"
+    assert runner.invoke(args=["settings", "set", "language", "zh-CN"]).exit_code == 0
+    assert client.get("/embed/now.json", headers={"Accept-Language": "en-US"}).json["message"] == "离线"
+    assert ">离线</text>" in client.get("/embed/now.svg").text
+
+
+def test_agent_cards_count_tool_calls_in_each_language(client, auth, runner):
+    assert runner.invoke(args=["settings", "set", "public_agents", "summary"]).exit_code == 0
+    for _ in range(2):
+        assert client.post("/api/activities", headers=auth, json=record(type="tool_call", agent="cc")).status_code == 201
+    zh = client.get("/", headers={"Accept-Language": "zh-CN"}).text
+    assert "工作中 · 5 分钟内 2 次工具调用" in zh
+    assert _texts(zh)["toolCallsOne"] == _texts(zh)["toolCallsMany"] == "5 分钟内 %(num)s 次工具调用"
+    en = client.get("/").text
+    assert "working · 2 tool calls in 5 min" in en and _texts(en)["toolCallsOne"] == "%(num)s tool call in 5 min"

@@ -1,13 +1,14 @@
 """Alerts: channels (added, listed masked, tested, deleted), rules, and recent deliveries."""
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from marshmallow import fields
 
 from waken.admin import bp
 from waken.admin.forms import FormSchema, post_action, post_form
 from waken.admin.login import login_required
-from waken.alerts import channels, outbox, rules
-from waken.alerts.commands import TEST_BODY, TEST_TITLE
+from waken.alerts import channels, messages, outbox, rules
 from waken.errors import DomainError, Invalid
+from waken.i18n.messages import error_sentence
 from waken.timeutil import from_ms, now
 
 DELIVERIES_SHOWN = 100
@@ -40,7 +41,7 @@ def _refilled(errors, values):
 def add_alert_channel():
     """Add a channel."""
     return post_form(channel_form, lambda values: channels.add_channel(values["name"], values["url"], now()),
-                     page=_refilled, done=lambda c: f"Channel “{c.name}” added: {c.masked}. Send it a test.",
+                     page=_refilled, done=lambda c: gettext("Channel “%(name)s” added: %(url)s. Send it a test.", name=c.name, url=c.masked),
                      back=url_for("admin.alerts") + "#channels")
 
 
@@ -49,7 +50,7 @@ def add_alert_channel():
 def delete_alert_channel():
     """Delete a channel, its deliveries and its place in the rules."""
     return post_action(lambda: channels.delete_channel(request.form.get("name")),
-                       done=lambda c: f"Channel “{c.name}” deleted.", back=url_for("admin.alerts") + "#channels")
+                       done=lambda c: gettext("Channel “%(name)s” deleted.", name=c.name), back=url_for("admin.alerts") + "#channels")
 
 
 @bp.post("/alerts/channels/test")
@@ -61,23 +62,25 @@ def test_alert_channel():
     try:
         channel = channels.get_channel(request.form.get("name"))
     except DomainError as err:
-        flash(err.message, "error")
+        flash(error_sentence(err.code, err.params, err.message), "error")
         return redirect(url_for("admin.alerts") + "#channels", 303)
-    ok, answer = send(channel.url, TEST_TITLE, TEST_BODY)
-    flash(f"Test to “{channel.name}” {'sent' if ok else 'failed'}. The channel answered: {answer}",
-          "success" if ok else "error")
+    ok, answer = send(channel.url, *messages.test())
+    text = gettext("Test to “%(name)s” sent. The channel answered: %(answer)s", name=channel.name, answer=answer) if ok \
+        else gettext("Test to “%(name)s” failed. The channel answered: %(answer)s", name=channel.name, answer=answer)
+    flash(text, "success" if ok else "error")
     return redirect(url_for("admin.alerts") + "#channels", 303)
 
 
 def _rule_change(kind):
     form = request.form
     if kind not in rules.KINDS:
-        raise Invalid(f"There is no alert rule “{kind[:32]}”.")
+        raise Invalid(f"There is no alert rule “{kind[:32]}”.", code="alert_rule.unknown", params={"kind": kind[:32]})
     try:
         ids = [int(value) for value in form.getlist("channel")]
         cooldown = int(form.get("cooldown_seconds", "0").strip() or 0)
     except ValueError:
-        raise Invalid("The cool-down must be a whole number of seconds.") from None
+        raise Invalid("The cool-down must be a whole number of seconds.", field="cooldown_seconds",
+                      code="alert_rule.cooldown_invalid", params={"max": rules.COOLDOWN_MAX}) from None
     given = {key: form.get(f"param_{key}") for key in rules.KINDS[kind].params}
     return rules.save_rule(kind, form.get("enabled") == "true", ids, cooldown, rules.parse_params(kind, given), now())
 
@@ -87,7 +90,8 @@ def _rule_change(kind):
 def save_alert_rule(kind):
     """Turn a rule on or off, and set its channels, cool-down and parameters."""
     return post_action(lambda: _rule_change(kind),
-                       done=lambda r: f"Rule “{rules.KINDS[r.kind].title}” saved: {'on' if r.enabled else 'off'}.",
+                       done=lambda r: (gettext("Rule “%(rule)s” saved: on.", rule=gettext(rules.KINDS[r.kind].title)) if r.enabled
+                                      else gettext("Rule “%(rule)s” saved: off.", rule=gettext(rules.KINDS[r.kind].title))),
                        back=url_for("admin.alerts") + f"#rule-{kind}")
 
 

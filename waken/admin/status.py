@@ -2,6 +2,7 @@
 from zoneinfo import ZoneInfo
 
 from flask import render_template, url_for
+from flask_babel import gettext
 from marshmallow import fields
 
 from waken import settings
@@ -42,14 +43,14 @@ def set_status():
     """Set the status from the form."""
     zone = ZoneInfo(settings.get("timezone"))
     return post_form(status_form, lambda v: status.set_status(v["emoji"], v["text"], v["until"], now(), zone),
-                     page=status_page, done="Status set.", back=url_for("admin.status_page"))
+                     page=status_page, done=gettext("Status set."), back=url_for("admin.status_page"))
 
 
 @bp.post("/status/clear")
 @login_required
 def clear_status():
     """Clear the status."""
-    return post_action(status.clear_status, done="Status cleared.", back=url_for("admin.status_page"))
+    return post_action(status.clear_status, done=gettext("Status cleared."), back=url_for("admin.status_page"))
 
 
 @bp.post("/status/private")
@@ -58,5 +59,5 @@ def switch_private_mode():
     """Turn the private-mode switch on or off (the schedule is a setting)."""
     turn_on = not settings.get("private_mode")
     return post_action(lambda: settings.put("private_mode", turn_on),
-                       done="Private mode is on." if turn_on else "Private mode switch is off.",
+                       done=gettext("Private mode is on.") if turn_on else gettext("Private mode switch is off."),
                        back=url_for("admin.status_page"))

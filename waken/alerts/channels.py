@@ -73,9 +73,10 @@ def clean(name, url):
     """The name and URL trimmed and checked; Invalid names the field at fault."""
     name, url = (name or "").strip(), (url or "").strip()
     if not name:
-        raise Invalid("A channel needs a name.", field="name")
+        raise Invalid("A channel needs a name.", field="name", code="alert_channel.name_required")
     if len(name) > NAME_MAX:
-        raise Invalid(f"A channel name is at most {NAME_MAX} characters.", field="name")
+        raise Invalid(f"A channel name is at most {NAME_MAX} characters.", field="name",
+                      code="alert_channel.name_too_long", params={"max": NAME_MAX})
     try:
         urlsplit(url)
     except ValueError:        # an unclosed [ of an IPv6 address
@@ -83,7 +84,8 @@ def clean(name, url):
     if not URL_RE.fullmatch(url) or len(url) > URL_MAX:
         # The URL itself is never repeated back: it may hold a secret.
         raise Invalid("The URL must be an Apprise URL such as ntfy://ntfy.sh/topic or tgram://bottoken/chat_id "
-                      f"(one line, at most {URL_MAX} characters).", field="url")
+                      f"(one line, at most {URL_MAX} characters).", field="url",
+                      code="alert_channel.url_invalid", params={"max": URL_MAX})
     return name, url
 
 
@@ -91,7 +93,7 @@ def add_channel(name, url, at):
     """Add a channel; Conflict if the name is taken."""
     name, url = clean(name, url)
     if orm.session.scalar(select(AlertChannel).where(AlertChannel.name == name)) is not None:
-        raise Conflict(f"There is already a channel named “{name}”.", field="name")
+        raise Conflict(f"There is already a channel named “{name}”.", field="name", code="alert_channel.name_taken")
     channel = AlertChannel(name=name, url=url, masked=mask(url), created_at=at)
     orm.session.add(channel)
     orm.session.flush()
@@ -107,7 +109,7 @@ def get_channel(name):
     """The channel of that name; NotFound otherwise."""
     channel = orm.session.scalar(select(AlertChannel).where(AlertChannel.name == (name or "").strip()))
     if channel is None:
-        raise NotFound(f"There is no channel named “{(name or '').strip()[:NAME_MAX]}”.")
+        raise NotFound(f"There is no channel named “{(name or '').strip()[:NAME_MAX]}”.", code="alert_channel.not_found")
     return channel
 
 

@@ -4,7 +4,7 @@ import sys
 import click
 
 from waken import db
-from waken.alerts import channels, rules
+from waken.alerts import channels, messages, rules
 from waken.errors import Invalid, ShellGroup
 from waken.timeutil import now
 
@@ -13,9 +13,6 @@ channel_cli = ShellGroup("channel", help="Where alerts go: Apprise URLs (ntfy, T
 rule_cli = ShellGroup("rule", help="When alerts fire.")
 alert_cli.add_command(channel_cli)
 alert_cli.add_command(rule_cli)
-
-TEST_TITLE = "waken test"
-TEST_BODY = "A test alert from waken: this channel works."
 
 
 @channel_cli.command("add")
@@ -57,7 +54,7 @@ def alert_test(name):
     from waken.alerts.delivery import send
 
     channel = channels.get_channel(name)
-    ok, answer = send(channel.url, TEST_TITLE, TEST_BODY)
+    ok, answer = send(channel.url, *messages.test())
     click.echo(f"{'Sent' if ok else 'Failed'}: {answer}")
     if not ok:
         sys.exit(1)
@@ -87,7 +84,7 @@ def rule_set(kind, enabled, names, cooldown, pairs):
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or key not in given:
-            raise Invalid(f"--param takes KEY=VALUE with KEY one of: {', '.join(given)}.")
+            raise Invalid(f"--param takes KEY=VALUE with KEY one of: {', '.join(given)}.", code="alert_rule.param_unknown")
         given[key] = value
     with db.write():
         ids = [channels.get_channel(n).id for n in names] if names else current.channels

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from waken import db
 from waken.db import orm
 from waken.errors import Invalid
+from waken.i18n.mark import N_
 from waken.models import AlertChannel, AlertRule
 
 NEEDS_YOU, FINISHED, ERRORS, BUDGET, OFFLINE, BATTERY = "needs_you", "finished", "errors", "budget", "offline", "battery"
@@ -31,18 +32,18 @@ class Kind:
 
 
 KINDS = {
-    NEEDS_YOU: Kind("Agent needs you", "A record of one of these types arrives (REST, MCP or OTLP).", 60, {
-        "types": Param("Record types", ["notification", "permission_request", "permission"], "list")}),
-    FINISHED: Kind("Agent finished", "A session has been quiet this long after activity.", 0, {
-        "quiet_seconds": Param("Quiet for (seconds)", 60, 5, 86400)}),
-    ERRORS: Kind("Agent errors", "An agent stores this many error records within the window.", 600, {
-        "count": Param("Errors", 3, 1, 10000), "minutes": Param("Within (minutes)", 10, 1, 1440)}),
-    BUDGET: Kind("Budget", "Agent cost today (local day), or of one session, goes over a limit; 0 turns a limit off.",
-                 0, {"day_usd": Param("Per day (USD)", 5.0, 0, 1e6), "session_usd": Param("Per session (USD)", 0.0, 0, 1e6)}),
-    OFFLINE: Kind("Device offline", "A device sends no report this long; and, when on, when it is back.", 0, {
-        "minutes": Param("Offline after (minutes)", 10, 1, 10080), "back_online": Param("Tell when back online", True, None)}),
-    BATTERY: Kind("Battery low", "A device's battery drops below this level and it is not charging.", 3600, {
-        "percent": Param("Below (%)", 15, 1, 100)}),
+    NEEDS_YOU: Kind(N_("Agent needs you"), N_("A record of one of these types arrives (REST, MCP or OTLP)."), 60, {
+        "types": Param(N_("Record types"), ["notification", "permission_request", "permission"], "list")}),
+    FINISHED: Kind(N_("Agent finished"), N_("A session has been quiet this long after activity."), 0, {
+        "quiet_seconds": Param(N_("Quiet for (seconds)"), 60, 5, 86400)}),
+    ERRORS: Kind(N_("Agent errors"), N_("An agent stores this many error records within the window."), 600, {
+        "count": Param(N_("Errors"), 3, 1, 10000), "minutes": Param(N_("Within (minutes)"), 10, 1, 1440)}),
+    BUDGET: Kind(N_("Budget"), N_("Agent cost today (local day), or of one session, goes over a limit; 0 turns a limit off."),
+                 0, {"day_usd": Param(N_("Per day (USD)"), 5.0, 0, 1e6), "session_usd": Param(N_("Per session (USD)"), 0.0, 0, 1e6)}),
+    OFFLINE: Kind(N_("Device offline"), N_("A device sends no report this long; and, when on, when it is back."), 0, {
+        "minutes": Param(N_("Offline after (minutes)"), 10, 1, 10080), "back_online": Param(N_("Tell when back online"), True, None)}),
+    BATTERY: Kind(N_("Battery low"), N_("A device's battery drops below this level and it is not charging."), 3600, {
+        "percent": Param(N_("Below (percent)"), 15, 1, 100)}),
 }
 
 
@@ -94,9 +95,10 @@ def _number(kind, key, param, text):
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise Invalid(f"{param.label} must be a number.", field=key) from None
+        raise Invalid(f"{param.label} must be a number.", field=key, code="alert_rule.param_not_number") from None
     if not (param.low <= value <= param.high):
-        raise Invalid(f"{param.label} must be from {param.low:g} to {param.high:g}.", field=key)
+        raise Invalid(f"{param.label} must be from {param.low:g} to {param.high:g}.", field=key,
+                      code="alert_rule.param_out_of_range", params={"min": param.low, "max": param.high})
     return int(value) if isinstance(param.default, int) and value == int(value) else value
 
 
@@ -111,7 +113,7 @@ def parse_params(kind, given):
             words = [w.strip() for w in str(text if text is not None else ",".join(param.default)).split(",")]
             params[key] = [w[:128] for w in words if w][:50]
             if not params[key]:
-                raise Invalid(f"{param.label} needs at least one entry.", field=key)
+                raise Invalid(f"{param.label} needs at least one entry.", field=key, code="alert_rule.param_empty")
         else:
             params[key] = param.default if text in (None, "") else _number(kind, key, param, text)
     return params
@@ -120,14 +122,18 @@ def parse_params(kind, given):
 def save_rule(kind, enabled, channel_ids, cooldown_seconds, params, at):
     """Set a rule; turning it on starts its time window now (no alert for what happened before)."""
     if kind not in KINDS:
-        raise Invalid(f"There is no alert rule “{str(kind)[:32]}”; there are: {', '.join(KINDS)}.", field="kind")
+        raise Invalid(f"There is no alert rule “{str(kind)[:32]}”; there are: {', '.join(KINDS)}.", field="kind",
+                      code="alert_rule.unknown", params={"kind": str(kind)[:32]})
     known = set(orm.session.scalars(select(AlertChannel.id)))
     if any(cid not in known for cid in channel_ids):
-        raise Invalid("A channel of this rule does not exist (any more).", field="channels")
+        raise Invalid("A channel of this rule does not exist (any more).", field="channels",
+                      code="alert_rule.channel_unknown")
     if enabled and not channel_ids:
-        raise Invalid("A rule that is on needs at least one channel.", field="channels")
+        raise Invalid("A rule that is on needs at least one channel.", field="channels",
+                      code="alert_rule.channel_required")
     if not (0 <= cooldown_seconds <= COOLDOWN_MAX):
-        raise Invalid(f"The cool-down must be from 0 to {COOLDOWN_MAX} seconds.", field="cooldown_seconds")
+        raise Invalid(f"The cool-down must be from 0 to {COOLDOWN_MAX} seconds.", field="cooldown_seconds",
+                      code="alert_rule.cooldown_invalid", params={"max": COOLDOWN_MAX})
     row = orm.session.get(AlertRule, kind) or AlertRule(kind=kind, since=None)
     if enabled and not row.enabled:
         row.since = at

@@ -10,6 +10,7 @@ import io
 import os
 import re
 
+from flask_babel import gettext
 from markupsafe import escape
 
 from waken.media.files import FILENAME_RE
@@ -35,12 +36,12 @@ def pick(data, device=None):
 
 
 def doing(item):
-    """'Code', 'locked' or 'online': what the public may see a device run."""
+    """'Code', 'locked' or 'online' (in the current language): what the public may see a device run."""
     if item is None:
-        return "offline"
+        return gettext("offline")
     if item.get("locked"):
-        return "locked"
-    return item["processName"] or "online"
+        return gettext("locked")
+    return item["processName"] or gettext("online")
 
 
 def badge(data, site_name, device=None, hide=()):
@@ -50,14 +51,14 @@ def badge(data, site_name, device=None, hide=()):
     if status:
         message = f"{status['emoji']} {status['text']}".strip()
     elif item is None:
-        message = "offline"
+        message = gettext("offline")
     else:
-        message = f"{doing(item)} on {item['device']}"
+        message = gettext("%(app)s on %(device)s", app=doing(item), device=item["device"])
         playing = item["nowPlaying"]
         if playing and "music" not in hide and not item.get("locked"):
             message += f" · ♪ {playing['title']}"
     color = "lightgrey" if item is None else "blue" if status else "brightgreen"
-    return {"schemaVersion": 1, "label": _clip(site_name, 40) or "now", "message": _clip(message, 120),
+    return {"schemaVersion": 1, "label": _clip(site_name, 40) or gettext("now"), "message": _clip(message, 120),
             "color": color, "cacheSeconds": 300}
 
 
@@ -82,10 +83,11 @@ def _card(data, site_name, media_dir, theme, device, hide, width, with_cover):
     if status:
         lines.append((_clip(f"{status['emoji']} {status['text']}".strip(), chars), 13, "normal", colors["fg"]))
     if item is None:
-        lines.append(("offline" if device is None else _clip(f"{device}: offline", chars), 13, "normal",
+        lines.append((gettext("offline") if device is None else _clip(gettext("%(device)s: offline", device=device), chars),
+                      13, "normal",
                       colors["muted"]))
     else:
-        line = f"{doing(item)} on {item['device']}"
+        line = gettext("%(app)s on %(device)s", app=doing(item), device=item["device"])
         battery = item["battery"]
         if "battery" not in hide and battery["percent"] is not None:
             line += f" · {battery['percent']}%" + (" ⚡" if battery["charging"] else "")

@@ -33,19 +33,20 @@ def parse_until(value, at, zone):
         try:
             return next_clock(parse_clock(value), at, zone)
         except ValueError as err:
-            raise Invalid(f"until {err}.", field="until") from None
+            raise Invalid(f"until {err}.", field="until", code="status.until_invalid") from None
     if isinstance(value, str):
         try:
             value = parse_iso(value)
         except ValueError:
             raise Invalid(f"until must be a clock time such as 07:30 or an ISO 8601 instant; "
-                          f"'{value[:40]}' is neither.", field="until") from None
+                          f"'{value[:40]}' is neither.", field="until", code="status.until_invalid") from None
     if not isinstance(value, datetime):
-        raise Invalid("until must be a clock time such as 07:30 or an ISO 8601 instant.", field="until")
+        raise Invalid("until must be a clock time such as 07:30 or an ISO 8601 instant.", field="until",
+                      code="status.until_invalid")
     if value <= at:
-        raise Invalid("until is in the past; give a later time.", field="until")
+        raise Invalid("until is in the past; give a later time.", field="until", code="status.until_past")
     if value - at > LONGEST:
-        raise Invalid("until may be at most a year away.", field="until")
+        raise Invalid("until may be at most a year away.", field="until", code="status.until_too_far")
     return value
 
 
@@ -53,11 +54,13 @@ def set_status(emoji, text, until, at, zone):
     """Store the status (the caller commits); Invalid when the text is empty or a part too long."""
     emoji, text = (emoji or "").strip(), (text or "").strip()
     if not text:
-        raise Invalid("A status needs a text (the emoji is optional).", field="text")
+        raise Invalid("A status needs a text (the emoji is optional).", field="text", code="status.text_required")
     if len(emoji) > MAX_EMOJI:
-        raise Invalid(f"The emoji may be at most {MAX_EMOJI} characters.", field="emoji")
+        raise Invalid(f"The emoji may be at most {MAX_EMOJI} characters.", field="emoji",
+                      code="status.emoji_too_long", params={"max": MAX_EMOJI})
     if len(text) > MAX_TEXT:
-        raise Invalid(f"The status text may be at most {MAX_TEXT} characters.", field="text")
+        raise Invalid(f"The status text may be at most {MAX_TEXT} characters.", field="text",
+                      code="status.text_too_long", params={"max": MAX_TEXT})
     until = parse_until(until, at, zone)
     row = orm.session.get(OwnerStatus, 1) or OwnerStatus(id=1)
     row.emoji, row.text, row.until_at, row.set_at = emoji, text, until, at

@@ -1,6 +1,13 @@
 """The "Today" charts: your day's statistics drawn as server-rendered SVG (no script, no remote fetch)."""
+from flask_babel import gettext
+
 from waken.admin import svg
-from waken.devices.day_stats import day_stats
+from waken.devices.day_stats import HIDDEN, day_stats
+
+
+def _app(name):
+    """The public's one "hidden" entry in the page's language; an app's name as it is."""
+    return gettext("hidden") if name == HIDDEN else name
 
 
 def _minutes(seconds):
@@ -13,9 +20,9 @@ def today_charts(at, public=True, days=1):
     return {
         "stats": stats,
         "apps": svg.labelled_bars({a["app"]: _minutes(a["seconds"]) for a in stats["apps"]},
-                                  "Minutes per app"),
+                                  gettext("Minutes per app"), shown=_app if public else str),
         "devices": svg.labelled_bars({d["device"]: _minutes(d["seconds"]) for d in stats["devices"]},
-                                     "Minutes per device"),
+                                     gettext("Minutes per device")),
         "hours": svg.hourly_bars([{"hour": h["hour"], "count": _minutes(h["seconds"])} for h in stats["hours"]],
-                                 "Minutes per hour of day"),
+                                 gettext("Minutes per hour of day")),
     }

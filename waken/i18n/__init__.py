@@ -35,6 +35,12 @@ def select_locale():
     return LOCALES[best]
 
 
+def site_locale():
+    """The locale of texts no visitor asks for (alerts, embeds): the language setting, `auto` read as English."""
+    from waken import settings
+    return LOCALES.get(settings.get("language"), LOCALES[DEFAULT])
+
+
 def select_timezone():
     """Dates are shown in the site's time zone (the timezone setting)."""
     from waken import settings

@@ -9,6 +9,7 @@ WORDS = {
     "active": N_("active"), "revoked": N_("revoked"), "realtime": N_("realtime"),
     "desktop": N_("desktop"), "mobile": N_("mobile"), "tablet": N_("tablet"), "pc": N_("pc"),
     "block": N_("block"), "rename": N_("rename"),
+    "sent": N_("sent"), "sending": N_("sending"), "dead": N_("dead"),
 }
 
 

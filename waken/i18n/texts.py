@@ -1,5 +1,5 @@
 """Durations, clock times and the scripts' texts in the page's language (Babel and the catalogs)."""
-from flask_babel import format_datetime, gettext
+from flask_babel import format_datetime, get_translations, gettext
 
 from waken.i18n.labels import label
 
@@ -28,6 +28,11 @@ def clock_time(moment, zone):
     return format_datetime(moment.astimezone(zone), "HH:mm", rebase=False)
 
 
+def _tool_calls(n):
+    """The catalog's form for n tool calls, its %(num)s left for the script (ngettext would fill it)."""
+    return get_translations().ungettext("%(num)s tool call in 5 min", "%(num)s tool calls in 5 min", n)
+
+
 def script_texts():
     """The texts home.js, live.js, admin.js and agent-log-live.js show, with %(name)s placeholders."""
     return {
@@ -46,4 +51,9 @@ def script_texts():
         "copied": gettext("Copied"), "copyFailed": gettext("Copy failed: select the text"),
         "newRecord": gettext("1 new record since this page was drawn."),
         "newRecords": gettext("%(n)s new records since this page was drawn."),
+        "hiddenPrivate": gettext("Hidden in private mode."), "statusUntil": gettext("until %(time)s"),
+        "agentWaiting": gettext("waiting for you"), "agentWorking": gettext("working"),
+        "agentIdleSince": gettext("idle since %(time)s"), "agentErrorSince": gettext("error since %(time)s"),
+        # home.js picks the first for 1 and the second for more; %(num)s stays for the script to fill.
+        "toolCallsOne": _tool_calls(1), "toolCallsMany": _tool_calls(2),
     }

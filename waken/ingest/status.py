@@ -31,7 +31,8 @@ def set_owner_status():
     """Set the status (an emoji and/or a text, and an optional end)."""
     token = require_token("report")
     limits.charge_token(token.id)
-    data = parse(status_set_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"])
+    data = parse(status_set_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"],
+                 code="status.validation_failed")
     with db.write():
         shown = status.set_status(data["emoji"], data["text"], data["until"], now(),
                                   ZoneInfo(settings.get("timezone")))

@@ -120,7 +120,8 @@ def _store(key, group, at, caller):
         try:
             data = record_create_schema.load({**fields, "idempotency_key": key})
         except ValidationError as err:
-            raise Invalid("; ".join(f"{name} {problem}" for name, problem in err.messages.items())) from None
+            raise Invalid("; ".join(f"{name} {problem}" for name, problem in err.messages.items()),
+                          code="otlp.metric_invalid") from None
         store.create_record({**data, "timestamp": timestamp(newest)}, at, caller)
         return
     db.execute("UPDATE agent_activity SET timestamp = ?, description = ?, tokens_used = ?, cost_usd = ?, "

@@ -50,10 +50,12 @@ def device_day_stats():
     owner = owner_reads()
     if not owner and is_private(settings.load(), now()):
         raise ApiError(401, "Private mode is on, so the statistics are not public right now: send a token "
-                            "with the history:read scope as 'Authorization: Bearer <token>', or sign in as the admin.")
+                            "with the history:read scope as 'Authorization: Bearer <token>', or sign in as the admin.",
+                       code="stats.private_mode", params={"scope": "history:read"})
     if not owner and settings.get("public_stats") != "on":
         raise ApiError(401, "These statistics are private (the setting public_stats is off): send a token "
-                            "with the history:read scope as 'Authorization: Bearer <token>', or sign in as the admin.")
+                            "with the history:read scope as 'Authorization: Bearer <token>', or sign in as the admin.",
+                       code="stats.not_public", params={"scope": "history:read"})
     args = query_args(stats_query_schema, lists=())
     return stats_response_schema.dump({"data": day_stats(args["days"], now(), public=not owner)})
 
@@ -74,7 +76,8 @@ def device_history():
     """The stored runs of device activity as JSON pages or one streamed CSV."""
     if not owner_reads():
         raise ApiError(401, "Missing API token: send one with the history:read scope as "
-                            "'Authorization: Bearer <token>', or sign in as the admin.")
+                            "'Authorization: Bearer <token>', or sign in as the admin.",
+                       code="history.token_required", params={"scope": "history:read"})
     args = query_args(history_query_schema, lists=())
     at = now()
     if args["format"] == "json":

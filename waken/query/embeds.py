@@ -3,9 +3,11 @@ import hashlib
 import json
 
 from flask import current_app, request
+from flask_babel import force_locale
 
 from waken.errors import Invalid
 from waken.feed import cache, embed
+from waken.i18n import site_locale
 from waken.query import bp
 
 EMBED_LIMIT = 1   # embeds show live statuses only: the history is not rendered
@@ -17,17 +19,20 @@ def _options():
     args = request.args
     theme = args.get("theme", "light")
     if theme not in embed.THEMES:
-        raise Invalid(f"theme must be one of {', '.join(embed.THEMES)}.", field="theme")
+        raise Invalid(f"theme must be one of {', '.join(embed.THEMES)}.", field="theme",
+                      code="embed.theme_invalid", params={"allowed": list(embed.THEMES)})
     hide = tuple(part.strip() for part in args.get("hide", "").split(",") if part.strip())
     unknown = [part for part in hide if part not in embed.HIDE]
     if unknown:
-        raise Invalid(f"hide may list {', '.join(embed.HIDE)}; '{unknown[0][:40]}' is not one.", field="hide")
+        raise Invalid(f"hide may list {', '.join(embed.HIDE)}; '{unknown[0][:40]}' is not one.", field="hide",
+                      code="embed.hide_invalid", params={"allowed": list(embed.HIDE)})
     try:
         width = int(args.get("width", embed.WIDTH))
     except ValueError:
         width = -1
     if not embed.MIN_WIDTH <= width <= embed.MAX_WIDTH:
-        raise Invalid(f"width must be a whole number from {embed.MIN_WIDTH} to {embed.MAX_WIDTH}.", field="width")
+        raise Invalid(f"width must be a whole number from {embed.MIN_WIDTH} to {embed.MAX_WIDTH}.", field="width",
+                      code="embed.width_invalid", params={"min": embed.MIN_WIDTH, "max": embed.MAX_WIDTH})
     device = args.get("device", "").strip()[:128] or None
     return {"theme": theme, "hide": hide, "width": width, "device": device}
 
@@ -50,8 +55,9 @@ def embed_card():
     device, hide=title,music,battery, width)."""
     options = _options()
     rendering = cache.current(EMBED_LIMIT)
-    svg = embed.card(rendering.feed["data"], rendering.settings["site_name"], current_app.config["MEDIA_DIR"],
-                     **options)
+    with force_locale(site_locale()):   # shown on other sites, to anyone: the site's language
+        svg = embed.card(rendering.feed["data"], rendering.settings["site_name"], current_app.config["MEDIA_DIR"],
+                         **options)
     return _answer(svg.encode(), "image/svg+xml")
 
 
@@ -60,5 +66,6 @@ def embed_badge():
     """A shields.io endpoint: https://img.shields.io/endpoint?url=<this URL>."""
     options = _options()
     rendering = cache.current(EMBED_LIMIT)
-    body = embed.badge(rendering.feed["data"], rendering.settings["site_name"], options["device"], options["hide"])
+    with force_locale(site_locale()):
+        body = embed.badge(rendering.feed["data"], rendering.settings["site_name"], options["device"], options["hide"])
     return _answer(json.dumps(body, ensure_ascii=False).encode(), "application/json")

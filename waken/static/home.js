@@ -125,9 +125,12 @@
     var node = el("article", "card agent-card"), head = el("div", "card-head"), line;
     node.dataset.state = a.state;
     head.appendChild(el("span", "agent-name", a.agent));
-    if (a.state === "waiting") line = "waiting for you";
-    else if (a.state === "working") line = "working" + (a.toolCalls5m ? " · " + a.toolCalls5m + " tool call" + (a.toolCalls5m === 1 ? "" : "s") + " in 5 min" : "");
-    else line = a.state + " since " + clockFormat.format(new Date(a.since));
+    if (a.state === "waiting") line = t("agentWaiting");
+    else if (a.state === "working") {
+      // The catalog's two forms: English's "1 call" and "n calls" (a language with one form has it twice).
+      line = t("agentWorking") + (a.toolCalls5m ? " · " + t(a.toolCalls5m === 1 ? "toolCallsOne" : "toolCallsMany",
+                                                            { num: a.toolCalls5m }) : "");
+    } else line = t(a.state === "error" ? "agentErrorSince" : "agentIdleSince", { time: clockFormat.format(new Date(a.since)) });
     node.append(head, el("div", "agent-line", line));
     return node;
   }
@@ -146,7 +149,7 @@
     box.hidden = !st;
     box.querySelector(".status-emoji").textContent = st ? st.emoji : "";
     box.querySelector(".status-text").textContent = st ? st.text : "";
-    box.querySelector(".status-until").textContent = st && st.until ? "until " + clockFormat.format(new Date(st.until)) : "";
+    box.querySelector(".status-until").textContent = st && st.until ? t("statusUntil", { time: clockFormat.format(new Date(st.until)) }) : "";
     document.getElementById("private-note").hidden = !data.private;
   }
 
