@@ -10,8 +10,8 @@ from waken.bench.traffic import OTLP_BATCH
 
 TARGETS = (  # (label, summary key, comparison, limit)
     ("device ingest / reference ingest", "device_vs_reference", ">=", 0.50),
-    ("GET /api/activity (20 devices) / healthz", "feed_ratio", ">=", 0.80),
-    ("GET / (20 devices) / healthz", "home_ratio", ">=", 0.70),
+    ("GET /api/activity (20 devices) / healthz", "feed_ratio", ">=", 0.90),
+    ("GET / (20 devices) / healthz", "home_ratio", ">=", 0.90),
     ("conditional GET /api/activity answered 304 / healthz", "not_modified_ratio", ">=", 0.90),
     ("GET /api/activity p99, one client (ms)", "feed_p99_ms", "<=", 20),
     ("GET / p99, one client (ms)", "home_p99_ms", "<=", 20),
