@@ -16,7 +16,7 @@ from waken.schemas.agent_log_queries import (
     AgentStatsQuerySchema,
     AgentStreamQuerySchema,
 )
-from waken.schemas.fields import always_sent
+from waken.schemas.fields import always_sent, envelope
 
 BEARER = [{"bearerAuth": []}]
 PUBLIC = []
@@ -74,7 +74,7 @@ def operations():
             "security": BEARER,
             "requestBody": json_body(report_schemas.verify_schema),
             "responses": {
-                "200": answer(_envelope("VerifyResponse", report_schemas.VerifyDataSchema), "Ready to report."),
+                "200": answer(envelope("VerifyResponse", report_schemas.VerifyDataSchema), "Ready to report."),
                 "202": answer(report_schemas.PendingSchema, "The device waits for approval."),
                 **errors(400, 401, 403, 429, 503, 507)}},
         ("/api/activity", "get"): {
@@ -98,12 +98,6 @@ def operations():
     table.update(_agent_operations())
     table.update(otlp_spec.operations(AGENT_WRITER))
     return table
-
-
-def _envelope(name, data_schema):
-    """A {success, data} schema class around data_schema."""
-    return always_sent()(Schema.from_dict({"success": fields.Boolean(dump_default=True),
-                                           "data": fields.Nested(data_schema)}, name=name))
 
 
 def _agent_operations():
@@ -149,7 +143,7 @@ def _agent_operations():
         ("/api/admin/activity/apps-export", "get"): {
             "tags": ["Admin"], "summary": "Export the app records for rule selection",
             "security": [{"adminSession": []}],
-            "responses": {"200": answer(_envelope("AppsExportResponse", AppsExportSchema), "The export."),
+            "responses": {"200": answer(envelope("AppsExportResponse", AppsExportSchema), "The export."),
                           **errors(401, 403)}},
     }
 

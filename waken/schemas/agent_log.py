@@ -135,11 +135,17 @@ class PageSchema(Schema):
 
 
 @always_sent("partial")
-class AgentRecordListSchema(PageSchema):
+class SearchPageSchema(PageSchema):
+    """A page of a list that q can search (the log, the sessions)."""
+
+    partial = fields.Boolean(metadata={"description": PARTIAL})
+
+
+@always_sent("partial")
+class AgentRecordListSchema(SearchPageSchema):
     """One page of the log; total counts the rows matching the filters."""
 
     activities = fields.List(fields.Nested(AgentRecordSchema))
-    partial = fields.Boolean(metadata={"description": PARTIAL})
 
 
 @always_sent("ts", "activity")

@@ -2,7 +2,7 @@
 from marshmallow import RAISE, Schema, fields
 
 from waken.agent_log.filters import STATUSES
-from waken.schemas.agent_log import PARTIAL, AgentRecordSchema, PageSchema
+from waken.schemas.agent_log import AgentRecordSchema, PageSchema, SearchPageSchema
 from waken.schemas.agent_log_queries import AgentLogQuerySchema
 from waken.schemas.fields import IsoTime, always_sent, page_limit, page_offset
 
@@ -58,11 +58,10 @@ class AgentSessionSchema(Schema):
 
 
 @always_sent("partial")
-class AgentSessionListSchema(PageSchema):
+class AgentSessionListSchema(SearchPageSchema):
     """One page of sessions, newest (latest record) first; total counts the sessions matching."""
 
     sessions = fields.List(fields.Nested(AgentSessionSchema))
-    partial = fields.Boolean(metadata={"description": PARTIAL})
 
 
 @always_sent()

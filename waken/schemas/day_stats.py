@@ -3,7 +3,7 @@ from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
 from waken.devices.day_stats import DAYS
-from waken.schemas.fields import WHOLE, IsoTime, always_sent
+from waken.schemas.fields import WHOLE, IsoTime, always_sent, envelope
 
 HISTORY_DEFAULT = 1000
 HISTORY_MAX = 10_000
@@ -43,19 +43,17 @@ class HistoryQuerySchema(_Strict):
                             metadata={"description": "JSON only: the previous page's nextBefore."})
 
 
-@always_sent()
-class AppTimeSchema(Schema):
-    app = fields.String(metadata={"description": "The app (an app rule's label; \"hidden\" for hidden apps "
-                                                 "on public answers)."})
-    seconds = fields.Integer()
-    runs = fields.Integer(metadata={"description": "Runs that started in the range."})
+def _time_of(name, key, description):
+    """A {<key>, seconds, runs} item of the statistics: the time spent in one app or on one device."""
+    return always_sent()(Schema.from_dict({
+        key: fields.String(metadata={"description": description}),
+        "seconds": fields.Integer(),
+        "runs": fields.Integer(metadata={"description": "Runs that started in the range."})}, name=name))
 
 
-@always_sent()
-class DeviceTimeSchema(Schema):
-    device = fields.String()
-    seconds = fields.Integer()
-    runs = fields.Integer()
+AppTimeSchema = _time_of("AppTimeSchema", "app", "The app (an app rule's label; \"hidden\" for hidden apps "
+                                                 "on public answers).")
+DeviceTimeSchema = _time_of("DeviceTimeSchema", "device", "The device's name.")
 
 
 @always_sent()
@@ -76,10 +74,7 @@ class DayStatsSchema(Schema):
     hours = fields.List(fields.Nested(HourTimeSchema), metadata={"description": "24 entries, hour 0 first."})
 
 
-@always_sent()
-class DayStatsResponseSchema(Schema):
-    success = fields.Boolean(dump_default=True)
-    data = fields.Nested(DayStatsSchema)
+DayStatsResponseSchema = envelope("DayStatsResponseSchema", DayStatsSchema)
 
 
 @always_sent()
@@ -101,10 +96,7 @@ class HistoryPageSchema(Schema):
     nextBefore = fields.Integer(allow_none=True, metadata={"description": "Pass as before for the next page."})
 
 
-@always_sent()
-class HistoryResponseSchema(Schema):
-    success = fields.Boolean(dump_default=True)
-    data = fields.Nested(HistoryPageSchema)
+HistoryResponseSchema = envelope("HistoryResponseSchema", HistoryPageSchema)
 
 
 stats_query_schema = DayStatsQuerySchema()

@@ -3,7 +3,7 @@ from marshmallow import EXCLUDE, Schema, fields, post_load
 from marshmallow.validate import Range
 
 from waken.feed.build import DEFAULT_LIMIT, MAX_LIMIT
-from waken.schemas.fields import IsoTime, always_sent
+from waken.schemas.fields import IsoTime, always_sent, envelope
 from waken.schemas.reports import ActivityItemSchema
 
 
@@ -111,10 +111,7 @@ class FeedSchema(Schema):
                        "and recentActivities is empty."})
 
 
-@always_sent()
-class FeedResponseSchema(Schema):
-    success = fields.Boolean(dump_default=True)
-    data = fields.Nested(FeedSchema)
+FeedResponseSchema = envelope("FeedResponseSchema", FeedSchema)
 
 
 feed_query_schema = FeedQuerySchema()

@@ -2,7 +2,7 @@
 import math
 from datetime import date
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields
 from marshmallow.validate import Range
 
 from waken.timeutil import iso, parse_iso
@@ -22,6 +22,12 @@ def always_sent(*optional):
                 field.required = True
         return cls
     return mark
+
+
+def envelope(name, data_schema, **data_options):
+    """A {success, data} answer schema class named `name` around data_schema (data_options go to data)."""
+    return always_sent()(Schema.from_dict({"success": fields.Boolean(dump_default=True),
+                                           "data": fields.Nested(data_schema, **data_options)}, name=name))
 
 
 class Text(fields.String):

@@ -4,7 +4,7 @@ from marshmallow.validate import Length, Regexp
 
 from waken.feed.status import MAX_EMOJI, MAX_TEXT
 from waken.schemas.feed import OwnerStatusSchema
-from waken.schemas.fields import Text, always_sent
+from waken.schemas.fields import Text, envelope
 
 CLOCK = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -26,11 +26,8 @@ class StatusSetSchema(Schema):
                        "(the admin page and the command also take an ISO 8601 instant); null: until cleared."})
 
 
-@always_sent()
-class StatusAnswerSchema(Schema):
-    success = fields.Boolean(dump_default=True)
-    data = fields.Nested(OwnerStatusSchema, allow_none=True, metadata={
-        "description": "The status now in force; null after DELETE."})
+StatusAnswerSchema = envelope("StatusAnswerSchema", OwnerStatusSchema, allow_none=True, metadata={
+    "description": "The status now in force; null after DELETE."})
 
 
 status_set_schema = StatusSetSchema()
