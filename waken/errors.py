@@ -116,6 +116,13 @@ class DiskRefused(DomainError):
         self.status = status
 
 
+def check_length(text, most, field, code):
+    """text if it has at most `most` characters; else Invalid for field, in the code's own sentence."""
+    if len(text) > most:
+        raise Invalid(error_codes.CODES[code][1] % {"max": most}, field=field, code=code, params={"max": most})
+    return text
+
+
 class _ShellRefusals:
     """Commands end with the sentence of a DomainError (exit status 1), not a traceback."""
 

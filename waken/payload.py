@@ -130,6 +130,11 @@ def parse(schema, extra=None, limit=None, code="validation_failed"):
     return load(schema, body, code)
 
 
+def parse_small(schema, extra=None, code="validation_failed"):
+    """parse() for a body that never carries images: at most SMALL_BODY_MAX_BYTES."""
+    return parse(schema, extra, current_app.config["SMALL_BODY_MAX_BYTES"], code)
+
+
 def load(schema, data, code="validation_failed"):
     """Validate data with a marshmallow schema; 400 with per-field messages (and codes) otherwise."""
     try:

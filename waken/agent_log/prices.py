@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from waken.db import orm
-from waken.errors import Invalid, NotFound
+from waken.errors import Invalid, NotFound, check_length
 from waken.models import ModelPrice
 
 MICRO = 1_000_000
@@ -42,9 +42,7 @@ def clean_model(model):
     name = (model or "").strip()
     if not name:
         raise Invalid("A model name is required, e.g. gpt-4o or claude-sonnet-4-5.", field="model", code="price.model_required")
-    if len(name) > MAX_MODEL:
-        raise Invalid(f"A model name must be at most {MAX_MODEL} characters.", field="model", code="price.model_too_long", params={"max": MAX_MODEL})
-    return name
+    return check_length(name, MAX_MODEL, "model", "price.model_too_long")
 
 
 def list_prices():

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from waken.alerts.rules import forget_channel
 from waken.db import orm
-from waken.errors import Conflict, Invalid, NotFound
+from waken.errors import Conflict, Invalid, NotFound, check_length
 from waken.models import AlertChannel
 
 NAME_MAX = 64
@@ -74,9 +74,7 @@ def clean(name, url):
     name, url = (name or "").strip(), (url or "").strip()
     if not name:
         raise Invalid("A channel needs a name.", field="name", code="alert_channel.name_required")
-    if len(name) > NAME_MAX:
-        raise Invalid(f"A channel name is at most {NAME_MAX} characters.", field="name",
-                      code="alert_channel.name_too_long", params={"max": NAME_MAX})
+    check_length(name, NAME_MAX, "name", "alert_channel.name_too_long")
     try:
         urlsplit(url)
     except ValueError:        # an unclosed [ of an IPv6 address

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from waken import db
 from waken.db import orm
-from waken.errors import Invalid, NotFound
+from waken.errors import Invalid, NotFound, check_length
 from waken.models import AppRule
 
 MAX_PROCESS = 256
@@ -57,9 +57,7 @@ def clean(process_name, label=None, hide_title=False, hide=False):
     process_name = (process_name or "").strip()
     if not process_name or len(process_name) > MAX_PROCESS:
         raise Invalid(f"A process name is required (at most {MAX_PROCESS} characters).", field="process_name", code="app_rule.process_required", params={"max": MAX_PROCESS})
-    label = (label or "").strip() or None
-    if label is not None and len(label) > MAX_LABEL:
-        raise Invalid(f"The label may be at most {MAX_LABEL} characters.", field="label", code="app_rule.label_too_long", params={"max": MAX_LABEL})
+    label = check_length((label or "").strip(), MAX_LABEL, "label", "app_rule.label_too_long") or None
     if label is None and not hide_title and not hide:
         raise Invalid("A rule needs a label to show, hide the title, or hide the app.", code="app_rule.empty")
     return process_name, label, bool(hide_title), bool(hide)

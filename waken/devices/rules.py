@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from waken import db, settings
 from waken.db import orm
-from waken.errors import Invalid, NotFound
+from waken.errors import Invalid, NotFound, check_length
 from waken.models import MediaSourceRule
 
 ACTIONS = ("block", "rename")
@@ -53,8 +53,7 @@ def _clean(source, action, label):
     label = (label or "").strip()
     if action == "rename" and not label:
         raise Invalid("A rename rule needs the label to show instead.", field="label", code="media_rule.label_required")
-    if len(label) > MAX_LABEL:
-        raise Invalid(f"The label may be at most {MAX_LABEL} characters.", field="label", code="media_rule.label_too_long", params={"max": MAX_LABEL})
+    check_length(label, MAX_LABEL, "label", "media_rule.label_too_long")
     return source, action, (label if action == "rename" else None)
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from flask import current_app, request
 
 from waken import disk, settings
+from waken.auth.tokens import require_token
 from waken.edge.addresses import address_key
 from waken.errors import ApiError
 from waken.timeutil import now
@@ -177,6 +178,13 @@ def _uncounted_if_the_disk_fails(charge):
             if disk.failed(err) is None:
                 raise
     return charged
+
+
+def charged_token(scope):
+    """The request's token with `scope` (401 or 403 otherwise), one write counted for it (429 past the limit)."""
+    token = require_token(scope)
+    charge_token(token.id)
+    return token
 
 
 @_uncounted_if_the_disk_fails

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 
 from waken import db
 from waken.db import orm
-from waken.errors import Invalid
+from waken.errors import Invalid, check_length
 from waken.feed.schedule import next_clock, parse_clock
 from waken.models import OwnerStatus
 from waken.timeutil import from_ms, parse_iso
@@ -55,12 +55,8 @@ def set_status(emoji, text, until, at, zone):
     emoji, text = (emoji or "").strip(), (text or "").strip()
     if not text:
         raise Invalid("A status needs a text (the emoji is optional).", field="text", code="status.text_required")
-    if len(emoji) > MAX_EMOJI:
-        raise Invalid(f"The emoji may be at most {MAX_EMOJI} characters.", field="emoji",
-                      code="status.emoji_too_long", params={"max": MAX_EMOJI})
-    if len(text) > MAX_TEXT:
-        raise Invalid(f"The status text may be at most {MAX_TEXT} characters.", field="text",
-                      code="status.text_too_long", params={"max": MAX_TEXT})
+    check_length(emoji, MAX_EMOJI, "emoji", "status.emoji_too_long")
+    check_length(text, MAX_TEXT, "text", "status.text_too_long")
     until = parse_until(until, at, zone)
     row = orm.session.get(OwnerStatus, 1) or OwnerStatus(id=1)
     row.emoji, row.text, row.until_at, row.set_at = emoji, text, until, at

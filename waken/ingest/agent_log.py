@@ -1,7 +1,7 @@
 """POST /api/activities and PATCH /api/activities/<id>: the agent activity log (each route with its OpenAPI entry)."""
 import re
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 
 from waken import db, settings
 from waken.agent_log import store
@@ -17,7 +17,7 @@ from waken.openapi.operations import (
     errors,
     json_body,
 )
-from waken.payload import parse
+from waken.payload import parse_small
 from waken.schemas.agent_log import (
     AgentRecordSchema,
     AnonymousRetrySchema,
@@ -44,15 +44,11 @@ def authorise_write(charge=True):
         if charge:
             limits.charge_address(settings.get("agent_ingest_open_per_minute"))
         return None
-    token = require_token("agents:write")
-    if charge:
-        limits.charge_token(token.id)
-    return token
+    return limits.charged_token("agents:write") if charge else require_token("agents:write")
 
 
 def _body(schema, extra=None):
-    return parse(schema, extra, limit=current_app.config["SMALL_BODY_MAX_BYTES"],
-                 code="agent_activity.validation_failed")
+    return parse_small(schema, extra, code="agent_activity.validation_failed")
 
 
 @documented({

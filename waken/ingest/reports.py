@@ -1,14 +1,13 @@
 """POST /api/activity and /api/activity/verify: what a device is doing now."""
-from flask import current_app, jsonify
+from flask import jsonify
 
 from waken import db
-from waken.auth.tokens import require_token
 from waken.devices import reports
 from waken.edge import limits
 from waken.errors import error_body
 from waken.ingest import bp
 from waken.media.report_images import image_report_slot, prepare_images
-from waken.payload import parse
+from waken.payload import parse, parse_small
 from waken.schemas.reports import dump_activity_item, report_loader, verify_schema
 
 
@@ -21,8 +20,7 @@ def _pending(device):
 @bp.post("/api/activity")
 def report_activity():
     """Store a device report: merge into its current activity or start a new one."""
-    token = require_token("report")   # before the body is read: no token, no parsing
-    limits.charge_token(token.id)
+    token = limits.charged_token("report")   # before the body is read: no token, no parsing
     with image_report_slot():   # before the body is read: a large one may carry images
         report = parse(report_loader, code="activity.validation_failed")
         images = prepare_images(report)
@@ -41,10 +39,8 @@ def report_activity():
 @bp.post("/api/activity/verify")
 def verify_device():
     """Check a token and device key for a reporter's onboarding; stores no activity."""
-    token = require_token("report")
-    limits.charge_token(token.id)
-    probe = parse(verify_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"],
-                  code="activity.validation_failed")
+    token = limits.charged_token("report")
+    probe = parse_small(verify_schema, code="activity.validation_failed")
     with db.write():
         device = reports.verify_device(probe, token)
     if device["status"] == "pending":

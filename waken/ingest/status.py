@@ -1,15 +1,12 @@
 """PUT and DELETE /api/status: the owner's status, set by a phone shortcut or the reporter (scope report)."""
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-
 from waken import db, settings
-from waken.auth.tokens import require_token
 from waken.edge import limits
 from waken.feed import status
 from waken.ingest import bp
 from waken.openapi.operations import BEARER, answer, documented, errors, json_body
-from waken.payload import parse
+from waken.payload import parse_small
 from waken.schemas.status import (
     StatusAnswerSchema,
     status_answer_schema,
@@ -29,10 +26,8 @@ TAGS = ["Owner status"]
 @bp.put("/api/status")
 def set_owner_status():
     """Set the status (an emoji and/or a text, and an optional end)."""
-    token = require_token("report")
-    limits.charge_token(token.id)
-    data = parse(status_set_schema, limit=current_app.config["SMALL_BODY_MAX_BYTES"],
-                 code="status.validation_failed")
+    limits.charged_token("report")
+    data = parse_small(status_set_schema, code="status.validation_failed")
     with db.write():
         shown = status.set_status(data["emoji"], data["text"], data["until"], now(),
                                   ZoneInfo(settings.get("timezone")))
@@ -47,8 +42,7 @@ def set_owner_status():
 @bp.delete("/api/status")
 def clear_owner_status():
     """Clear the status."""
-    token = require_token("report")
-    limits.charge_token(token.id)
+    limits.charged_token("report")
     with db.write():
         status.clear_status()
     return status_answer_schema.dump({"data": None})
