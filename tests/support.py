@@ -148,8 +148,9 @@ class LiveServer:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
-    def token(self, name="test"):
-        return self.cli("token", "create", name).strip().splitlines()[-1]
+    def token(self, name="test", *scopes):
+        options = [arg for scope in scopes for arg in ("--scope", scope)]
+        return self.cli("token", "create", name, *options).strip().splitlines()[-1]
 
     def device(self, name="Desk", key=None, *extra):
         args = ["device", "create", name, *(["--key", key] if key else []), *extra]

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.admin_support import Admin, create_admin
+from waken.auth.tokens import ALL_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -31,7 +32,7 @@ def test_schemathesis_finds_nothing_in_any_operation_in_either_mode(start_server
     server = start_server()
     # Unknown device keys register themselves, so generated reports are stored, not refused.
     server.cli("settings", "set", "device_registration", "auto")
-    token = server.token()
+    token = server.token("test", *ALL_SCOPES)
     spec = requests.get(server.url + "/api/openapi.json", timeout=10).json()
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
@@ -91,7 +92,7 @@ def generated(tmp_path):
 @pytest.mark.slow
 def test_generated_client_parses_every_json_answer(start_server, generated):
     server = start_server()
-    token, key = server.token(), server.device("Desk PC")
+    token, key = server.token("test", *ALL_SCOPES), server.device("Desk PC")
     spec = requests.get(server.url + "/api/openapi.json", timeout=10).json()
     pkg = generated(spec)
     models = importlib.import_module("waken_api_client.models")

@@ -50,10 +50,13 @@ SCHEMAS = {
         "startTimeUnixNano": NANOS, "endTimeUnixNano": NANOS, "attributes": _list("OtlpKeyValue"),
         "status": _object({"code": {"type": "integer", "minimum": 0, "maximum": 2, "description": ENUM},
                            "message": {"type": "string"}})}),
-    "OtlpNumberDataPoint": _object({
+    "OtlpNumberDataPoint": {**_object({
         "attributes": _list("OtlpKeyValue"), "startTimeUnixNano": NANOS, "timeUnixNano": NANOS,
-        "asDouble": {"type": "number", "minimum": -1e300, "maximum": 1e300},
-        "asInt": {"type": "string", "pattern": "^-?[0-9]{1,18}$"}}),
+        "asDouble": {"type": ["number", "null"], "minimum": -1e300, "maximum": 1e300,
+                     "description": "null (how JSON writers send NaN and infinities) is no value."},
+        "asInt": ANY_VALUE_KINDS["intValue"]}),
+        # One value: protobuf refuses a point with both (a null asDouble is no value).
+        "not": {"required": ["asDouble", "asInt"], "properties": {"asDouble": {"type": "number"}}}},
     "OtlpMetric": {**_object({
         "name": {"type": "string"}, "description": {"type": "string"}, "unit": {"type": "string"},
         "sum": _object({"dataPoints": _list("OtlpNumberDataPoint"),

@@ -29,6 +29,10 @@ STATUS_WORDS = rf"^{_SPACE}*{_STATUS}{_SPACE}*(,{_SPACE}*{_STATUS}{_SPACE}*)*$"
 
 
 
+# Not blank, and no NUL anywhere (what _no_nul checks), as the API reference states it.
+NO_NUL_NOT_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85][^\x00]*$"
+
+
 def _no_nul(text):
     # SQLite's FTS5 reads a query as C text, which a NUL would end.
     if "\0" in text:
@@ -70,7 +74,7 @@ class AgentLogQuerySchema(AgentLogFiltersSchema):
                    metadata={"description": "Only the records of this session."})
     q = Text(non_empty=True, validate=[Length(max=MAX_QUERY_CHARS, error=f"must be at most {MAX_QUERY_CHARS} characters"),
                                        _no_nul],
-             metadata={"description":
+             metadata={"pattern": NO_NUL_NOT_BLANK, "description":
                        "Only records whose description or metadata tool, tool_name, command, path or file_path "
                        "contains this text (case-insensitive, any language; quotes and operators are plain "
                        f"text). A search collects at most the {MAX_MATCHES} most recently stored matches and "
