@@ -126,6 +126,16 @@ def test_the_list_is_json_and_the_export_is_csv(get, client, auth, log):
         "must be from 1 to 10000"
 
 
+def test_one_csv_download_streams_at_a_time_per_process(client, auth, log):
+    first = client.get("/api/activities/export", headers=auth)     # not read yet: still streaming
+    second = client.get("/api/activities?format=csv", headers=auth)
+    assert second.status_code == 503 and second.json["code"] == "busy.export"
+    assert second.headers["Retry-After"] == "1"
+    assert first.get_data().count(b"\r\n") == 6 and first.status_code == 200
+    first.close()
+    assert client.get("/api/activities/export", headers=auth).status_code == 200
+
+
 def test_reads_need_a_token_or_an_admin_session(app, client, log):
     assert client.get("/api/activities").status_code == 401
     assert client.get("/api/activities", headers={"Authorization": "Bearer wrong"}).status_code == 401

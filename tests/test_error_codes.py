@@ -26,7 +26,7 @@ SNAPSHOT = {
     "media_rule.source_required": 400, "media_rule.action_invalid": 400, "media_rule.label_required": 400,
     "media_rule.label_too_long": 400, "media_rule.duplicate": 400, "media_rule.not_found": 404,
     "app_rule.process_required": 400, "app_rule.label_too_long": 400, "app_rule.empty": 400,
-    "app_rule.not_found": 404, "busy.images": 503, "agent_activity.validation_failed": 400,
+    "app_rule.not_found": 404, "busy.images": 503, "busy.export": 503, "agent_activity.validation_failed": 400,
     "agent_activity.not_found": 404, "agent_activity.timestamp_future": 400,
     "agent_activity.timestamp_too_old": 400, "agent_session.not_found": 404, "price.invalid": 400,
     "price.model_required": 400, "price.model_too_long": 400, "price.not_found": 404, "busy.otlp": 503,

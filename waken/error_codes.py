@@ -88,6 +88,7 @@ CODES = {
     "price.model_too_long": (400, N_("A model name must be at most %(max)s characters.")),
     "price.not_found": (404, N_("There is no price for this model.")),
     "busy.otlp": (503, N_("The server is busy with other OTLP exports; try again in a moment.")),
+    "busy.export": (503, N_("The server is busy with other CSV downloads; try again in a moment.")),
     "otlp.metric_invalid": (400, N_("A metric point could not be stored as an agent usage record.")),
     # The owner's status and the embeds.
     "status.validation_failed": (400, N_("Some fields of the status are invalid.")),

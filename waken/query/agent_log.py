@@ -5,10 +5,11 @@ import time
 from flask import Response, current_app, request, stream_with_context
 
 from waken import db
+from waken.admission import app_gate
 from waken.agent_log import stats, store
 from waken.agent_log.csv_export import csv_chunks, today_filename
 from waken.auth.tokens import require_reader
-from waken.errors import ApiError
+from waken.errors import ApiError, Busy
 from waken.payload import load
 from waken.query import bp
 from waken.query.streams import sse_response, take_agent_slot
@@ -62,9 +63,34 @@ def export_agent_activities():
 
 
 def _csv(args, at):
-    response = Response(stream_with_context(csv_chunks(args, at)), mimetype="text/csv")
+    chunks = csv_chunks(args, at)      # a bad range is a 400 before a turn is taken
+    # A download is Python work for as long as it streams: one at a time per process, so a
+    # burst of them cannot starve the writers of the interpreter (503 + Retry-After beyond).
+    turn = app_gate(current_app, "waken.export_gate", current_app.config["EXPORTS_AT_ONCE"], _busy).turn()
+    turn.__enter__()
+    held = [True]
+
+    def release():      # when the last chunk is sent, or when the server closes the answer
+        if held:
+            held.clear()
+            turn.__exit__(None, None, None)
+
+    response = Response(stream_with_context(_then(chunks, release)), mimetype="text/csv")
+    response.call_on_close(release)
     response.headers["Content-Disposition"] = f"attachment; filename={today_filename(at)}"
     return response
+
+
+def _then(chunks, done):
+    try:
+        yield from chunks
+    finally:
+        done()
+
+
+def _busy():
+    return Busy("The server is busy with other CSV downloads; try again in a moment.", retry_after=1,
+                code="busy.export")
 
 
 @bp.get("/api/activities/<int:activity_id>")
