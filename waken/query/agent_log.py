@@ -1,6 +1,7 @@
 """GET /api/activities, /stats and /stream: reading the agent log (token or admin session)."""
 import json
 import time
+from contextlib import ExitStack
 
 from flask import Response, current_app, request, stream_with_context
 
@@ -66,17 +67,12 @@ def _csv(args, at):
     chunks = csv_chunks(args, at)      # a bad range is a 400 before a turn is taken
     # A download is Python work for as long as it streams: one at a time per process, so a
     # burst of them cannot starve the writers of the interpreter (503 + Retry-After beyond).
-    turn = app_gate(current_app, "waken.export_gate", current_app.config["EXPORTS_AT_ONCE"], _busy).turn()
-    turn.__enter__()
-    held = [True]
-
-    def release():      # when the last chunk is sent, or when the server closes the answer
-        if held:
-            held.clear()
-            turn.__exit__(None, None, None)
-
-    response = Response(stream_with_context(_then(chunks, release)), mimetype="text/csv")
-    response.call_on_close(release)
+    turn = ExitStack()       # closing it twice is harmless: the second close finds nothing to do
+    turn.enter_context(app_gate(current_app, "waken.export_gate", current_app.config["EXPORTS_AT_ONCE"],
+                                _busy).turn())
+    # Given back when the last chunk is sent, or when the server closes the answer unread.
+    response = Response(stream_with_context(_then(chunks, turn.close)), mimetype="text/csv")
+    response.call_on_close(turn.close)
     response.headers["Content-Disposition"] = f"attachment; filename={today_filename(at)}"
     return response
 
