@@ -79,6 +79,26 @@ def test_init_db_is_idempotent_and_upgrades_without_losing_rows(tmp_path):
     assert "device_activity_open" in indexes
 
 
+def test_upgrade_rebuilds_an_index_whose_definition_changed(tmp_path):
+    path = tmp_path / "old.sqlite"
+    init_db(path)
+    old = sqlite3.connect(path)
+    # The session list's type index as an older waken defined it, with a session in the mix.
+    old.executescript("""
+        DROP INDEX agent_session_mix_type;
+        CREATE INDEX agent_session_mix_type ON agent_session_mix (type, agent, session, status);
+        INSERT INTO agent_activity (type, description, status, timestamp, created_at, session)
+        VALUES ('tool_call', 'x', 'success', 1, 1, 's1');
+    """)
+    old.close()
+    init_db(path)
+    conn = sqlite3.connect(path)
+    [(sql,)] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'agent_session_mix_type'").fetchall()
+    assert "(type, session, agent, status)" in sql
+    assert conn.execute("SELECT session FROM agent_session_mix INDEXED BY agent_session_mix_type "
+                        "WHERE type = 'tool_call'").fetchall() == [("s1",)]
+
+
 def test_one_open_activity_per_device_is_enforced_by_the_schema(tmp_path):
     path = tmp_path / "w.sqlite"
     init_db(path)

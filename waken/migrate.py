@@ -104,11 +104,14 @@ def _upgrade(conn, target):
                     clause += " NOT NULL"
                 conn.execute(clause)
     for kind in ("index", "view", "trigger"):
-        have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))}
+        have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = ?", (kind,)))
         for name, sql in target.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)):
-            if name not in have:
-                conn.execute(sql)
+            if name in have and have[name] != sql and kind == "index":
+                conn.execute(f'DROP INDEX "{name}"')   # redefined in schema.sql: built again
+            elif name in have:
+                continue
+            conn.execute(sql)
     if "agent_activity" in existing:
         # An older database: build the statistics rollups from the rows it already has.
         for table, backfill in BACKFILLS.items():

@@ -18,10 +18,10 @@ def list_sessions(args, at):
     The page and total come from agent_session (one row per session, its last_at index in
     order). A status alone is read from its counts there. Other type, status or agent filters
     test each session with one seek into the trigger-kept agent_session_mix (or
-    agent_session_part for an agent alone), never by reading its records; one type with an
-    agent is counted from the mix's own index instead (_indexed). Only when dates narrow the
-    range is the match also looked up among the session's records in the range (its own
-    index). Either way the summaries are then read for the page's sessions only.
+    agent_session_part for an agent alone), never by reading its records; one type, with or
+    without an agent and statuses, is counted from the mix's own index instead (_indexed).
+    Only when dates narrow the range is the match also looked up among the session's records
+    in the range (its own index). Either way the summaries are then read for the page's sessions only.
     """
     lower, upper = bounds(args, at)
     if args.get("q"):
@@ -70,17 +70,19 @@ def _in_range(lower):
 
 
 def _indexed(args):
-    """(SELECT of the matching session keys, params) for one type and an agent, else None.
+    """(SELECT of the matching session keys, params) for exactly one type, else None.
 
-    agent_session_mix_type lists a type and agent's sessions in key order, so their count is
-    one pass over that range, with no seek per session; other filters test each session.
+    agent_session_mix_type lists a type's sessions in key order, so their count is one pass
+    over that range, the agent and statuses tested on the way; other filters test each session.
     """
     types, agent, statuses = args.get("type") or [], args.get("agent"), args.get("status")
-    if len(types) != 1 or not agent:
+    if len(types) != 1:
         return None
-    sql = ("SELECT DISTINCT session FROM agent_session_mix INDEXED BY agent_session_mix_type "
-           "WHERE type = ? AND agent = ?")
-    params = [types[0], agent]
+    sql = "SELECT DISTINCT session FROM agent_session_mix INDEXED BY agent_session_mix_type WHERE type = ?"
+    params = [types[0]]
+    if agent:
+        sql += " AND agent = ?"
+        params.append(agent)
     if statuses:
         sql += f" AND status IN ({', '.join('?' * len(statuses))})"
         params += statuses
