@@ -74,17 +74,22 @@ class Sweeper:
 
     def _scheduler(self):
         # Imported here: only the one process that wins the lock pays for APScheduler.
+        from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
         config = self.app.config
-        scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+        # One thread for the sweeps, taking turns, and one for the alerts, whose sends may wait
+        # on the network: two threads and two database connections, not one per job at once.
+        scheduler = BackgroundScheduler(timezone=UTC, daemon=True, executors={
+            "default": ThreadPoolExecutor(1), "alerts": ThreadPoolExecutor(1)})
         first = datetime.now(UTC)
         for name, sweep, seconds in (("expiry", run_expiry, config["SWEEP_EXPIRY_SECONDS"]),
                                      ("retention", apply_retention, config["SWEEP_RETENTION_SECONDS"]),
                                      ("alerts", run_alerts, config["ALERT_SECONDS"])):
             scheduler.add_job(self._run, "interval", seconds=seconds, args=(name, sweep), id=name,
                               next_run_time=first, coalesce=True, max_instances=1,
-                              misfire_grace_time=max(1, int(seconds)))
+                              misfire_grace_time=max(1, int(seconds)),
+                              executor="alerts" if name == "alerts" else "default")
         scheduler.start()
         return scheduler
 
