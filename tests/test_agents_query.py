@@ -262,6 +262,17 @@ def test_stats_match_the_list_at_the_retention_edge(client, auth, add, clock, ge
     assert stats["heatmap"][0] == {"day": "2026-03-01", "count": 2}
 
 
+def test_stats_of_the_largest_counts_add_up_without_failing(client, auth, add, clock):
+    # Each value is within what a record may hold; their sum is past SQLite's integers.
+    for when in ("2026-03-29T09:00:00Z", "2026-03-30T09:00:00Z", "2026-03-31T09:00:00Z"):   # three buckets
+        add(when, tokens_used=2**63 - 1, duration_ms=2**63 - 1)
+    response = client.get("/api/activities/stats", headers=auth)
+    assert response.status_code == 200, response.json
+    assert response.json["total"] == 3
+    assert response.json["tokensUsed"] == pytest.approx(3 * (2**63 - 1), rel=1e-9)
+    assert response.json["avgDurationMs"] == pytest.approx(2**63 - 1, rel=1e-9)
+
+
 def test_empty_stats_are_zero_filled(client, auth, clock):
     stats = client.get("/api/activities/stats", headers=auth).json
     assert stats["total"] == stats["today"] == stats["thisWeek"] == stats["tokensUsed"] == 0

@@ -1,4 +1,7 @@
-"""Admission control: a bounded number of one costly step at once per process, the rest refused at once."""
+"""Admission control: a bounded number of one costly step at once per process, the rest refused
+at once; and turns that one holder at a time takes on the whole machine."""
+import fcntl
+import os
 import threading
 from contextlib import contextmanager
 
@@ -40,3 +43,58 @@ def app_gate(app, name, running, refusal, **waiting):
     if gate is None:
         gate = app.extensions.setdefault(name, Gate(running, refusal, **waiting))
     return gate
+
+
+class MachineTurn:
+    """One holder at a time on the whole machine: this process's threads queue on a lock, the
+    processes on an flock of `path` (which wakes the next one the moment the turn is over).
+
+    A folder that is read-only and lacks the file leaves the process's lock alone; the file is
+    tried again at the next turn.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._fd = None
+
+    def _file(self):
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                try:   # flock works on a read-only descriptor too
+                    self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                except OSError:
+                    return None
+        return self._fd
+
+    @contextmanager
+    def turn(self, refusal=None):
+        """Hold the turn for the block, waiting for it; with `refusal`, raise that at once instead of waiting."""
+        if not self._lock.acquire(blocking=refusal is None):
+            raise refusal()
+        try:
+            fd = self._file()
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX if refusal is None else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise refusal() from None
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+
+def machine_turn(app, name):
+    """The app's machine-wide turn called `name` (the file instance/<name>.lock), made on first use:
+    in the worker that uses it, so no descriptor crosses a fork."""
+    turn = app.extensions.get(f"waken.turn.{name}")
+    if turn is None:
+        turn = app.extensions.setdefault(f"waken.turn.{name}",
+                                         MachineTurn(os.path.join(app.instance_path, f"{name}.lock")))
+    return turn

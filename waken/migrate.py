@@ -41,7 +41,7 @@ def init_db(path):
 ROLLUP_BACKFILL = """
     INSERT INTO agent_activity_rollup
     SELECT timestamp - timestamp % 900000, type, status, coalesce(agent, ''), count(*),
-           coalesce(sum(tokens_used), 0), coalesce(sum(duration_ms), 0), count(duration_ms)
+           total(tokens_used), total(duration_ms), count(duration_ms)
     FROM agent_activity GROUP BY 1, 2, 3, 4"""
 
 DAILY_BACKFILL = """
@@ -52,23 +52,24 @@ DAILY_BACKFILL = """
 MODEL = ("coalesce(CASE WHEN json_valid(metadata) THEN substr(json_extract(metadata, '$.model'), 1, 200) END, '')")
 
 # The tables schema.sql's triggers keep, built from the rows an older database already has.
+# total(), not sum(): a sum past SQLite's integers is a float there, as in the triggers, not an error.
 BACKFILLS = {
     "agent_activity_rollup": ROLLUP_BACKFILL,
     "agent_activity_daily": DAILY_BACKFILL,
     "agent_activity_usage": f"""
         INSERT INTO agent_activity_usage
         SELECT timestamp - timestamp % 900000, type, status, coalesce(agent, ''), {MODEL}, count(*),
-               coalesce(sum(tokens_used), 0), coalesce(sum(cost_usd), 0)
+               total(tokens_used), total(cost_usd)
         FROM agent_activity GROUP BY 1, 2, 3, 4, 5""",
     "agent_activity_usage_daily": f"""
         INSERT INTO agent_activity_usage_daily
         SELECT timestamp - timestamp % 86400000, type, status, coalesce(agent, ''), {MODEL}, count(*),
-               coalesce(sum(tokens_used), 0), coalesce(sum(cost_usd), 0)
+               total(tokens_used), total(cost_usd)
         FROM agent_activity GROUP BY 1, 2, 3, 4, 5""",
     "agent_session": """
         INSERT INTO agent_session
-        SELECT session, min(timestamp), max(timestamp), count(*), coalesce(sum(tokens_used), 0),
-               coalesce(sum(cost_usd), 0), sum(status = 'success'), sum(status = 'error'),
+        SELECT session, min(timestamp), max(timestamp), count(*), total(tokens_used),
+               total(cost_usd), sum(status = 'success'), sum(status = 'error'),
                sum(status = 'pending'), sum(status = 'running')
         FROM agent_activity WHERE session IS NOT NULL GROUP BY session""",
     "agent_session_mix": """

@@ -20,18 +20,19 @@ def _stat_rows(args, cutoff_ms):
 
     Whole buckets come from the trigger-kept rollup; the one bucket the cutoff cuts
     through is counted from the table itself, so the totals match the list exactly.
-    Grouping by the rollup's key prefix (bucket, type) needs no sort.
+    Grouping by the rollup's key prefix (bucket, type) needs no sort. Tokens and durations add
+    with total() (see usage.py): past SQLite's integers a sum is a float, not an error.
     """
     first = ceil_to(cutoff_ms, BUCKET_MS)
     clauses, params = conditions(args)
     extra = "".join(" AND " + c for c in clauses)
     yield from db.execute(
-        "SELECT bucket, type, sum(count), sum(tokens_used), sum(duration_ms), sum(durations), "
+        "SELECT bucket, type, sum(count), total(tokens_used), total(duration_ms), sum(durations), "
         f"{_per_status('count')} FROM agent_activity_rollup WHERE bucket >= ?{extra} GROUP BY bucket, type",
         (first, *params))
     yield from db.execute(
-        "SELECT timestamp - timestamp % ?, type, count(*), coalesce(sum(tokens_used), 0), "
-        f"coalesce(sum(duration_ms), 0), count(duration_ms), {_per_status(1)} FROM agent_activity "
+        "SELECT timestamp - timestamp % ?, type, count(*), total(tokens_used), "
+        f"total(duration_ms), count(duration_ms), {_per_status(1)} FROM agent_activity "
         f"WHERE timestamp >= ? AND timestamp < ?{extra} GROUP BY 1, 2",
         (BUCKET_MS, cutoff_ms, first, *params))
 

@@ -4,7 +4,8 @@ Like totals.py, the window is cut in tiers so that no query reads hundreds of th
 whole UTC days from agent_activity_usage_daily, the 15-minute buckets of the day the retention
 cutoff cuts through from agent_activity_usage, and the minutes before its first whole bucket from
 the table itself. Cost per local day is needed for the trend's days only, so only those days of
-the 15-minute table are read for it. Every tier is exact, so the sums are.
+the 15-minute table are read for it. Every tier is exact, so the sums are. They add with total(),
+not sum(): a record may hold up to 2**63 - 1 tokens, and a sum past that is a float, not an error.
 """
 from datetime import datetime, time, timedelta
 
@@ -23,14 +24,14 @@ def _tiers(args, cutoff_ms):
     clauses, params = conditions(args)
     extra = "".join(" AND " + c for c in clauses)
     yield from db.execute(
-        "SELECT agent, model, sum(count), sum(tokens_used), sum(cost_usd) FROM agent_activity_usage_daily "
+        "SELECT agent, model, sum(count), total(tokens_used), total(cost_usd) FROM agent_activity_usage_daily "
         f"WHERE day >= ?{extra} GROUP BY 1, 2", (first_day, *params))
     yield from db.execute(
-        "SELECT agent, model, sum(count), sum(tokens_used), sum(cost_usd) FROM agent_activity_usage "
+        "SELECT agent, model, sum(count), total(tokens_used), total(cost_usd) FROM agent_activity_usage "
         f"WHERE bucket >= ? AND bucket < ?{extra} GROUP BY 1, 2", (first_bucket, first_day, *params))
     yield from db.execute(
-        f"SELECT coalesce(agent, ''), {MODEL}, count(*), coalesce(sum(tokens_used), 0), "
-        f"coalesce(sum(cost_usd), 0) FROM agent_activity WHERE timestamp >= ? AND timestamp < ?{extra} "
+        f"SELECT coalesce(agent, ''), {MODEL}, count(*), total(tokens_used), "
+        f"total(cost_usd) FROM agent_activity WHERE timestamp >= ? AND timestamp < ?{extra} "
         "GROUP BY 1, 2", (cutoff_ms, first_bucket, *params))
 
 
@@ -41,10 +42,10 @@ def _cost_by_bucket(args, cutoff_ms, since_ms):
     clauses, params = conditions(args)
     extra = "".join(" AND " + c for c in clauses)
     yield from db.execute(
-        f"SELECT bucket, sum(cost_usd) FROM agent_activity_usage WHERE bucket >= ?{extra} GROUP BY 1",
+        f"SELECT bucket, total(cost_usd) FROM agent_activity_usage WHERE bucket >= ?{extra} GROUP BY 1",
         (first_bucket, *params))
     yield from db.execute(
-        f"SELECT timestamp - timestamp % {BUCKET_MS}, coalesce(sum(cost_usd), 0) FROM agent_activity "
+        f"SELECT timestamp - timestamp % {BUCKET_MS}, total(cost_usd) FROM agent_activity "
         f"WHERE timestamp >= ? AND timestamp < ?{extra} GROUP BY 1", (lower, first_bucket, *params))
 
 

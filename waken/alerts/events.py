@@ -58,7 +58,7 @@ def _budget(rule, record, at):
         # Every zone's offset is a multiple of 15 minutes: a local day is whole buckets. Summed
         # only until the day has alerted.
         cost = newly(BUDGET, subject) and db.value(
-            "SELECT coalesce(sum(cost_usd), 0) FROM agent_activity_usage WHERE bucket >= ?", (to_ms(midnight),))
+            "SELECT total(cost_usd) FROM agent_activity_usage WHERE bucket >= ?", (to_ms(midnight),))
         if cost and cost > day_limit * 1e6:
             fire(rule, subject, at, *messages.budget_day(cost, day_limit))
     session = record.get("session")

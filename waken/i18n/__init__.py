@@ -60,7 +60,8 @@ def page_lang():
 
 def vary_on_language(response):
     """Pages in the visitor's language differ by Accept-Language: say so to caches."""
-    if response.mimetype == "text/html":
+    # The header as sent, not response.mimetype, which parses it for every answer, reports included.
+    if (response.content_type or "").startswith("text/html"):
         response.vary.add("Accept-Language")
     return response
 

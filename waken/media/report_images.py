@@ -1,6 +1,4 @@
 """A report's images: data URLs in metadata.media become stored files before the write lock is taken."""
-import fcntl
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -8,7 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 
 from waken import db, disk, settings
-from waken.admission import app_gate
+from waken.admission import app_gate, machine_turn
 from waken.errors import Busy
 from waken.media import quota
 from waken.media.files import MediaError, is_data_url, store_data_url, stored_path
@@ -40,27 +38,11 @@ def image_report_slot():
     if length is not None and length <= config["IMAGE_REPORT_BYTES"]:
         yield   # too small to hold a costly image: never waits, never refused
         return
-    with app_gate(current_app, "waken.image_gate", config["IMAGE_REPORTS_AT_ONCE"], _busy).turn(), _machine_turn():
-        yield
-
-
-@contextmanager
-def _machine_turn():
     # One image report at a time on the whole machine, not one per worker: two decodes at once
     # take both cores of a small Pi, and every other request then waits for a core.
-    ext = current_app.extensions
-    if "waken.image_turn" not in ext:
-        ext["waken.image_turn"] = os.open(os.path.join(current_app.instance_path, "image-turn.lock"),
-                                          os.O_RDWR | os.O_CREAT, 0o600)
-    fd = ext["waken.image_turn"]
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise _busy() from None
-    try:
+    with app_gate(current_app, "waken.image_gate", config["IMAGE_REPORTS_AT_ONCE"], _busy).turn(), \
+            machine_turn(current_app, "image-turn").turn(refusal=_busy):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _busy():

@@ -7,6 +7,7 @@ from flask import current_app
 from marshmallow import ValidationError
 
 from waken import db
+from waken.admission import machine_turn
 from waken.agent_log import store
 from waken.agent_log.prices import price_book
 from waken.auth.tokens import touch_token
@@ -37,7 +38,9 @@ def store_all(signal, message, token):
     while chunk := list(islice(records, per_commit)):
         # outside the lock: other writers take their turn meanwhile
         valid = [priced(data, book) for data in _validated(chunk, reasons)]
-        with db.write():
+        # One batch's turn at a time on the whole machine: a report waits behind one batch's
+        # turn at most, not behind every worker's batch in turn.
+        with machine_turn(current_app, "otlp-turn").turn(), db.write():
             if token is not None:
                 touch_token(token, at)
                 token = None                   # once per request
