@@ -16,8 +16,8 @@ from waken.server.closing import RECV_BYTES, CloseAfterResponse, Conn
 from waken.server.framing import chunked_end, framing
 from waken.server.peer_caps import PeerCaps
 
-# A client has this long to send a whole request header, from connecting or from the
-# first byte of a request on a kept-alive connection; then the socket is closed.
+# A client has this long (WAKEN_HEADER_TIMEOUT) to send a whole request header, from connecting
+# or from the first byte of a request on a kept-alive connection; then the socket is closed.
 HEADER_TIMEOUT = 10
 # ... and this long (WAKEN_BODY_TIMEOUT) for the whole body once the header is in.
 BODY_TIMEOUT = 10
@@ -56,6 +56,7 @@ class HeaderFirstWorker(CloseAfterResponse, ThreadWorker):
         self.header_reads, self.small_bodies = OrderedDict(), OrderedDict()
         self.buffered = 0   # bytes held by header_reads and small_bodies
         self.peers = PeerCaps.from_environ()
+        self.header_timeout = float(os.environ.get("WAKEN_HEADER_TIMEOUT") or HEADER_TIMEOUT)
         self.body_timeout = float(os.environ.get("WAKEN_BODY_TIMEOUT") or BODY_TIMEOUT)
         self.too_slow = _answer(b"408 Request Timeout", b"The request body did not arrive within %g "
                                 b"seconds; send it again." % self.body_timeout)
@@ -139,7 +140,7 @@ class HeaderFirstWorker(CloseAfterResponse, ThreadWorker):
         # A new connection, a kept-alive one with a new request, or bytes read ahead.
         conn.head = bytearray(conn.parser.unreader.take_buffered() if conn.parser else b"")
         conn.searched, conn.body_start, conn.chunk_pos, conn.body_deadline = 0, None, None, None
-        conn.deadline = time.monotonic() + HEADER_TIMEOUT
+        conn.deadline = time.monotonic() + self.header_timeout
         conn.sock.setblocking(False)
         self.buffered += len(conn.head)
         self.header_reads[conn] = None
