@@ -39,6 +39,7 @@ def with_page_headers(response):
 def home():
     """Profile, current status of every device and the recent activity (rendered once per change)."""
     rendering = cache.current(HOME_LIMIT)
+    settings.adopt(rendering.settings)   # the language setting, for page_lang, without a read
     lang = page_lang()
     if cache.not_modified(rendering, lang):
         return cache.answer(rendering, headers=PAGE_HEADERS, variant=lang)
