@@ -1,7 +1,7 @@
 """The bench's verdicts: waken's ingest as a share of the reference app's, and targets met or MISSED."""
 import pytest
 
-from waken.bench.report import TARGETS, judge, versus_reference
+from waken.bench.report import TARGETS, judge, stored_records_per_s, versus_reference
 
 
 def throughput(healthz=4000.0, device=500.0, agent=600.0, reference=1000.0):
@@ -39,3 +39,9 @@ def test_device_ingest_needs_half_the_reference(value, verdict):
 @pytest.mark.parametrize(("value", "verdict"), [(20, "met"), (20.5, "MISSED")])
 def test_a_ceiling_is_met_up_to_its_limit(value, verdict):
     assert judge({"feed_p99_ms": value}, [("feed p99", "feed_p99_ms", "<=", 20)])[0]["met"] == verdict
+
+
+def test_otlp_throughput_counts_only_the_batches_stored():
+    # 100 batches a second of 50 records, a quarter refused with 503 (busy): 3,750 records stored.
+    assert stored_records_per_s({"rps": 100.0, "statuses": {200: 75, 503: 25}}) == 3750
+    assert stored_records_per_s({"rps": 100.0, "statuses": {"200": 100}}) == 5000
