@@ -25,6 +25,37 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+# agent_activity as a waken made it before sessions, cost and search (idempotency keys per caller).
+AGENT_TABLE_BEFORE_SESSIONS = """
+    CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
+        description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL, duration_ms INTEGER,
+        tokens_used INTEGER, agent TEXT, metadata TEXT, idempotency_key TEXT, idempotency_caller INTEGER,
+        created_at INTEGER NOT NULL);
+"""
+
+
+def older_database(path, script):
+    """The database file `path` as an older waken left it: `script` run on it; returns path."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(script)
+    finally:
+        conn.close()
+    return path
+
+
+def chromium(playwright):
+    """Debian's Chromium, headless, through Playwright with the flags every browser test uses."""
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+
+
+def watch_errors(page, problems):
+    """Record the page's console errors and uncaught exceptions in `problems`; returns the page."""
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    return page
+
+
 class Clock:
     """A clock a test moves by hand; install it as app.config["CLOCK"]."""
 

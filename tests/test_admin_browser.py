@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support import CHROMIUM_ARGS
+from tests.support import chromium
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright
@@ -20,7 +20,7 @@ PASSWORD = "a long pass phrase"
 def browser_page(start_server):
     server = start_server()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(p)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
         page = context.new_page()

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.admin_support import create_admin
-from tests.support import CHROMIUM_ARGS, wait_for
+from tests.support import chromium, wait_for, watch_errors
 
 PASSWORD = "a long pass phrase"
 # The page's background as painted: the body's, or the root's when the body has none.
@@ -44,13 +44,12 @@ def test_agent_page_is_live_readable_and_dark_when_asked(start_server):
     log("first")
     problems = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(p)
         try:
             for scheme in ("dark", "light"):
                 context = browser.new_context(color_scheme=scheme, viewport={"width": 1200, "height": 900})
                 page = context.new_page()
-                page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-                page.on("pageerror", lambda err: problems.append(str(err)))
+                watch_errors(page, problems)
                 page.goto(server.url + "/")
                 home = luminance(page.evaluate(BACKGROUND))
                 sign_in(page, server)
@@ -64,8 +63,7 @@ def test_agent_page_is_live_readable_and_dark_when_asked(start_server):
 
             context = browser.new_context(viewport={"width": 1000, "height": 900})
             page = context.new_page()
-            page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-            page.on("pageerror", lambda err: problems.append(str(err)))
+            watch_errors(page, problems)
             sign_in(page, server)
             page.goto(server.url + "/admin/agents")
             status = page.locator("#live-status")

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.support import AGENT_TABLE_BEFORE_SESSIONS, older_database
 from waken import db
 from waken.agent_log import search
 from waken.migrate import init_db
@@ -158,18 +159,10 @@ def test_the_match_cap_says_partial(client, auth, add, monkeypatch):
 
 
 def test_init_db_indexes_an_existing_database(tmp_path):
-    path = tmp_path / "old.sqlite"
-    old = sqlite3.connect(path)
-    old.executescript("""
-        CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
-            description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL, duration_ms INTEGER,
-            tokens_used INTEGER, agent TEXT, metadata TEXT, idempotency_key TEXT, idempotency_caller INTEGER,
-            created_at INTEGER NOT NULL);
+    path = older_database(tmp_path / "old.sqlite", AGENT_TABLE_BEFORE_SESSIONS + """
         INSERT INTO agent_activity (type, description, status, timestamp, metadata, created_at)
         VALUES ('tool_call', '旧い行', 'success', 1000, '{"command": "ls -la"}', 1),
                ('tool_call', 'two', 'error', 2000, 'not json', 1);""")
-    old.commit()
-    old.close()
     init_db(str(path))
     init_db(str(path))      # idempotent
     conn = sqlite3.connect(path)

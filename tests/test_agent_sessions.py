@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support import Clock, make_app
+from tests.support import AGENT_TABLE_BEFORE_SESSIONS, Clock, make_app, older_database
 from waken import db
 from waken.auth.tokens import create_token
 from waken.db import connect_sqlite
@@ -198,18 +198,10 @@ def test_price_commands_validate_and_list(runner):
 
 
 def test_an_old_database_upgrades_keeping_its_rows(tmp_path):
-    path = tmp_path / "old.sqlite"
-    old = sqlite3.connect(path)
-    old.executescript("""
-        CREATE TABLE agent_activity (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
-            description TEXT NOT NULL, status TEXT NOT NULL, timestamp INTEGER NOT NULL, duration_ms INTEGER,
-            tokens_used INTEGER, agent TEXT, metadata TEXT, idempotency_key TEXT, idempotency_caller INTEGER,
-            created_at INTEGER NOT NULL);
+    path = older_database(tmp_path / "old.sqlite", AGENT_TABLE_BEFORE_SESSIONS + """
         INSERT INTO agent_activity (type, description, status, timestamp, tokens_used, agent, metadata, created_at)
         VALUES ('api_request', 'one', 'success', 1000, 5, 'main', '{"model": "m1"}', 1),
                ('tool_call', 'two', 'error', 2000, NULL, NULL, NULL, 1);""")
-    old.commit()
-    old.close()
     init_db(str(path))
     init_db(str(path))      # idempotent
     conn = sqlite3.connect(path)

@@ -7,7 +7,7 @@ import threading
 import pytest
 import requests
 
-from tests.support import CHROMIUM_ARGS, free_port, wait_for
+from tests.support import chromium, free_port, wait_for
 
 # The seed document's browser snippet, verbatim (its indentation restored): the product's
 # contract, kept here so the test runs from a clean clone. Only the host changes; `token` and
@@ -111,7 +111,7 @@ def test_pages_on_other_origins_in_chromium(start_server, pages):
     (pages.site / "status.html").write_text(status_page(server.url))
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(p)
         try:
             page = browser.new_page()
             page.goto(listed + "/listed.html")

@@ -8,7 +8,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.support import CHROMIUM_ARGS, wait_for
+from tests.support import chromium, wait_for, watch_errors
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -73,11 +73,10 @@ def test_live_home_page_in_chromium(start_server, tmp_path):
 
     problems = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 760})
-            page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-            page.on("pageerror", lambda err: problems.append(str(err)))
+            watch_errors(page, problems)
             page.on("dialog", lambda dialog: (problems.append("dialog: " + dialog.message), dialog.dismiss()))
             page.goto(server.url + "/")
 

@@ -5,7 +5,7 @@ import time
 import pytest
 import requests
 
-from tests.support import CHROMIUM_ARGS, wait_for
+from tests.support import chromium, wait_for
 
 # Messages Chromium itself prints for a refused or dropped request; they are the browser's
 # report of the server's answer, not a script error.
@@ -17,7 +17,7 @@ class Page:
     """A headless Chromium page on the server's home page that records every script problem."""
 
     def __init__(self, playwright, url):
-        self.browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        self.browser = chromium(playwright)
         self.page = self.browser.new_page()
         self.problems, self.network = [], []
         self.page.on("console", self._console)

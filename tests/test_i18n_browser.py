@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.admin_support import PASSWORD, USERNAME, create_admin
-from tests.support import CHROMIUM_ARGS
+from tests.support import chromium
 
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright
@@ -108,7 +108,7 @@ def test_every_page_speaks_the_language_and_fits_the_window(seeded, tmp_path, la
     shots.mkdir()
     server.cli("settings", "set", "language", language)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(p)
         try:
             for width in widths:
                 context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")

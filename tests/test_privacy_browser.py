@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support import CHROMIUM_ARGS
+from tests.support import chromium, watch_errors
 
 
 @pytest.mark.browser
@@ -21,11 +21,10 @@ def test_status_and_private_mode_follow_live_on_the_home_page(start_server):
 
     problems = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(p)
         try:
             page = browser.new_page()
-            page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-            page.on("pageerror", lambda err: problems.append(str(err)))
+            watch_errors(page, problems)
             page.goto(server.url + "/")
             status, note = page.locator("#owner-status"), page.locator("#private-note")
             card = page.locator("#current-list .card", has_text="Desk PC")

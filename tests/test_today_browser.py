@@ -3,7 +3,7 @@ Today charts, and an agent card that appears and disappears live."""
 import pytest
 import requests
 
-from tests.support import CHROMIUM_ARGS, wait_for
+from tests.support import chromium, wait_for, watch_errors
 
 SECRET = "cat /home/ada/.ssh/id_ed25519"
 
@@ -23,11 +23,10 @@ def test_today_charts_and_a_live_agent_card_in_chromium(server):
 
     problems = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium(p)
         try:
             page = browser.new_page()
-            page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-            page.on("pageerror", lambda err: problems.append(str(err)))
+            watch_errors(page, problems)
             page.goto(server.url + "/")
             assert page.locator("#today svg.chart").count() == 3
             assert "Code" in page.locator("#today").inner_text()
