@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 
 PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
 MS = 1_000_000   # nanoseconds
 
 
@@ -113,3 +114,17 @@ def claude_code_metrics(service, usage, delta=True, extra=True):
     data = reader.get_metrics_data()
     provider.shutdown()
     return data
+
+
+def export(client, auth, path, body, media=PROTOBUF):
+    """POST an export to `path` through the in-process client; the answer, after checking it is a 200."""
+    answer = client.post(path, data=body, headers={**auth, "Content-Type": media})
+    assert answer.status_code == 200, answer.data[:500]
+    return answer
+
+
+def activities(client, auth, **params):
+    """The agent log through the API, oldest first (up to 500), filtered by `params`."""
+    answer = client.get("/api/activities", query_string={"limit": 500, "sort": "oldest", **params}, headers=auth)
+    assert answer.status_code == 200, answer.json
+    return answer.json["activities"]

@@ -20,21 +20,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.otlp_support import MS, PROTOBUF, claude_code_metrics, sdk_logs
+from tests.otlp_support import (
+    JSON,
+    MS,
+    activities,
+    claude_code_metrics,
+    export,
+    sdk_logs,
+)
 from tests.support import db_rows
-
-JSON = "application/json"
-
-
-def export(client, auth, path, body, media=PROTOBUF):
-    answer = client.post(path, data=body, headers={**auth, "Content-Type": media})
-    assert answer.status_code == 200, answer.data[:500]
-    return answer
-
-
-def rows(client, auth, **params):
-    answer = client.get("/api/activities", query_string={"limit": 500, "sort": "oldest", **params}, headers=auth)
-    return answer.json["activities"]
 
 
 def session(client, auth, key):
@@ -62,7 +56,7 @@ def test_claude_code_events_and_fields_are_kept_and_a_prompt_is_only_its_length(
               duration_ms=300))
     answer = export(client, auth, "/v1/logs", encode_logs(logs).SerializeToString())
     assert answer.data == b""        # everything mapped: no partial success
-    found = rows(client, auth, session="cc-f")
+    found = activities(client, auth, session="cc-f")
     assert [(r["type"], r["description"], r["status"]) for r in found] == [
         ("tool_call", ("Bash " + command)[:205], "success"),      # the full command, cut at 200
         ("tool_call", "mcp__db__query", "error"),                  # wrapper JSON is no description
@@ -120,27 +114,27 @@ def test_children_sent_before_their_run_take_its_name_and_session(client, auth):
     spans = agent_run(operations=("chat", "execute_tool", "generate_content", "text_completion"))
     for span in spans:                       # one export per span, as the simple processor sends them
         export(client, auth, "/v1/traces", encode_spans([span]).SerializeToString())
-    found = rows(client, auth)
+    found = activities(client, auth)
     assert {(r["agent"], r["session"]) for r in found} == {("researcher", "thread-9")}
     assert sorted(r["type"] for r in found) == ["agent_action"] * 4 + ["tool_call"]
     # The other way round: the run stored first, its children in a later export.
     again = agent_run()
     export(client, auth, "/v1/traces", encode_spans([again[-1]]).SerializeToString())
     export(client, auth, "/v1/traces", encode_spans(again[:-1]).SerializeToString())
-    assert {(r["agent"], r["session"]) for r in rows(client, auth)} == {("researcher", "thread-9")}
+    assert {(r["agent"], r["session"]) for r in activities(client, auth)} == {("researcher", "thread-9")}
     assert session(client, auth, "thread-9")["agents"] == ["researcher"]
 
 
 def test_langgraph_double_invoke_agent_spans_are_one_row_in_any_order(app, client, auth):
     together = agent_run(outer_twice=True)
     export(client, auth, "/v1/traces", encode_spans(together).SerializeToString())
-    runs = rows(client, auth, type="agent_action")
+    runs = activities(client, auth, type="agent_action")
     assert [r["description"] for r in runs].count("invoke_agent researcher") == 1
     apart = agent_run(outer_twice=True)
     for span in apart:
         export(client, auth, "/v1/traces", encode_spans([span]).SerializeToString())
     trace = f"{apart[0].context.trace_id:032x}"
-    mine = [r for r in rows(client, auth) if r["metadata"]["trace_id"] == trace]
+    mine = [r for r in activities(client, auth) if r["metadata"]["trace_id"] == trace]
     [run] = [r for r in mine if r["metadata"]["operation"] == "invoke_agent"]
     assert run["duration_ms"] == 100 and {r["agent"] for r in mine} == {"researcher"} and len(mine) == 3
     before = db_rows(app, "SELECT * FROM agent_activity ORDER BY id")
@@ -156,7 +150,7 @@ def test_invoke_workflow_is_a_run(client, auth):
         with tracer.start_as_current_span("chat", attributes={"gen_ai.operation.name": "chat"}):
             pass
     export(client, auth, "/v1/traces", encode_spans(memory.get_finished_spans()).SerializeToString())
-    assert sorted((r["description"], r["agent"]) for r in rows(client, auth)) == [
+    assert sorted((r["description"], r["agent"]) for r in activities(client, auth)) == [
         ("chat chat", "triage"), ("invoke_workflow triage", "triage")]
 
 

@@ -18,23 +18,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.otlp_support import PROTOBUF, claude_code_logs, genai_spans, sdk_logs
+from tests.otlp_support import (
+    JSON,
+    PROTOBUF,
+    activities,
+    claude_code_logs,
+    export,
+    genai_spans,
+    sdk_logs,
+)
 from tests.support import db_rows, set_setting
 from waken.otlp import mapping
-
-JSON = "application/json"
-
-
-def export(client, auth, path, body, media=PROTOBUF):
-    answer = client.post(path, data=body, headers={**auth, "Content-Type": media})
-    assert answer.status_code == 200, answer.data[:500]
-    return answer
-
-
-def activities(client, auth, **params):
-    answer = client.get("/api/activities", query_string={"limit": 500, "sort": "oldest", **params}, headers=auth)
-    assert answer.status_code == 200, answer.json
-    return answer.json["activities"]
 
 
 def count(app):

@@ -23,13 +23,12 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.admin_support import Admin, create_admin
 from tests.otlp_support import (
+    JSON,
     claude_code_logs,
     claude_code_metrics,
     genai_spans,
     sdk_logs,
 )
-
-JSON = "application/json"
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,13 @@ from opentelemetry._logs import LogRecord
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from tests.otlp_support import PROTOBUF, claude_code_logs, genai_spans, sdk_logs
-
-JSON = "application/json"
-
-
-def export(client, auth, path, body, media=PROTOBUF):
-    answer = client.post(path, data=body, headers={**auth, "Content-Type": media})
-    assert answer.status_code == 200, answer.data[:500]
+from tests.otlp_support import (
+    JSON,
+    claude_code_logs,
+    export,
+    genai_spans,
+    sdk_logs,
+)
 
 
 def session(client, auth, key):

@@ -13,12 +13,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceResponse,
 )
 
-from tests.otlp_support import PROTOBUF, claude_code_logs
+from tests.otlp_support import JSON, PROTOBUF, claude_code_logs
 from tests.support import db_rows
 from waken import db
 from waken.auth.tokens import create_token
 
-JSON = "application/json"
 MIB = 1024 * 1024
 
 
