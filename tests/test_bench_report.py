@@ -44,4 +44,4 @@ def test_a_ceiling_is_met_up_to_its_limit(value, verdict):
 def test_otlp_throughput_counts_only_the_batches_stored():
     # 100 batches a second of 50 records, a quarter refused with 503 (busy): 3,750 records stored.
     assert stored_records_per_s({"rps": 100.0, "statuses": {200: 75, 503: 25}}) == 3750
-    assert stored_records_per_s({"rps": 100.0, "statuses": {"200": 100}}) == 5000
+    assert stored_records_per_s({"rps": 100.0, "statuses": {200: 100}}) == 5000
