@@ -5,6 +5,8 @@ import os
 import threading
 from contextlib import contextmanager
 
+from waken.connections import open_turn_file
+
 
 class Gate:
     """`running` at once and `waiting` more queued for up to `wait_seconds`; the rest get
@@ -61,12 +63,9 @@ class MachineTurn:
     def _file(self):
         if self._fd is None:
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            except OSError:
-                try:   # flock works on a read-only descriptor too
-                    self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-                except OSError:
-                    return None
+                self._fd, _ = open_turn_file(self.path)
+            except OSError:   # a read-only folder without the file
+                return None
         return self._fd
 
     @contextmanager

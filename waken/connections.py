@@ -62,7 +62,7 @@ def _on_connect(conn, record, turn_path):
     conn.isolation_level = None
     for pragma in PRAGMAS:
         conn.execute(pragma)
-    record.info["turn"], record.info["read_only"] = _open_turn(turn_path)
+    record.info["turn"], record.info["read_only"] = open_turn_file(turn_path)
 
 
 def _on_close(conn, record):
@@ -86,8 +86,9 @@ def _on_begin(conn):
 # one process take turns too). The turn ends after the commit or rollback, or at the
 # latest when the request hands its connection back.
 
-def _open_turn(path):
-    """(descriptor on the turn file, whether the folder was read-only)."""
+def open_turn_file(path):
+    """(descriptor on a turn file for flock, whether the folder was read-only); also the
+    machine-wide turns' (waken.admission)."""
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), False
     except OSError as err:
