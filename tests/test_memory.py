@@ -1,9 +1,11 @@
 """The gunicorn master started like `make run` stays small: it never imports the app; an idle worker
-(the app, SQLAlchemy included) stays within its budget."""
+(the app, SQLAlchemy included) stays within its budget, and gives back what a burst of streams took."""
+import time
 from pathlib import Path
 
 import requests
 
+from tests.support import RawStream
 from waken.bench.proc import children, memory_mb
 
 MASTER_MAX_MB = 30
@@ -38,3 +40,32 @@ def test_an_idle_worker_stays_within_its_budget(start_server):
     for worker in children(server.proc.pid):
         rss = memory_mb(worker)["rss"]
         assert rss <= IDLE_WORKER_MAX_MB, f"worker {worker} rests at {rss} MB"
+
+
+def test_a_worker_hands_back_what_a_burst_of_streams_took(start_server):
+    server = start_server({"WAKEN_WORKERS": "1"})
+    (worker,) = children(server.proc.pid)
+    auth = {"Authorization": f"Bearer {server.token()}"}
+    for i in range(8):
+        server.device(f"Device {i}", f"memory-device-{i}")
+    with requests.Session() as http:
+        def report(i):
+            body = {"generatedHashKey": f"memory-device-{i % 8}", "device": f"Device {i % 8}",
+                    "process_name": f"App {i}", "process_title": "x" * 200}
+            assert http.post(server.url + "/api/activity", json=body, headers=auth, timeout=10).ok
+        for i in range(50):
+            report(i)
+        # 28 public streams, four per loopback address (the cap per address), each sent
+        # a few changes of the feed.
+        opened = [RawStream(server, "/api/activity/stream", source=f"127.0.0.{2 + i // 4}") for i in range(28)]
+        assert {stream.status for stream in opened} == {200}
+        for i in range(50, 80):
+            report(i)
+            time.sleep(0.05)
+        time.sleep(1.5)
+        with_streams = memory_mb(worker)["rss"]
+        for stream in opened:
+            stream.close()
+        time.sleep(3)   # the worker notices a closed stream within a poll (1 s)
+    after = memory_mb(worker)["rss"]
+    assert after <= with_streams - 0.5, f"{with_streams} MB with the streams open, {after} MB after"

@@ -1,34 +1,9 @@
 """Live stream caps: 4 public streams per address, sse_max_streams in all, agent streams apart."""
-import socket
 import time
 
 import pytest
 
-
-class RawStream:
-    """An SSE request from a chosen loopback address, over a plain socket the test closes itself."""
-
-    def __init__(self, server, path, source="127.0.0.1", token=None, forwarded_for=None):
-        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=10,
-                                             source_address=(source, 0))
-        extra = f"Authorization: Bearer {token}\r\n" if token else ""
-        extra += f"X-Forwarded-For: {forwarded_for}\r\n" if forwarded_for else ""
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
-            assert chunk, "the server closed the stream before answering"
-            head += chunk
-        self.status = int(head.split(b" ", 2)[1])
-        if self.status != 200:   # an error has a short JSON body: read it whole
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:")))
-            while len(head) - head.index(b"\r\n\r\n") - 4 < length:
-                head += self.sock.recv(4096)
-        self.text = head.decode(errors="replace")
-
-    def close(self):
-        self.sock.close()
+from tests.support import RawStream
 
 
 @pytest.fixture

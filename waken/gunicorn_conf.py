@@ -1,8 +1,8 @@
 """gunicorn settings for `make run`, the tests and the benchmark alike."""
-import ctypes
-import ctypes.util
 import os
 import sys
+
+from waken.server import memory
 
 bind = f"{os.environ.get('WAKEN_HOST', '0.0.0.0')}:{os.environ.get('WAKEN_PORT', '8000')}"
 # gthread: each SSE stream parks one thread, not one process, so open streams
@@ -33,7 +33,6 @@ control_socket_disable = True
 forwarded_allow_ips = ""
 
 
-M_ARENA_MAX = -8   # mallopt's parameter number in glibc's malloc.h
 SWITCH_INTERVAL = 0.001   # seconds; Python's default is 0.005
 
 
@@ -46,10 +45,7 @@ def post_fork(server, worker):
     here (the GIL already serialises most allocation). Other C libraries lack mallopt:
     nothing to tune there.
     """
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, 2)
-    except (OSError, AttributeError):
-        pass
+    memory.cap_arenas(2)
     # A request that waits on SQLite or a socket gives up the GIL dozens of times, and each
     # time waits up to a switch interval for a thread busy in Python (an OTLP batch being
     # mapped) to hand it back: at 5 ms an honest report waited ~0.5 s behind a burst of big

@@ -56,6 +56,7 @@ def measure(server, reference, token, keys, now_ms, res):
     res["throughput"] = throughput(server, reference, token, keys)
     print("measured throughput", flush=True)
     res["streams"] = measure_streams(port, token, keys, max(20, round(res["throughput"]["device"]["rps"] * 0.4)))
+    time.sleep(2)    # a worker notices a closed stream within a poll (1 s): the run ends there
     res["memory_after"] = server.memory()
     res["rss_mb"] = {str(pid): memory_mb(pid)["hwm"] for pid in server.pids()}
     # Last: the worker that sends alerts loads Apprise here, after the memory figures above.

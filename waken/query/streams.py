@@ -9,6 +9,7 @@ from flask import Response, current_app, request
 from waken import settings
 from waken.edge.limits import client_address
 from waken.errors import ApiError
+from waken.server import memory
 
 RETRY_AFTER_SECONDS = 15
 PUBLIC_PER_ADDRESS = 4   # public streams one client address may hold at once
@@ -44,12 +45,21 @@ def sse_response(events, slot):
 
 
 class StreamSlot:
-    """One lock file per slot in the instance folder: the caps hold across all processes."""
+    """One lock file per slot in the instance folder: the caps hold across all processes.
+
+    When this process's last stream closes, the worker hands the memory its streams freed
+    back to the system: a burst of viewers would otherwise leave it megabytes larger.
+    """
+
+    _open_here = 0
+    _count_lock = threading.Lock()
 
     def __init__(self, fd):
         self._fd = fd
         self._lock = threading.Lock()
         self._sock = None
+        with StreamSlot._count_lock:
+            StreamSlot._open_here += 1
 
     @classmethod
     def acquire(cls, directory, kind, cap, client, per_client):
@@ -107,6 +117,12 @@ class StreamSlot:
     def release(self):
         """Give the slot back (safe to call twice)."""
         with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            if self._fd is None:
+                return
+            os.close(self._fd)
+            self._fd = None
+        with StreamSlot._count_lock:
+            StreamSlot._open_here -= 1
+            last = StreamSlot._open_here == 0
+        if last:
+            memory.trim()
