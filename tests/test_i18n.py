@@ -93,6 +93,15 @@ def test_auto_follows_accept_language_and_without_one_is_english(client, admin, 
         assert "Current Status" in home.text and "Device Management" in page and not CHINESE.search(page)
 
 
+def test_each_visitor_gets_the_language_of_their_own_header(client, admin):
+    # Choices are remembered per header: alternating visitors never get each other's.
+    long_zh = "zh-CN,zh;q=0.9," + ",".join(f"x-{n};q=0.1" for n in range(60))   # past what is remembered
+    for header, lang in [("zh-CN", "zh-CN"), ("en", "en"), ("zh-CN", "zh-CN"), (long_zh, "zh-CN"), ("en", "en")] * 2:
+        assert f'<html lang="{lang}">' in client.get("/", headers={"Accept-Language": header}).text
+    page = admin.get("/admin/devices", headers={"Accept-Language": "zh-CN"})
+    assert {"accept-language", "cookie"} <= {v.strip().lower() for v in page.headers["Vary"].split(",")}
+
+
 def test_the_language_setting_overrides_accept_language(client, admin, runner):
     assert runner.invoke(args=["settings", "set", "language", "zh-CN"]).exit_code == 0
     assert '<html lang="zh-CN">' in client.get("/", headers={"Accept-Language": "en-US"}).text

@@ -4,11 +4,14 @@ The `language` setting picks it: `zh-CN` or `en` for everyone, or `auto` (the de
 which follows the request's Accept-Language; a request without one gets English. The CLI
 runs outside requests and stays English.
 """
+import functools
 import sqlite3
 
 from babel import Locale
 from flask import request
 from flask_babel import Babel, get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from waken.i18n.labels import label
 from waken.i18n.texts import script_texts
@@ -18,6 +21,12 @@ from waken.i18n.texts import script_texts
 # has that name.
 LOCALES = {"en": Locale.parse("en"), "zh-CN": Locale.parse("zh_CN")}
 DEFAULT = "en"
+# <html lang> of each locale (English pages are plain "en").
+TAGS = {locale: "en" if key == DEFAULT else key for key, locale in LOCALES.items()}
+# The Accept-Language headers whose choice is remembered: a browser sends the same one on
+# every visit, and parsing it was a tenth of a cached home page's cost. Longer ones are
+# parsed each time, so a stranger cannot fill the memo with big headers.
+MEMO_SIZE, MEMO_HEADER_MAX = 64, 200
 
 
 def select_locale():
@@ -31,8 +40,16 @@ def select_locale():
         chosen = "auto"
     if chosen in LOCALES:
         return LOCALES[chosen]
-    best = request.accept_languages.best_match(list(LOCALES), default=DEFAULT)
-    return LOCALES[best]
+    header = request.environ.get("HTTP_ACCEPT_LANGUAGE", "")
+    if len(header) > MEMO_HEADER_MAX:
+        return LOCALES[_best_match.__wrapped__(header)]
+    return LOCALES[_best_match(header)]
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _best_match(header):
+    """The key of LOCALES an Accept-Language header prefers, else DEFAULT."""
+    return parse_accept_header(header, LanguageAccept).best_match(list(LOCALES), default=DEFAULT)
 
 
 def site_locale():
@@ -52,17 +69,18 @@ def select_timezone():
 
 def page_lang():
     """The BCP 47 tag of the page's language, for <html lang> and the scripts' Intl formats."""
-    locale = get_locale()
-    if locale is None or locale.language == "en":
-        return "en"
-    return f"{locale.language}-{locale.territory}" if locale.territory else locale.language
+    return TAGS.get(get_locale(), "en")
 
 
 def vary_on_language(response):
     """Pages in the visitor's language differ by Accept-Language: say so to caches."""
     # The header as sent, not response.mimetype, which parses it for every answer, reports included.
     if (response.content_type or "").startswith("text/html"):
-        response.vary.add("Accept-Language")
+        vary = response.headers.get("Vary")
+        if vary is None:    # most pages: set at once, without parsing and writing back a header set
+            response.headers["Vary"] = "Accept-Language"
+        else:
+            response.vary.add("Accept-Language")
     return response
 
 
