@@ -33,10 +33,11 @@ def test_the_master_stays_small_and_leaves_the_app_to_the_workers(start_server):
 
 
 def test_an_idle_worker_stays_within_its_budget(start_server):
-    server = start_server()
+    server = start_server({"WAKEN_SCHEDULER": "true"})   # as `make run`: one worker also sweeps
     with requests.Session() as http:
         for _ in range(10):     # both workers have answered, built their app and opened a connection
             assert http.get(server.url + "/healthz", timeout=10).ok
+    time.sleep(1)   # the sweeps' first round has run
     for worker in children(server.proc.pid):
         rss = memory_mb(worker)["rss"]
         assert rss <= IDLE_WORKER_MAX_MB, f"worker {worker} rests at {rss} MB"

@@ -7,8 +7,9 @@ import os
 import threading
 from datetime import UTC, datetime
 
-from waken import disk
+from waken import db, disk
 from waken.alerts.jobs import run_alerts
+from waken.server import memory
 from waken.sweeps import apply_retention, run_expiry
 from waken.timeutil import now as clock_now
 
@@ -97,10 +98,15 @@ class Sweeper:
         with self.app.app_context():    # fresh settings and a fresh session each round
             try:
                 counts = sweep(clock_now())
+                # The round's pages leave its connection's cache (another writer will have changed
+                # them by the next round), and with malloc_trim below their memory leaves the
+                # process: the sweeping worker rests ~1 MB smaller.
+                db.connection().execute("PRAGMA shrink_memory")
             except Exception as err:
                 if disk.failed(err) is None:    # a full or read-only disk is logged once, without a traceback
                     log.exception("%s sweep failed", name)
                 return
+        memory.trim()
         done = ", ".join(f"{what}: {count}" for what, count in counts.items() if count)
         if done:
             log.info("%s sweep: %s", name, done)
