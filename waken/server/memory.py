@@ -3,13 +3,14 @@
 Other C libraries (musl) lack mallopt and malloc_trim: there, both calls do nothing.
 """
 import ctypes
-import ctypes.util
 
 M_ARENA_MAX = -8   # mallopt's parameter number in glibc's malloc.h
 
 try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-except OSError:
+    # The symbols the process already has, the C library's among them: no library search
+    # (ctypes.util.find_library runs ldconfig, ~15 ms at every start).
+    _libc = ctypes.CDLL(None)
+except (OSError, TypeError):
     _libc = None
 
 
