@@ -108,10 +108,10 @@ def _upgrade(conn, target):
         have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = ?", (kind,)))
         for name, sql in target.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)):
-            if name in have and have[name] != sql and kind == "index":
+            if name in have:
+                if kind != "index" or have[name] == sql:
+                    continue
                 conn.execute(f'DROP INDEX "{name}"')   # redefined in schema.sql: built again
-            elif name in have:
-                continue
             conn.execute(sql)
     if "agent_activity" in existing:
         # An older database: build the statistics rollups from the rows it already has.
